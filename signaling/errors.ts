@@ -1,0 +1,64 @@
+/**
+ * Stable, machine-readable error codes sent to clients in `{ type: 'error', code, message }`.
+ * Documented in docs/PROTOCOL.md; never renumber or rename.
+ */
+export const ErrorCode = {
+  MALFORMED_JSON: 'MALFORMED_JSON',
+  NOT_AN_OBJECT: 'NOT_AN_OBJECT',
+  UNKNOWN_MESSAGE_TYPE: 'UNKNOWN_MESSAGE_TYPE',
+  SCHEMA_VIOLATION: 'SCHEMA_VIOLATION',
+  BINARY_NOT_SUPPORTED: 'BINARY_NOT_SUPPORTED',
+  NOT_JOINED: 'NOT_JOINED',
+  ALREADY_JOINED: 'ALREADY_JOINED',
+  WRONG_STATE: 'WRONG_STATE',
+  TOKEN_MISSING: 'TOKEN_MISSING',
+  TOKEN_INVALID: 'TOKEN_INVALID',
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  TOKEN_NOT_YET_VALID: 'TOKEN_NOT_YET_VALID',
+  WRONG_ROOM: 'WRONG_ROOM',
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  UNSUPPORTED_PROTOCOL_VERSION: 'UNSUPPORTED_PROTOCOL_VERSION',
+  ROOM_FULL: 'ROOM_FULL',
+  TRACK_NOT_FOUND: 'TRACK_NOT_FOUND',
+  INVALID_SDP: 'INVALID_SDP',
+  RATE_LIMITED: 'RATE_LIMITED',
+  CONNECTION_RATE_LIMITED: 'CONNECTION_RATE_LIMITED',
+  DATA_TOO_LARGE: 'DATA_TOO_LARGE',
+  JOIN_TIMEOUT: 'JOIN_TIMEOUT',
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * WebSocket close codes (RFC 6455 §7.4: 4000–4999 are ours). A client can tell from the code alone
+ * whether reconnecting with the same token can help.
+ */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  UNAUTHORIZED: 4001,
+  TOKEN_EXPIRED: 4002,
+  WRONG_ROOM: 4003,
+  REPLACED: 4004,
+  HEARTBEAT_TIMEOUT: 4005,
+  JOIN_TIMEOUT: 4006,
+  ROOM_FULL: 4007,
+  RATE_LIMITED: 4029,
+  SERVER_SHUTDOWN: 4050,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** An error that a request handler turns into an `error` reply; `close` also closes the socket. */
+export class SignalingError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly close?: CloseCode,
+  ) {
+    super(message);
+    this.name = 'SignalingError';
+  }
+}
