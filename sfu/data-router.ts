@@ -1,0 +1,41 @@
+import { decodeDataEnvelope, encodeDataEnvelope, parseUpstreamHeader } from './data-envelope.js';
+import type { Participant } from './participant.js';
+
+/**
+ * Delivers one data message from `sender` to the other participants it names (all of them when it names
+ * none), tagged with the sender's identity; refuses it with a reason the sender is told (returns -1).
+ */
+export function routeDataMessage(participants: ReadonlyMap<string, Participant>, sender: Participant, data: Buffer, reliable: boolean): number {
+  if (!sender.grants.canPublishData) {
+    sender.rejectData({ code: 'PERMISSION_DENIED', message: 'this token does not grant canPublishData' });
+    return -1;
+  }
+  const envelope = decodeDataEnvelope(data);
+  if (typeof envelope === 'string') {
+    sender.rejectData({ code: 'SCHEMA_VIOLATION', message: envelope });
+    return -1;
+  }
+  const limit = sender.maxDataMessageBytes;
+  if (envelope.payload.length > limit) {
+    sender.rejectData({ code: 'DATA_TOO_LARGE', message: `data payload is ${envelope.payload.length} bytes; the limit is ${limit}` });
+    return -1;
+  }
+  const header = parseUpstreamHeader(envelope.header);
+  if (typeof header === 'string') {
+    sender.rejectData({ code: 'SCHEMA_VIOLATION', message: header });
+    return -1;
+  }
+  const frame = encodeDataEnvelope({ from: sender.identity, ...(header.topic ? { topic: header.topic } : {}) }, envelope.payload, envelope.text);
+  let delivered = 0;
+  if (header.to) {
+    for (const identity of new Set(header.to)) {
+      const target = participants.get(identity);
+      if (target && target !== sender && target.sendData(frame, reliable)) delivered++;
+    }
+  } else {
+    for (const target of participants.values()) {
+      if (target !== sender && target.sendData(frame, reliable)) delivered++;
+    }
+  }
+  return delivered;
+}

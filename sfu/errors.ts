@@ -1,0 +1,31 @@
+/** A call on a closed object, or one made in a state that does not allow it. */
+export class InvalidStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidStateError';
+  }
+}
+
+/** The client's session description (or candidate) cannot be applied. */
+export class InvalidSdpError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidSdpError';
+  }
+}
+
+/** The participant's grants do not allow the operation. */
+export class PermissionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermissionError';
+  }
+}
+
+/** A track or participant named by the caller does not exist. */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}

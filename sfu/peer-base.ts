@@ -1,0 +1,80 @@
+import type { RTCIceCandidate, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import type { Logger } from 'pino';
+import { InvalidSdpError } from './errors.js';
+import type { ExtensionIdMap } from './header-extensions.js';
+import { announceAddress } from './peer-factory.js';
+import type { SfuMetrics } from './sfu-metrics.js';
+import type { SfuOptions } from './sfu-options.js';
+import type { IceCandidateJson, PeerRole } from './sfu-types.js';
+
+export interface PeerContext {
+  options: SfuOptions;
+  metrics: SfuMetrics;
+  logger: Logger;
+  onIceCandidate(role: PeerRole, candidate: IceCandidateJson): void;
+  onConnectionState(role: PeerRole, state: string): void;
+}
+
+/** What the publisher and subscriber connections share: trickle ICE, state reporting, close. */
+export abstract class PeerBase {
+  protected closed = false;
+  readonly #startedAt = performance.now();
+  #connectedOnce = false;
+
+  constructor(
+    readonly role: PeerRole,
+    protected readonly pc: RTCPeerConnection,
+    protected readonly context: PeerContext,
+  ) {
+    pc.onIceCandidate.subscribe((candidate?: RTCIceCandidate) => {
+      if (!candidate || this.closed) return;
+      const json = candidate.toJSON();
+      context.onIceCandidate(role, { ...json, candidate: announceAddress(json.candidate, context.options) });
+    });
+    pc.connectionStateChange.subscribe((state) => {
+      if (this.closed) return;
+      if (state === 'connected' && !this.#connectedOnce) {
+        this.#connectedOnce = true;
+        context.metrics.connectSeconds.observe({ peer: role }, (performance.now() - this.#startedAt) / 1000);
+      }
+      context.onConnectionState(role, state);
+    });
+  }
+
+  get connectionState(): string {
+    return this.pc.connectionState;
+  }
+
+  async addIceCandidate(candidate: IceCandidateJson): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.pc.addIceCandidate({
+        candidate: candidate.candidate,
+        sdpMid: candidate.sdpMid ?? undefined,
+        sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+        usernameFragment: candidate.usernameFragment ?? undefined,
+      });
+    } catch (error) {
+      throw new InvalidSdpError(`cannot add ICE candidate: ${(error as Error).message}`);
+    }
+  }
+
+  /** The local description's SDP, with the announced address in place of the listen address. */
+  protected localSdp(): string {
+    const sdp = this.pc.localDescription?.sdp;
+    if (!sdp) throw new InvalidSdpError('no local description');
+    return announceAddress(sdp, this.context.options);
+  }
+
+  protected static extensionIds(transceiver: RTCRtpTransceiver): ExtensionIdMap {
+    const map: ExtensionIdMap = {};
+    for (const ext of transceiver.headerExtensions) map[ext.id] = ext.uri;
+    return map;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,117 @@
+import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import { InvalidSdpError, InvalidStateError } from './errors.js';
+import { PeerBase, type PeerContext } from './peer-base.js';
+import { PublishedTrack } from './published-track.js';
+import type { TrackDescription, TrackKind } from './sfu-types.js';
+import { randomId } from './ids.js';
+
+export interface PublishResult {
+  sdp: string;
+  added: PublishedTrack[];
+  removed: PublishedTrack[];
+}
+
+/** The connection a client publishes on: the client offers, the SFU answers (docs/PROTOCOL.md, "Publishing"). */
+export class PublisherPeer extends PeerBase {
+  readonly #tracksByMid = new Map<string, PublishedTrack>();
+  readonly #identity: string;
+  #busy = false;
+
+  constructor(pc: RTCPeerConnection, context: PeerContext, identity: string, private readonly attachCongestionControl?: (pc: RTCPeerConnection) => () => void) {
+    super('publisher', pc, context);
+    this.#identity = identity;
+    const detach = attachCongestionControl?.(pc);
+    if (detach) this.#detach = detach;
+  }
+
+  #detach?: () => void;
+
+  get tracks(): IterableIterator<PublishedTrack> {
+    return this.#tracksByMid.values();
+  }
+
+  /** Applies an offer; returns the answer and which tracks started or stopped being published. */
+  async handleOffer(sdp: string, descriptions: readonly TrackDescription[]): Promise<PublishResult> {
+    if (this.closed) throw new InvalidStateError('publisher connection is closed');
+    if (this.#busy) throw new InvalidStateError('a publish offer is already being processed');
+    this.#busy = true;
+    try {
+      try {
+        await this.pc.setRemoteDescription({ type: 'offer', sdp });
+        await this.pc.setLocalDescription(await this.pc.createAnswer());
+      } catch (error) {
+        if (this.closed) throw new InvalidStateError('publisher connection is closed');
+        throw new InvalidSdpError(`cannot apply the publish offer: ${(error as Error).message}`);
+      }
+      const byMid = new Map(descriptions.map((d) => [d.mid, d]));
+      const added: PublishedTrack[] = [];
+      const receiving = new Set<string>();
+      for (const transceiver of this.pc.getTransceivers()) {
+        const mid = transceiver.mid;
+        if (!mid || !this.#isReceiving(transceiver)) continue;
+        receiving.add(mid);
+        if (this.#tracksByMid.has(mid)) continue;
+        const track = this.#createTrack(transceiver, mid, byMid.get(mid));
+        this.#tracksByMid.set(mid, track);
+        added.push(track);
+      }
+      const removed: PublishedTrack[] = [];
+      for (const [mid, track] of this.#tracksByMid) {
+        if (receiving.has(mid)) continue;
+        this.#tracksByMid.delete(mid);
+        removed.push(track);
+      }
+      return { sdp: this.localSdp(), added, removed };
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Forgets a track the participant unpublished without renegotiating; returns it, or undefined. */
+  removeTrack(trackId: string): PublishedTrack | undefined {
+    for (const [mid, track] of this.#tracksByMid) {
+      if (track.id !== trackId) continue;
+      this.#tracksByMid.delete(mid);
+      return track;
+    }
+    return undefined;
+  }
+
+  override close(): void {
+    if (this.closed) return;
+    this.#detach?.();
+    this.#tracksByMid.clear();
+    super.close();
+  }
+
+  #isReceiving(transceiver: RTCRtpTransceiver): boolean {
+    if (transceiver.stopped || transceiver.stopping) return false;
+    const direction = transceiver.currentDirection ?? transceiver.direction;
+    return direction === 'recvonly' || direction === 'sendrecv';
+  }
+
+  #createTrack(transceiver: RTCRtpTransceiver, mid: string, description: TrackDescription | undefined): PublishedTrack {
+    const { options, metrics } = this.context;
+    const track = new PublishedTrack({
+      id: randomId('TR_'),
+      kind: transceiver.kind as TrackKind,
+      source: description?.source ?? 'unknown',
+      name: description?.name,
+      mid,
+      publisherIdentity: this.#identity,
+      receiver: transceiver.receiver,
+      extensions: PeerBase.extensionIds(transceiver),
+      codec: transceiver.codecs.find((c) => !/\/(rtx|red)$/i.test(c.mimeType)),
+      packetCacheSize: options.packetCacheSize,
+      pliMinIntervalMs: options.pliMinIntervalMs,
+      metrics,
+    });
+    // werift reports a simulcast receiver's first rid only through onTrack; later rids are in receiver.tracks.
+    const existing = transceiver.receiver.tracks[0];
+    if (existing) track.attachRemote(existing);
+    transceiver.onTrack.subscribe((remote) => {
+      if (!track.closed && transceiver.receiver.tracks[0] === remote) track.attachRemote(remote);
+    });
+    return track;
+  }
+}

@@ -1,0 +1,110 @@
+import type { Logger } from 'pino';
+import { routeDataMessage } from './data-router.js';
+import { InvalidStateError } from './errors.js';
+import { Participant, type ParticipantInit } from './participant.js';
+import type { PublishedTrack } from './published-track.js';
+import type { SfuMetrics } from './sfu-metrics.js';
+import type { ParticipantSnapshot, PublishedTrackInfo } from './sfu-types.js';
+import { TypedEmitter } from './typed-emitter.js';
+
+export interface RoomEvents extends Record<string, unknown[]> {
+  participantJoined: [ParticipantSnapshot];
+  participantLeft: [string, string];
+  trackPublished: [PublishedTrackInfo];
+  trackUnpublished: [PublishedTrackInfo];
+  '@close': [];
+}
+
+export type JoinOptions = Omit<ParticipantInit, 'options' | 'metrics' | 'logger' | 'attachCongestionControl'>;
+
+/**
+ * A room (mediasoup's Router): its participants, and the wiring that subscribes everyone to everyone
+ * else's tracks and routes data messages. Closes itself when its last participant leaves.
+ */
+export class Room extends TypedEmitter<RoomEvents> {
+  readonly id: string;
+  readonly #participants = new Map<string, Participant>();
+  readonly #makeInit: (join: JoinOptions) => ParticipantInit;
+  readonly #logger: Logger;
+  #closed = false;
+
+  readonly #metrics: SfuMetrics;
+
+  constructor(id: string, makeInit: (join: JoinOptions) => ParticipantInit, logger: Logger, metrics: SfuMetrics) {
+    super();
+    this.id = id;
+    this.#makeInit = makeInit;
+    this.#logger = logger;
+    this.#metrics = metrics;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get participants(): ReadonlyMap<string, Participant> {
+    return this.#participants;
+  }
+
+  participant(identity: string): Participant | undefined {
+    return this.#participants.get(identity);
+  }
+
+  /** Everyone in the room but `except`, with their published tracks. */
+  snapshot(except?: string): ParticipantSnapshot[] {
+    return [...this.#participants.values()].filter((p) => p.identity !== except).map((p) => p.snapshot());
+  }
+
+  join(options: JoinOptions): Participant {
+    if (this.#closed) throw new InvalidStateError(`room ${this.id} is closed`);
+    if (this.#participants.has(options.identity)) {
+      throw new InvalidStateError(`${options.identity} is already in room ${this.id}`);
+    }
+    const participant = new Participant(this.#makeInit(options));
+    this.#participants.set(participant.identity, participant);
+    participant.on('@trackPublished', (track) => this.#onTrackPublished(participant, track));
+    participant.on('@trackUnpublished', (track) => this.#onTrackUnpublished(track));
+    participant.on('@data', (data, reliable) => {
+      const delivered = routeDataMessage(this.#participants, participant, data, reliable);
+      this.#metrics.dataMessages.inc({ channel: reliable ? 'reliable' : 'lossy', result: delivered < 0 ? 'rejected' : 'delivered' });
+    });
+    participant.once('@close', (reason) => this.#onParticipantClosed(participant, reason));
+    // A late joiner receives everything already published.
+    for (const other of this.#participants.values()) {
+      if (other === participant) continue;
+      for (const track of other.publishedTracks.values()) participant.subscribe(track);
+    }
+    this.#logger.info({ roomId: this.id, participantId: participant.identity }, 'participant joined');
+    this.emit('participantJoined', participant.snapshot());
+    return participant;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const participant of [...this.#participants.values()]) participant.close('room-closed');
+    this.#participants.clear();
+    this.emit('@close');
+    this.removeAllListeners();
+  }
+
+  #onTrackPublished(publisher: Participant, track: PublishedTrack): void {
+    for (const other of this.#participants.values()) {
+      if (other !== publisher) other.subscribe(track);
+    }
+    this.emit('trackPublished', track.info);
+  }
+
+  #onTrackUnpublished(track: PublishedTrack): void {
+    for (const other of this.#participants.values()) other.unsubscribe(track.id);
+    this.emit('trackUnpublished', track.info);
+  }
+
+  #onParticipantClosed(participant: Participant, reason: string): void {
+    if (this.#participants.get(participant.identity) !== participant) return;
+    this.#participants.delete(participant.identity);
+    this.#logger.info({ roomId: this.id, participantId: participant.identity, reason }, 'participant left');
+    this.emit('participantLeft', participant.identity, reason);
+    if (this.#participants.size === 0) this.close();
+  }
+}

@@ -1,0 +1,45 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** What the SFU reports to Prometheus. Counters are bumped on the media path with a plain `inc`. */
+export interface SfuMetrics {
+  packetsForwarded: Counter<'kind'>;
+  bytesForwarded: Counter<'kind'>;
+  nacksReceived: Counter;
+  packetsRetransmitted: Counter;
+  plisSent: Counter<'reason'>;
+  dataMessages: Counter<'channel' | 'result'>;
+  connectSeconds: Histogram<'peer'>;
+}
+
+export interface SfuCounts {
+  rooms(): number;
+  participants(): number;
+  publishedTracks(): number;
+  subscribedTracks(): number;
+  peerConnections(): number;
+}
+
+export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetrics {
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  gauge('tsfu_sfu_rooms', 'Rooms with at least one participant', () => counts.rooms());
+  gauge('tsfu_sfu_participants', 'Participants in all rooms', () => counts.participants());
+  gauge('tsfu_sfu_published_tracks', 'Tracks being published', () => counts.publishedTracks());
+  gauge('tsfu_sfu_subscribed_tracks', 'Track subscriptions (down tracks)', () => counts.subscribedTracks());
+  gauge('tsfu_sfu_peer_connections', 'Open WebRTC peer connections', () => counts.peerConnections());
+  return {
+    packetsForwarded: new Counter({ name: 'tsfu_sfu_forwarded_packets_total', help: 'RTP packets sent to subscribers', labelNames: ['kind'], registers: [registry] }),
+    bytesForwarded: new Counter({ name: 'tsfu_sfu_forwarded_bytes_total', help: 'RTP payload bytes sent to subscribers', labelNames: ['kind'], registers: [registry] }),
+    nacksReceived: new Counter({ name: 'tsfu_sfu_nacks_received_total', help: 'Generic NACK feedback messages from subscribers', registers: [registry] }),
+    packetsRetransmitted: new Counter({ name: 'tsfu_sfu_retransmitted_packets_total', help: 'Packets resent from the cache to answer NACKs', registers: [registry] }),
+    plisSent: new Counter({ name: 'tsfu_sfu_plis_sent_total', help: 'Key-frame requests sent to publishers', labelNames: ['reason'], registers: [registry] }),
+    dataMessages: new Counter({ name: 'tsfu_sfu_data_messages_total', help: 'Data-channel messages by channel and outcome', labelNames: ['channel', 'result'], registers: [registry] }),
+    connectSeconds: new Histogram({
+      name: 'tsfu_sfu_connect_seconds',
+      help: 'Time from the first description to ICE+DTLS connected',
+      labelNames: ['peer'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: [registry],
+    }),
+  };
+}

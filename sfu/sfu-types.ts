@@ -1,0 +1,55 @@
+/** Types the SFU shares with whoever drives it (the signaling layer maps them onto its messages). */
+export type TrackKind = 'audio' | 'video';
+export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio' | 'unknown';
+export type PeerRole = 'publisher' | 'subscriber';
+
+export interface Grants {
+  canPublish: boolean;
+  canSubscribe: boolean;
+  canPublishData: boolean;
+}
+
+export interface PublishedTrackInfo {
+  trackId: string;
+  participantIdentity: string;
+  kind: TrackKind;
+  source: TrackSource;
+  name?: string;
+  mimeType?: string;
+}
+
+export interface ParticipantSnapshot {
+  identity: string;
+  name?: string;
+  joinedAt: number;
+  tracks: PublishedTrackInfo[];
+}
+
+export interface TrackDescription {
+  mid: string;
+  source: TrackSource;
+  name?: string;
+}
+
+export interface IceCandidateJson {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+/** A data message as it left its sender, ready to be delivered. */
+export interface DataDelivery {
+  from: string;
+  /** Wire bytes of the downstream envelope (already carries `from`). */
+  frame: Uint8Array;
+  reliable: boolean;
+  /** Recipients by identity; undefined = everyone but the sender. */
+  to?: readonly string[];
+}
+
+/** Why a data message from a participant was refused; the driver reports it to the sender. */
+export interface DataRejection {
+  code: 'DATA_TOO_LARGE' | 'PERMISSION_DENIED' | 'SCHEMA_VIOLATION';
+  message: string;
+}

@@ -1,0 +1,101 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { RTCPeerConnection } from 'werift';
+import { InvalidStateError } from './errors.js';
+import { Room, type JoinOptions } from './room.js';
+import { createSfuMetrics, type SfuMetrics } from './sfu-metrics.js';
+import type { SfuOptions } from './sfu-options.js';
+
+export interface SfuDeps {
+  logger: Logger;
+  registry: Registry;
+  /** Installs transport-wide congestion control feedback on a publisher connection; returns its detach. */
+  attachCongestionControl?: (pc: RTCPeerConnection) => () => void;
+}
+
+/** What is alive, for operators and for the tests that prove nothing leaks. */
+export interface SfuDump {
+  rooms: { id: string; participants: { identity: string; publishedTracks: number; downTracks: number }[] }[];
+  participants: number;
+  publishedTracks: number;
+  downTracks: number;
+  peerConnections: number;
+}
+
+/** The SFU (mediasoup's Worker): owns the rooms; a room exists while it has participants. */
+export class Sfu {
+  readonly options: SfuOptions;
+  readonly metrics: SfuMetrics;
+  readonly #rooms = new Map<string, Room>();
+  readonly #deps: SfuDeps;
+  readonly #logger: Logger;
+  #closed = false;
+
+  constructor(options: SfuOptions, deps: SfuDeps) {
+    this.options = options;
+    this.#deps = deps;
+    this.#logger = deps.logger;
+    this.metrics = createSfuMetrics(deps.registry, {
+      rooms: () => this.#rooms.size,
+      participants: () => this.dump().participants,
+      publishedTracks: () => this.dump().publishedTracks,
+      subscribedTracks: () => this.dump().downTracks,
+      peerConnections: () => this.dump().peerConnections,
+    });
+  }
+
+  get rooms(): ReadonlyMap<string, Room> {
+    return this.#rooms;
+  }
+
+  /** The room, created on first use. */
+  room(roomId: string): Room {
+    if (this.#closed) throw new InvalidStateError('the SFU is closed');
+    let room = this.#rooms.get(roomId);
+    if (!room) {
+      const created = new Room(roomId, (join: JoinOptions) => this.#participantInit(roomId, join), this.#logger, this.metrics);
+      created.once('@close', () => {
+        if (this.#rooms.get(roomId) === created) this.#rooms.delete(roomId);
+        this.#logger.info({ roomId }, 'room closed');
+      });
+      this.#rooms.set(roomId, created);
+      this.#logger.info({ roomId }, 'room created');
+      room = created;
+    }
+    return room;
+  }
+
+  dump(): SfuDump {
+    const dump: SfuDump = { rooms: [], participants: 0, publishedTracks: 0, downTracks: 0, peerConnections: 0 };
+    for (const room of this.#rooms.values()) {
+      const participants = [...room.participants.values()].map((p) => ({
+        identity: p.identity,
+        publishedTracks: p.publishedTracks.size,
+        downTracks: p.subscriber.downTracks.size,
+      }));
+      for (const p of room.participants.values()) dump.peerConnections += p.peerConnectionCount;
+      dump.rooms.push({ id: room.id, participants });
+      dump.participants += participants.length;
+      dump.publishedTracks += participants.reduce((n, p) => n + p.publishedTracks, 0);
+      dump.downTracks += participants.reduce((n, p) => n + p.downTracks, 0);
+    }
+    return dump;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const room of [...this.#rooms.values()]) room.close();
+    this.#rooms.clear();
+  }
+
+  #participantInit(roomId: string, join: JoinOptions) {
+    return {
+      ...join,
+      options: this.options,
+      metrics: this.metrics,
+      logger: this.#logger.child({ roomId, participantId: join.identity }),
+      attachCongestionControl: this.#deps.attachCongestionControl,
+    };
+  }
+}
