@@ -1,0 +1,23 @@
+/** The chat log: `.chat-message[data-from]` entries with `.chat-from` and `.chat-text`. */
+export class ChatLog {
+  constructor(private readonly log: HTMLElement) {}
+
+  append(from: string, text: string, own: boolean): void {
+    const entry = document.createElement('div');
+    entry.className = own ? 'chat-message own' : 'chat-message';
+    entry.dataset.from = from;
+    const who = document.createElement('span');
+    who.className = 'chat-from';
+    who.textContent = own ? `${from} (you)` : from;
+    const body = document.createElement('span');
+    body.className = 'chat-text';
+    body.textContent = text;
+    entry.append(who, body);
+    this.log.append(entry);
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  clear(): void {
+    this.log.replaceChildren();
+  }
+}

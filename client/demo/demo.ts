@@ -1,0 +1,209 @@
+/**
+ * The classroom demo served at `/`: join form → token from `/dev/token` (or a pasted one) → `Room.connect`,
+ * a tile per participant, a chat box over reliable data messages (topic `chat`), a leave button and a
+ * status line with the RTT. The built page imports the SDK from `./tsfu-sdk.js` (scripts/build-client.mjs).
+ */
+import { Room, RequestError, decodeTokenClaims, type RemoteParticipant } from '../sdk/index.js';
+import { ChatLog } from './chat.js';
+import { TileGrid } from './tiles.js';
+
+const CHAT_TOPIC = 'chat';
+
+declare global {
+  interface Window {
+    /** The demo's current room, for automated browser tests. */
+    tsfuDemo: { room: Room | undefined };
+  }
+}
+
+function byId<T extends HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (element === null) throw new Error(`#${id} is missing from index.html`);
+  return element as T;
+}
+
+const ui = {
+  joinForm: byId<HTMLFormElement>('join-form'),
+  roomInput: byId<HTMLInputElement>('room-input'),
+  identityInput: byId<HTMLInputElement>('identity-input'),
+  cameraCheckbox: byId<HTMLInputElement>('camera-checkbox'),
+  microphoneCheckbox: byId<HTMLInputElement>('microphone-checkbox'),
+  tokenRow: byId<HTMLElement>('token-row'),
+  tokenInput: byId<HTMLTextAreaElement>('token-input'),
+  joinButton: byId<HTMLButtonElement>('join-button'),
+  joinError: byId<HTMLElement>('join-error'),
+  roomView: byId<HTMLElement>('room-view'),
+  chatForm: byId<HTMLFormElement>('chat-form'),
+  chatInput: byId<HTMLInputElement>('chat-input'),
+  leaveButton: byId<HTMLButtonElement>('leave-button'),
+  statusText: byId<HTMLElement>('status-text'),
+  rtt: byId<HTMLElement>('rtt'),
+  notice: byId<HTMLElement>('notice'),
+};
+const tiles = new TileGrid(byId('tiles'));
+const chat = new ChatLog(byId('chat-log'));
+let localStream: MediaStream | undefined;
+window.tsfuDemo = { room: undefined };
+
+// ?room=R&identity=I prefill the form.
+const params = new URLSearchParams(location.search);
+ui.roomInput.value = params.get('room') ?? ui.roomInput.value;
+ui.identityInput.value = params.get('identity') ?? `guest-${Math.floor(Math.random() * 10_000)}`;
+
+ui.joinForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void join();
+});
+ui.chatForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  sendChat();
+});
+ui.leaveButton.addEventListener('click', () => void window.tsfuDemo.room?.leave());
+
+async function join(): Promise<void> {
+  showJoinError(undefined);
+  ui.joinButton.disabled = true;
+  setStatus('Connecting…');
+  try {
+    const pasted = ui.tokenInput.value.trim();
+    const token = pasted !== '' ? pasted : await fetchDevToken(ui.roomInput.value.trim(), ui.identityInput.value.trim());
+    if (token === undefined) {
+      setStatus('Not connected');
+      return;
+    }
+    // A pasted token names its own room; a fetched one is for the room typed in the form.
+    const roomId = pasted !== '' ? decodeTokenClaims(pasted)?.room : ui.roomInput.value.trim();
+    const room = await Room.connect(wsUrl(), token, { roomId });
+    enterRoom(room);
+    await publishLocalMedia(room);
+  } catch (err) {
+    setStatus('Not connected');
+    showJoinError(describeJoinError(err));
+  } finally {
+    ui.joinButton.disabled = false;
+  }
+}
+
+/** Returns the token, or undefined after asking for a pasted one (the server has real keys: 404). */
+async function fetchDevToken(room: string, identity: string): Promise<string | undefined> {
+  const query = new URLSearchParams({ room, identity });
+  const response = await fetch(`/dev/token?${query}`);
+  if (response.status === 404) {
+    ui.tokenRow.hidden = false;
+    showJoinError('This server has real keys configured; paste a token.');
+    ui.tokenInput.focus();
+    return undefined;
+  }
+  if (!response.ok) throw new Error(`token request failed: HTTP ${response.status}`);
+  const body = (await response.json()) as { token?: unknown };
+  if (typeof body.token !== 'string') throw new Error('token response has no "token" string');
+  return body.token;
+}
+
+function enterRoom(room: Room): void {
+  window.tsfuDemo.room = room;
+  ui.joinForm.hidden = true;
+  ui.roomView.hidden = false;
+  showNotice(undefined);
+  tiles.ensure(room.localIdentity, room.localName ?? room.localIdentity, true);
+  for (const participant of room.participants.values()) addParticipant(participant);
+
+  room.on('participantJoined', (participant) => {
+    addParticipant(participant);
+    updateStatus(room);
+  });
+  room.on('participantLeft', (participant) => {
+    tiles.remove(participant.identity);
+    updateStatus(room);
+  });
+  room.on('trackSubscribed', (info, track) => tiles.attach(info.participantIdentity, info.trackId, track));
+  room.on('trackUnsubscribed', (info) => tiles.detach(info.participantIdentity, info.trackId));
+  room.on('data', (message) => {
+    if (message.topic === CHAT_TOPIC && message.text !== undefined) chat.append(message.from, message.text, false);
+  });
+  room.on('rtt', (rttMs) => (ui.rtt.textContent = `RTT ${rttMs} ms`));
+  room.on('error', (error) => showNotice(`${error.code}: ${error.message}`));
+  room.on('disconnected', ({ code, reason }) => {
+    exitRoom();
+    setStatus(code === 1000 ? 'Left the room' : `Disconnected (code ${code}${reason ? `: ${reason}` : ''})`);
+  });
+  updateStatus(room);
+}
+
+function addParticipant(participant: RemoteParticipant): void {
+  tiles.ensure(participant.identity, participant.name ?? participant.identity);
+  for (const info of participant.subscribedTracks) {
+    if (info.track !== undefined) tiles.attach(participant.identity, info.trackId, info.track);
+  }
+}
+
+async function publishLocalMedia(room: Room): Promise<void> {
+  const video = ui.cameraCheckbox.checked;
+  const audio = ui.microphoneCheckbox.checked;
+  if (!video && !audio) return;
+  try {
+    localStream = await navigator.mediaDevices.getUserMedia({ video, audio });
+    if (!room.connected) return stopLocalMedia();
+    const videoTrack = localStream.getVideoTracks()[0];
+    if (videoTrack !== undefined) tiles.attach(room.localIdentity, 'local-camera', videoTrack);
+    await room.publish(localStream);
+  } catch (err) {
+    showNotice(`Could not publish camera/microphone: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function sendChat(): void {
+  const room = window.tsfuDemo.room;
+  const text = ui.chatInput.value.trim();
+  if (room === undefined || text === '') return;
+  try {
+    room.sendData(text, { reliable: true, topic: CHAT_TOPIC });
+    chat.append(room.localIdentity, text, true);
+    ui.chatInput.value = '';
+  } catch (err) {
+    showNotice(`Message not sent: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function exitRoom(): void {
+  window.tsfuDemo.room = undefined;
+  stopLocalMedia();
+  tiles.clear();
+  chat.clear();
+  ui.rtt.textContent = '';
+  ui.roomView.hidden = true;
+  ui.joinForm.hidden = false;
+}
+
+function stopLocalMedia(): void {
+  for (const track of localStream?.getTracks() ?? []) track.stop();
+  localStream = undefined;
+}
+
+function updateStatus(room: Room): void {
+  const others = room.participants.size;
+  setStatus(`Connected to ${room.roomId} as ${room.localIdentity} · ${others} other${others === 1 ? '' : 's'}`);
+}
+
+function setStatus(text: string): void {
+  ui.statusText.textContent = text;
+}
+
+function showNotice(text: string | undefined): void {
+  ui.notice.hidden = text === undefined;
+  ui.notice.textContent = text ?? '';
+}
+
+function showJoinError(text: string | undefined): void {
+  ui.joinError.hidden = text === undefined;
+  ui.joinError.textContent = text ?? '';
+}
+
+function describeJoinError(err: unknown): string {
+  if (err instanceof RequestError) return `Could not join: ${err.code}: ${err.message}`;
+  return `Could not join: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+function wsUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/rtc`;
+}

@@ -1,0 +1,18 @@
+/** tsfu browser SDK: `Room.connect(url, token)`, then publish, subscribe (automatic) and send data. */
+export { Room, PROTOCOL_VERSION } from './room.js';
+export { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
+export type { LocalTrack } from './publisher.js';
+export type { DataMessage, SendDataOptions } from './data-channels.js';
+export type {
+  DataEvent,
+  DisconnectedEvent,
+  PublishOptions,
+  PublishSources,
+  RoomErrorEvent,
+  RoomEvents,
+  RoomOptions,
+} from './room-types.js';
+export { TypedEmitter } from './emitter.js';
+export { ClientErrorCode, InvalidStateError, PermissionDeniedError, RequestError, TrackNotFoundError } from './errors.js';
+export { decodeTokenClaims, type TokenClaims } from './token.js';
+export type { TrackInfo, TrackSourceName } from '../../signaling/messages.js';

@@ -1,0 +1,180 @@
+import type { ClientMessage, ServerMessage, TrackInfo, TrackSourceName } from '../../signaling/messages.js';
+import { ClientErrorCode, InvalidStateError, RequestError, TrackNotFoundError } from './errors.js';
+import { PeerTransport, type PeerTransportHooks } from './peer-transport.js';
+
+/** A track this client publishes: the server's track info plus the local m-line and track. */
+export interface LocalTrack extends TrackInfo {
+  readonly mid: string;
+  readonly track: MediaStreamTrack;
+}
+
+/** One track to add in a publish round. */
+export interface PublishEntry {
+  track: MediaStreamTrack;
+  stream: MediaStream;
+  source: TrackSourceName;
+}
+
+export interface PublisherHooks extends PeerTransportHooks {
+  send(msg: ClientMessage): boolean;
+  /** The answer did not list a track for an offered m-line. */
+  trackNotAccepted(mid: string, track: MediaStreamTrack): void;
+}
+
+type PublishAnswer = Extract<ServerMessage, { type: 'publishAnswer' }>;
+
+interface PendingAnswer {
+  resolve(answer: PublishAnswer): void;
+  reject(err: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The upstream peer connection (the client offers), created on the first publish. Each publish adds one
+ * sendonly transceiver per track and runs one offer/answer round; rounds are serialized.
+ */
+export class Publisher {
+  private transport: PeerTransport | undefined;
+  /** Every m-line currently sending, with the source announced for it. */
+  private readonly sending = new Map<RTCRtpTransceiver, TrackSourceName>();
+  private readonly published = new Map<string, { local: LocalTrack; transceiver: RTCRtpTransceiver }>();
+  private pendingAnswer: PendingAnswer | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: RTCConfiguration,
+    private readonly answerTimeoutMs: number,
+    private readonly hooks: PublisherHooks,
+  ) {}
+
+  get tracks(): LocalTrack[] {
+    return [...this.published.values()].map((p) => p.local);
+  }
+
+  publish(entries: PublishEntry[]): Promise<LocalTrack[]> {
+    const transport = (this.transport ??= new PeerTransport('publisher', this.config, this.hooks));
+    return transport.negotiate(async () => {
+      if (this.closed) throw new InvalidStateError('publisher is closed');
+      const pc = transport.pc;
+      const added = entries.map((e) => ({
+        ...e,
+        transceiver: pc.addTransceiver(e.track, { direction: 'sendonly', streams: [e.stream] }),
+      }));
+      for (const a of added) this.sending.set(a.transceiver, a.source);
+      try {
+        await pc.setLocalDescription(await pc.createOffer());
+        const tracks = [...this.sending].flatMap(([t, source]) => (t.mid === null ? [] : [{ mid: t.mid, source }]));
+        const answer = await this.request({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks });
+        await transport.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+        return this.claim(added, answer.tracks);
+      } catch (err) {
+        await this.rollback(added.map((a) => a.transceiver));
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Sends `unpublish` and stops the sender without renegotiating (docs/PROTOCOL.md): the m-line goes
+   * inactive and is sent as such in the next offer.
+   */
+  unpublish(trackId: string): Promise<LocalTrack> {
+    const entry = this.published.get(trackId);
+    if (entry === undefined || this.transport === undefined) return Promise.reject(new TrackNotFoundError(trackId));
+    return this.transport.negotiate(async () => {
+      if (!this.published.delete(trackId)) throw new TrackNotFoundError(trackId);
+      this.sending.delete(entry.transceiver);
+      this.hooks.send({ type: 'unpublish', trackId });
+      if (!this.closed) {
+        await entry.transceiver.sender.replaceTrack(null);
+        entry.transceiver.direction = 'inactive';
+      }
+      return entry.local;
+    });
+  }
+
+  handleAnswer(answer: PublishAnswer): void {
+    const pending = this.pendingAnswer;
+    if (pending === undefined) return;
+    this.pendingAnswer = undefined;
+    clearTimeout(pending.timer);
+    pending.resolve(answer);
+  }
+
+  /** An `error` with `requestType: "publishOffer"` fails the publish waiting for its answer. */
+  handleError(code: string, message: string): void {
+    this.failPending(new RequestError(code, message, 'publishOffer'));
+  }
+
+  handleRemoteCandidate(candidate: Parameters<PeerTransport['addRemoteCandidate']>[0]): void {
+    void this.transport?.addRemoteCandidate(candidate);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failPending(new RequestError(ClientErrorCode.CONNECTION_CLOSED, 'the room was disconnected', 'publishOffer'));
+    this.transport?.close();
+    this.sending.clear();
+    this.published.clear();
+  }
+
+  private request(msg: Extract<ClientMessage, { type: 'publishOffer' }>): Promise<PublishAnswer> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.failPending(new RequestError(ClientErrorCode.TIMEOUT, `no publishAnswer within ${this.answerTimeoutMs} ms`, 'publishOffer')),
+        this.answerTimeoutMs,
+      );
+      this.pendingAnswer = { resolve, reject, timer };
+      if (!this.hooks.send(msg)) {
+        this.failPending(new RequestError(ClientErrorCode.CONNECTION_CLOSED, 'the signaling socket is closed', 'publishOffer'));
+      }
+    });
+  }
+
+  private failPending(err: Error): void {
+    const pending = this.pendingAnswer;
+    if (pending === undefined) return;
+    this.pendingAnswer = undefined;
+    clearTimeout(pending.timer);
+    pending.reject(err);
+  }
+
+  /**
+   * Pairs each new m-line with a track of the answer. The answer's TrackInfo has no mid, so this matches by
+   * mid when the server adds one, else by kind and source in offer order, skipping tracks already published.
+   */
+  private claim(added: (PublishEntry & { transceiver: RTCRtpTransceiver })[], answerTracks: TrackInfo[]): LocalTrack[] {
+    const unclaimed = answerTracks.filter((t) => !this.published.has(t.trackId));
+    const result: LocalTrack[] = [];
+    for (const a of added) {
+      const mid = a.transceiver.mid;
+      if (mid === null) continue;
+      const kind = a.track.kind;
+      let index = unclaimed.findIndex((t) => (t as { mid?: unknown }).mid === mid);
+      if (index === -1) index = unclaimed.findIndex((t) => t.kind === kind && t.source === a.source);
+      if (index === -1) index = unclaimed.findIndex((t) => t.kind === kind);
+      if (index === -1) {
+        this.hooks.trackNotAccepted(mid, a.track);
+        continue;
+      }
+      const [info] = unclaimed.splice(index, 1);
+      const local: LocalTrack = { ...info, mid, track: a.track };
+      this.published.set(info.trackId, { local, transceiver: a.transceiver });
+      result.push(local);
+    }
+    return result;
+  }
+
+  private async rollback(transceivers: RTCRtpTransceiver[]): Promise<void> {
+    for (const t of transceivers) this.sending.delete(t);
+    if (this.closed || this.transport === undefined) return;
+    const pc = this.transport.pc;
+    try {
+      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      for (const t of transceivers) t.stop();
+    } catch {
+      // The connection is already unusable; the caller gets the original error.
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { TrackSourceName } from '../../signaling/messages.js';
+import type { DataMessage } from './data-channels.js';
+import type { LocalTrack } from './publisher.js';
+import type { RemoteParticipant, RemoteTrackInfo } from './participant.js';
+
+export interface RoomOptions {
+  /** Room to join; defaults to the token's `room` claim (read without verification). */
+  roomId?: string;
+  /** Extra RTCPeerConnection configuration. `iceServers` defaults to the `joined` message's. */
+  rtcConfig?: RTCConfiguration;
+  /** How long to wait for the socket to open and for `joined` (default 10 000 ms). */
+  joinTimeoutMs?: number;
+  /** How long a publish waits for its `publishAnswer` (default 15 000 ms). */
+  requestTimeoutMs?: number;
+}
+
+/** Which source each published track is announced as. */
+export type PublishSources =
+  /** Parallel to the track list (a MediaStream's tracks in `getTracks()` order). */
+  | TrackSourceName[]
+  /** By kind. */
+  | { audio?: TrackSourceName; video?: TrackSourceName };
+
+export interface PublishOptions {
+  /** Default: `camera` for video, `microphone` for audio. */
+  sources?: PublishSources;
+}
+
+export interface DisconnectedEvent {
+  /** WebSocket close code (docs/PROTOCOL.md, "Close codes"), e.g. 1000 after leave, 4004 when replaced. */
+  code: number;
+  /** The server's `leave` reason when it sent one, else the close frame's reason. */
+  reason: string;
+}
+
+export interface RoomErrorEvent {
+  /** A server code (`PERMISSION_DENIED`, ...) or a `ClientErrorCode` (`CLIENT_...`). */
+  code: string;
+  message: string;
+  requestType?: string;
+}
+
+export type DataEvent = DataMessage;
+
+export interface RoomEvents {
+  participantJoined: [participant: RemoteParticipant];
+  participantLeft: [participant: RemoteParticipant, reason: string];
+  trackPublished: [info: RemoteTrackInfo, participant: RemoteParticipant];
+  trackUnpublished: [info: RemoteTrackInfo, participant: RemoteParticipant];
+  trackSubscribed: [info: RemoteTrackInfo, track: MediaStreamTrack, stream: MediaStream];
+  trackUnsubscribed: [info: RemoteTrackInfo, track: MediaStreamTrack];
+  data: [message: DataEvent];
+  disconnected: [event: DisconnectedEvent];
+  error: [event: RoomErrorEvent];
+  /** Round-trip time the server measured on the signaling socket. */
+  rtt: [rttMs: number];
+}
+
+export type { LocalTrack };

@@ -1,0 +1,379 @@
+import type { ServerMessage, TrackSourceName } from '../../signaling/messages.js';
+import type { SendDataOptions } from './data-channels.js';
+import { TypedEmitter } from './emitter.js';
+import { ClientErrorCode, InvalidStateError, PermissionDeniedError, RequestError } from './errors.js';
+import { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
+import type { PeerTransportHooks } from './peer-transport.js';
+import { Publisher, type LocalTrack } from './publisher.js';
+import type { PublishOptions, PublishSources, RoomEvents, RoomOptions } from './room-types.js';
+import { SignalClient } from './signal-client.js';
+import { Subscriber } from './subscriber.js';
+import { decodeTokenClaims } from './token.js';
+
+/** The protocol version this SDK speaks (signaling/messages.ts PROTOCOL_VERSION; only its types are imported). */
+export const PROTOCOL_VERSION = 1;
+const DEFAULT_JOIN_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/** After sending `leave`, how long to wait for the server to close the socket before closing it ourselves. */
+const LEAVE_TIMEOUT_MS = 2_000;
+
+type Joined = Extract<ServerMessage, { type: 'joined' }>;
+type RoomState = 'connected' | 'leaving' | 'closed';
+
+/**
+ * A joined room: one signaling socket, a subscriber peer connection (media down, data both ways) and, once
+ * something is published, a publisher peer connection. Create with `Room.connect()`.
+ */
+export class Room extends TypedEmitter<RoomEvents> {
+  readonly roomId: string;
+  readonly localIdentity: string;
+  readonly localName: string | undefined;
+  readonly grants: Joined['grants'];
+  readonly limits: Joined['limits'];
+  /** Everyone else in the room, by identity. */
+  readonly participants = new Map<string, RemoteParticipant>();
+  /** Latest round-trip time reported by the server, in ms. */
+  rttMs: number | undefined;
+
+  private state: RoomState = 'connected';
+  private readonly subscriber: Subscriber;
+  private readonly publisher: Publisher;
+  /** Tracks the SDK captured itself (publishCamera/publishMicrophone) and stops on unpublish/leave. */
+  private readonly ownedTracks = new Set<MediaStreamTrack>();
+  /** Tracks received before the room knew their info (trackPublished not yet seen). */
+  private readonly pendingSubscriptions = new Map<string, { track: MediaStreamTrack; stream: MediaStream }>();
+  private leaveReason: string | undefined;
+  private readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+
+  /**
+   * Opens the socket, sends `join` and resolves once `joined` arrives. Rejects with a `RequestError` carrying
+   * the server's code (e.g. `TOKEN_EXPIRED`) when the server refuses.
+   */
+  static async connect(url: string, token: string, options: RoomOptions = {}): Promise<Room> {
+    const roomId = options.roomId ?? decodeTokenClaims(token)?.room;
+    if (roomId === undefined || roomId === '') throw new TypeError('no roomId given and the token has no "room" claim');
+    const timeoutMs = options.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
+    const signal = await SignalClient.open(url, timeoutMs);
+    return new Promise<Room>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.handlers = undefined;
+        signal.close();
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => fail(new RequestError(ClientErrorCode.TIMEOUT, `no joined message within ${timeoutMs} ms`, 'join')),
+        timeoutMs,
+      );
+      signal.handlers = {
+        message: (msg) => {
+          if (msg.type === 'joined') {
+            settled = true;
+            clearTimeout(timer);
+            // Synchronously: the Room takes over the socket before the next frame (the subscriberOffer) is read.
+            resolve(new Room(signal, msg, options));
+          } else if (msg.type === 'error') {
+            fail(new RequestError(msg.code, msg.message, msg.requestType ?? 'join'));
+          }
+        },
+        malformed: () => undefined,
+        close: (code, reason) =>
+          fail(
+            new RequestError(
+              ClientErrorCode.CONNECTION_CLOSED,
+              `the socket closed before joining (code ${code}${reason ? `: ${reason}` : ''})`,
+              'join',
+              code,
+            ),
+          ),
+      };
+      if (!signal.send({ type: 'join', room: roomId, token, protocolVersion: PROTOCOL_VERSION })) {
+        fail(new RequestError(ClientErrorCode.CONNECTION_CLOSED, 'the socket closed before join was sent', 'join'));
+      }
+    });
+  }
+
+  private constructor(
+    private readonly signal: SignalClient,
+    joined: Joined,
+    options: RoomOptions,
+  ) {
+    super();
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.roomId = joined.roomId;
+    this.localIdentity = joined.participant.identity;
+    this.localName = joined.participant.name;
+    this.grants = joined.grants;
+    this.limits = joined.limits;
+    for (const p of joined.participants) this.participants.set(p.identity, new RemoteParticipant(p));
+
+    const rtcConfig: RTCConfiguration = {
+      ...options.rtcConfig,
+      iceServers:
+        options.rtcConfig?.iceServers ??
+        joined.iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
+    };
+    const transportHooks: PeerTransportHooks = {
+      localCandidate: (target, candidate) => this.signal.send({ type: 'trickle', target, candidate }),
+      candidateFailed: (target, err) =>
+        this.reportError(ClientErrorCode.ICE_CANDIDATE_FAILED, `${target}: ${describe(err)}`, 'trickle'),
+    };
+    this.subscriber = new Subscriber(rtcConfig, {
+      ...transportHooks,
+      send: (msg) => this.signal.send(msg),
+      trackStarted: (trackId, track, stream) => this.onTrackStarted(trackId, track, stream),
+      trackEnded: (trackId) => this.onTrackEnded(trackId),
+      negotiationFailed: (err) => this.reportError(ClientErrorCode.NEGOTIATION_FAILED, `subscriber: ${describe(err)}`, 'subscriberOffer'),
+      message: (msg) => this.emit('data', msg),
+      malformed: (reason) => this.reportError(ClientErrorCode.MALFORMED_DATA, reason, 'data'),
+    });
+    this.publisher = new Publisher(rtcConfig, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, {
+      ...transportHooks,
+      send: (msg) => this.signal.send(msg),
+      trackNotAccepted: (mid, track) =>
+        this.reportError(ClientErrorCode.TRACK_NOT_ACCEPTED, `the server did not publish ${track.kind} m-line ${mid}`, 'publishOffer'),
+    });
+    signal.handlers = {
+      message: (msg) => this.handleMessage(msg),
+      malformed: (reason) => this.reportError(ClientErrorCode.MALFORMED_SERVER_MESSAGE, reason),
+      close: (code, reason) => this.teardown(code, this.leaveReason ?? (reason || (this.state === 'leaving' ? 'left' : ''))),
+    };
+  }
+
+  /** Whether the room is still connected (false once leaving or disconnected). */
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Tracks this client publishes, by track id. */
+  get localTracks(): Map<string, LocalTrack> {
+    return new Map(this.publisher.tracks.map((t) => [t.trackId, t]));
+  }
+
+  /** Publishes every track of `stream` (or the given tracks) in one negotiation; resolves with their infos. */
+  async publish(stream: MediaStream | MediaStreamTrack[], options: PublishOptions = {}): Promise<LocalTrack[]> {
+    this.assertConnected('publish');
+    if (!this.grants.canPublish) throw new PermissionDeniedError('the token does not grant canPublish');
+    const tracks = Array.isArray(stream) ? stream : stream.getTracks();
+    if (tracks.length === 0) throw new TypeError('publish() needs at least one track');
+    const mediaStream = Array.isArray(stream) ? new MediaStream(stream) : stream;
+    return this.publisher.publish(
+      tracks.map((track, i) => ({ track, stream: mediaStream, source: pickSource(options.sources, track, i) })),
+    );
+  }
+
+  /** Captures the camera and publishes it; the SDK stops the track when it is unpublished or the room closes. */
+  publishCamera(constraints: MediaTrackConstraints | true = true): Promise<LocalTrack> {
+    return this.publishCaptured({ video: constraints }, 'camera');
+  }
+
+  /** Captures the microphone and publishes it; the SDK stops the track when it is unpublished or the room closes. */
+  publishMicrophone(constraints: MediaTrackConstraints | true = true): Promise<LocalTrack> {
+    return this.publishCaptured({ audio: constraints }, 'microphone');
+  }
+
+  /** Stops publishing one track (no renegotiation). Tracks the app captured itself are not stopped. */
+  async unpublish(trackId: string): Promise<void> {
+    this.assertConnected('unpublish');
+    const local = await this.publisher.unpublish(trackId);
+    if (this.ownedTracks.delete(local.track)) local.track.stop();
+  }
+
+  /**
+   * Sends a data message to everyone else (or `to`). Messages sent before the data channel opens are queued.
+   * The server drops messages over `limits.maxDataMessageBytes` and reports `DATA_TOO_LARGE` as an `error` event.
+   */
+  sendData(payload: string | Uint8Array, options: SendDataOptions = {}): void {
+    this.assertConnected('sendData');
+    if (!this.grants.canPublishData) throw new PermissionDeniedError('the token does not grant canPublishData');
+    this.subscriber.data.send(payload, options);
+  }
+
+  /** Sends `leave` and resolves once the socket is closed. Idempotent. */
+  async leave(): Promise<void> {
+    if (this.state !== 'connected') return this.closed;
+    this.state = 'leaving';
+    this.signal.send({ type: 'leave' });
+    const timer = setTimeout(() => this.teardown(1000, 'left'), LEAVE_TIMEOUT_MS);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  private handleMessage(msg: ServerMessage): void {
+    if (this.state === 'closed') return;
+    switch (msg.type) {
+      case 'participantJoined': {
+        const existing = this.participants.get(msg.participant.identity);
+        if (existing !== undefined) this.removeParticipant(existing, 'replaced');
+        const participant = new RemoteParticipant(msg.participant);
+        this.participants.set(participant.identity, participant);
+        this.emit('participantJoined', participant);
+        for (const info of participant.tracks.values()) this.resolvePending(info);
+        return;
+      }
+      case 'participantLeft': {
+        const participant = this.participants.get(msg.identity);
+        if (participant !== undefined) this.removeParticipant(participant, msg.reason);
+        return;
+      }
+      case 'trackPublished': {
+        const participant = this.participants.get(msg.track.participantIdentity);
+        if (participant === undefined) return;
+        const info: RemoteTrackInfo = { ...msg.track };
+        participant.tracks.set(info.trackId, info);
+        this.emit('trackPublished', info, participant);
+        this.resolvePending(info);
+        return;
+      }
+      case 'trackUnpublished': {
+        const participant = this.participants.get(msg.participantIdentity);
+        const info = participant?.tracks.get(msg.trackId);
+        this.pendingSubscriptions.delete(msg.trackId);
+        if (participant === undefined || info === undefined) return;
+        this.unsubscribe(info);
+        participant.tracks.delete(msg.trackId);
+        this.emit('trackUnpublished', info, participant);
+        return;
+      }
+      case 'publishAnswer':
+        this.publisher.handleAnswer(msg);
+        return;
+      case 'subscriberOffer':
+        void this.subscriber.handleOffer(msg.sdp, msg.tracks);
+        return;
+      case 'trickle':
+        if (msg.target === 'subscriber') void this.subscriber.transport.addRemoteCandidate(msg.candidate);
+        else this.publisher.handleRemoteCandidate(msg.candidate);
+        return;
+      case 'rtt':
+        this.rttMs = msg.rttMs;
+        this.emit('rtt', msg.rttMs);
+        return;
+      case 'error':
+        if (msg.requestType === 'publishOffer') this.publisher.handleError(msg.code, msg.message);
+        this.emit('error', { code: msg.code, message: msg.message, requestType: msg.requestType });
+        return;
+      case 'leave':
+        // The server closes the socket next; `disconnected` carries this reason.
+        this.leaveReason = msg.reason;
+        return;
+      case 'joined':
+        return;
+      default:
+        // A newer server's message type: ignore.
+        return;
+    }
+  }
+
+  private onTrackStarted(trackId: string, track: MediaStreamTrack, stream: MediaStream): void {
+    const info = this.findTrack(trackId);
+    if (info === undefined) {
+      this.pendingSubscriptions.set(trackId, { track, stream });
+      return;
+    }
+    this.unsubscribe(info);
+    info.track = track;
+    info.stream = stream;
+    this.emit('trackSubscribed', info, track, stream);
+  }
+
+  private onTrackEnded(trackId: string): void {
+    this.pendingSubscriptions.delete(trackId);
+    const info = this.findTrack(trackId);
+    if (info !== undefined) this.unsubscribe(info);
+  }
+
+  private resolvePending(info: RemoteTrackInfo): void {
+    const pending = this.pendingSubscriptions.get(info.trackId);
+    if (pending === undefined) return;
+    this.pendingSubscriptions.delete(info.trackId);
+    this.onTrackStarted(info.trackId, pending.track, pending.stream);
+  }
+
+  private unsubscribe(info: RemoteTrackInfo): void {
+    const track = info.track;
+    if (track === undefined) return;
+    info.track = undefined;
+    info.stream = undefined;
+    this.emit('trackUnsubscribed', info, track);
+  }
+
+  /** A leaving participant's tracks are unsubscribed and unpublished before `participantLeft`. */
+  private removeParticipant(participant: RemoteParticipant, reason: string): void {
+    for (const info of [...participant.tracks.values()]) {
+      this.pendingSubscriptions.delete(info.trackId);
+      this.unsubscribe(info);
+      participant.tracks.delete(info.trackId);
+      this.emit('trackUnpublished', info, participant);
+    }
+    this.participants.delete(participant.identity);
+    this.emit('participantLeft', participant, reason);
+  }
+
+  private findTrack(trackId: string): RemoteTrackInfo | undefined {
+    for (const participant of this.participants.values()) {
+      const info = participant.tracks.get(trackId);
+      if (info !== undefined) return info;
+    }
+    return undefined;
+  }
+
+  private async publishCaptured(constraints: MediaStreamConstraints, source: TrackSourceName): Promise<LocalTrack> {
+    this.assertConnected('publish');
+    const stream = await navigator.mediaDevices.getUserMedia(constraints);
+    const [track] = stream.getTracks();
+    try {
+      this.assertConnected('publish');
+      this.ownedTracks.add(track);
+      const [local] = await this.publish(stream, { sources: [source] });
+      if (local === undefined) throw new RequestError(ClientErrorCode.TRACK_NOT_ACCEPTED, `the server did not publish the ${source}`, 'publishOffer');
+      return local;
+    } catch (err) {
+      this.ownedTracks.delete(track);
+      track.stop();
+      throw err;
+    }
+  }
+
+  /** Closes everything once; received tracks are unsubscribed before `disconnected`. */
+  private teardown(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.signal.handlers = undefined;
+    this.signal.close(1000);
+    this.publisher.close();
+    this.subscriber.close();
+    for (const track of this.ownedTracks) track.stop();
+    this.ownedTracks.clear();
+    this.pendingSubscriptions.clear();
+    for (const participant of this.participants.values()) {
+      for (const info of participant.tracks.values()) this.unsubscribe(info);
+    }
+    this.participants.clear();
+    this.emit('disconnected', { code, reason });
+    this.resolveClosed();
+  }
+
+  private assertConnected(operation: string): void {
+    if (this.state !== 'connected') throw new InvalidStateError(`${operation}() on a room that is ${this.state}`);
+  }
+
+  private reportError(code: string, message: string, requestType?: string): void {
+    this.emit('error', { code, message, requestType });
+  }
+}
+
+function pickSource(sources: PublishSources | undefined, track: MediaStreamTrack, index: number): TrackSourceName {
+  const byKind: TrackSourceName = track.kind === 'video' ? 'camera' : 'microphone';
+  if (sources === undefined) return byKind;
+  if (Array.isArray(sources)) return sources[index] ?? byKind;
+  return (track.kind === 'video' ? sources.video : sources.audio) ?? byKind;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
