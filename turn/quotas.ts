@@ -1,0 +1,103 @@
+// Resource limits: allocation quotas (RFC 8656 §7.2, 486 Allocation Quota Reached), per-allocation
+// bandwidth (RFC 8656 §21.2 "Denial of Service"), and the unauthenticated request rate per source
+// address (RFC 8489 §9.2.4 allows a server to drop requests it will not answer).
+
+/** Token bucket; `take` is called on the hot path, so it allocates nothing. */
+export class TokenBucket {
+  tokens: number;
+  last: number;
+  readonly rate: number;
+  readonly burst: number;
+
+  constructor(ratePerSecond: number, burst: number, now: number) {
+    this.rate = ratePerSecond;
+    this.burst = burst;
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  take(amount: number, now: number): boolean {
+    const elapsed = now - this.last;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
+      this.last = now;
+    }
+    if (this.tokens < amount) return false;
+    this.tokens -= amount;
+    return true;
+  }
+}
+
+/** Counts allocations per user and in total. */
+export class AllocationQuota {
+  readonly #perUser: number;
+  readonly #total: number;
+  readonly #byUser = new Map<string, number>();
+  #count = 0;
+
+  constructor(perUser: number, total: number) {
+    this.#perUser = perUser;
+    this.#total = total;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Why a new allocation for `user` would be refused, or null if it fits. */
+  refusal(user: string): 'user-quota' | 'total-quota' | null {
+    if (this.#count >= this.#total) return 'total-quota';
+    if ((this.#byUser.get(user) ?? 0) >= this.#perUser) return 'user-quota';
+    return null;
+  }
+
+  add(user: string): void {
+    this.#count++;
+    this.#byUser.set(user, (this.#byUser.get(user) ?? 0) + 1);
+  }
+
+  remove(user: string): void {
+    const n = this.#byUser.get(user) ?? 0;
+    if (n <= 0) return;
+    this.#count--;
+    if (n === 1) this.#byUser.delete(user);
+    else this.#byUser.set(user, n - 1);
+  }
+}
+
+/** Per-source-address token buckets for requests that are not (yet) authenticated. */
+export class SourceRateLimiter {
+  readonly #rate: number;
+  readonly #burst: number;
+  readonly #buckets = new Map<string, TokenBucket>();
+  /** Bound on tracked sources, so a spray of spoofed addresses cannot grow memory without limit. */
+  readonly #maxSources: number;
+
+  constructor(ratePerSecond: number, burst: number, maxSources = 100_000) {
+    this.#rate = ratePerSecond;
+    this.#burst = burst;
+    this.#maxSources = maxSources;
+  }
+
+  allow(source: string, now: number): boolean {
+    if (this.#rate <= 0) return true;
+    let bucket = this.#buckets.get(source);
+    if (!bucket) {
+      if (this.#buckets.size >= this.#maxSources) return false;
+      bucket = new TokenBucket(this.#rate, this.#burst, now);
+      this.#buckets.set(source, bucket);
+    }
+    return bucket.take(1, now);
+  }
+
+  /** Drops buckets that have refilled completely (the source has gone quiet). */
+  sweep(now: number): void {
+    for (const [source, b] of this.#buckets) {
+      if (b.tokens + ((now - b.last) * b.rate) / 1000 >= b.burst) this.#buckets.delete(source);
+    }
+  }
+
+  clear(): void {
+    this.#buckets.clear();
+  }
+}
