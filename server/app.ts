@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Sfu } from '../sfu/index.js';
+import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/index.js';
+import { clientAssetRoutes } from './client-assets.js';
+import { isDevelopmentMode, type Config } from './config.js';
+import { DEV_KID, devTokenRoute } from './dev-token-route.js';
+import { createRootLogger } from './logger.js';
+import { opsRoutes } from './ops-routes.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  sfu: Sfu;
+  signaling: SignalingService;
+  registry: Registry;
+  logger: Logger;
+  /** http://host:port of the listening server. */
+  url: string;
+  /** ws://host:port/v1/rtc */
+  signalingUrl: string;
+  /** kid → secret in force (the generated one in development mode). */
+  keys: Record<string, string>;
+  developmentMode: boolean;
+  /** Drains clients, closes peers and sockets; idempotent. */
+  close(): Promise<void>;
+}
+
+const CLIENT_DIR = fileURLToPath(new URL('../client/', import.meta.url));
+
+/** The composition root: builds the SFU, signaling and HTTP routes from one validated config and listens. */
+export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createRootLogger(config);
+  const developmentMode = isDevelopmentMode(config);
+  const devSecret = randomBytes(32).toString('base64url');
+  const keys = developmentMode ? { [DEV_KID]: devSecret } : { ...config.auth.keys };
+  if (developmentMode) {
+    logger.warn({ kid: DEV_KID }, 'DEVELOPMENT MODE: no auth.keys configured; using a generated key and serving GET /dev/token. Configure auth.keys (or TSFU_AUTH_KEYS) for production.');
+  }
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tsfu_process_' });
+  const rtc = config.rtc;
+  const sfu = new Sfu(
+    {
+      listenIp: rtc.listenIp,
+      announcedIp: rtc.announcedIp,
+      rtcPortMin: rtc.portMin,
+      rtcPortMax: rtc.portMax,
+      maxDataMessageBytes: rtc.maxDataMessageBytes,
+      pliMinIntervalMs: rtc.pliMinIntervalMs,
+      packetCacheSize: rtc.packetCacheSize,
+    },
+    { logger: logger.child({ name: 'sfu' }), registry },
+  );
+  const signaling = new SignalingService(config.signaling, {
+    sfu,
+    keys,
+    logger: logger.child({ name: 'signaling' }),
+    registry,
+    maxDataMessageBytes: rtc.maxDataMessageBytes,
+    iceServers: () => config.iceServers,
+  });
+
+  const app: FastifyInstance = Fastify({
+    // Per-request access logs would drown the media logs (Prometheus scrapes every few seconds): warnings only.
+    loggerInstance: logger.child({ name: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    forceCloseConnections: true,
+  });
+  let draining = false;
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: config.signaling.maxMessageBytes },
+    // Our own drain tells clients why (4050) before Fastify's preClose would close them with 1001.
+    preClose: async () => signaling.drain(),
+  });
+  await app.register(signalingRoutes, { service: signaling });
+  await app.register(opsRoutes, { registry, isReady: () => !draining });
+  if (developmentMode) await app.register(devTokenRoute, { secret: devSecret });
+  await app.register(clientAssetRoutes, { dir: CLIENT_DIR });
+
+  await app.listen({ host: config.http.host, port: config.http.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, signaling: `ws://${host}:${port}${SIGNALING_PATH}`, rtcListenIp: rtc.listenIp, developmentMode }, 'server listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      signaling.close();
+      sfu.close();
+      await app.close();
+    })();
+    return closing;
+  };
+  return { app, sfu, signaling, registry, logger, url, signalingUrl: `ws://${host}:${port}${SIGNALING_PATH}`, keys, developmentMode, close };
+}

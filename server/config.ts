@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { defaultSfuOptions } from '../sfu/index.js';
+import { defaultSignalingOptions } from '../signaling/index.js';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Positive = Type.Integer({ minimum: 1 });
+const strict = { additionalProperties: false } as const;
+
+/** The whole configuration. Unknown keys anywhere are rejected by name. */
+export const ConfigSchema = Type.Object(
+  {
+    http: Type.Object({ host: Type.String({ minLength: 1 }), port: Port }, strict),
+    rtc: Type.Object(
+      {
+        listenIp: Type.String({ minLength: 1 }),
+        announcedIp: Type.String(),
+        portMin: Port,
+        portMax: Port,
+        maxDataMessageBytes: Positive,
+        pliMinIntervalMs: Positive,
+        packetCacheSize: Positive,
+      },
+      strict,
+    ),
+    auth: Type.Object(
+      {
+        /** kid → HS256 secret (at least 32 characters). Empty = development mode. */
+        keys: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 32 })),
+      },
+      strict,
+    ),
+    signaling: Type.Object(
+      {
+        maxMessageBytes: Positive,
+        messagesPerSecond: Positive,
+        messageBurst: Positive,
+        connectionsPerIpPerSecond: Positive,
+        connectionBurstPerIp: Positive,
+        maxParticipantsPerRoom: Positive,
+        joinTimeoutMs: Positive,
+        heartbeatIntervalMs: Positive,
+        heartbeatTimeoutMs: Positive,
+        tokenClockToleranceSeconds: Type.Integer({ minimum: 0 }),
+      },
+      strict,
+    ),
+    iceServers: Type.Array(
+      Type.Object({ urls: Type.Array(Type.String(), { minItems: 1 }), username: Type.Optional(Type.String()), credential: Type.Optional(Type.String()) }, strict),
+    ),
+    shutdown: Type.Object({ graceMs: Positive }, strict),
+    log: Type.Object(
+      { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))) },
+      strict,
+    ),
+  },
+  strict,
+);
+export type Config = Static<typeof ConfigSchema>;
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export function defaultConfig(): Config {
+  const { listenIp, announcedIp, rtcPortMin, rtcPortMax, maxDataMessageBytes, pliMinIntervalMs, packetCacheSize } = defaultSfuOptions;
+  return {
+    http: { host: '127.0.0.1', port: 7880 },
+    rtc: { listenIp, announcedIp, portMin: rtcPortMin, portMax: rtcPortMax, maxDataMessageBytes, pliMinIntervalMs, packetCacheSize },
+    auth: { keys: {} },
+    signaling: { ...defaultSignalingOptions },
+    iceServers: [],
+    shutdown: { graceMs: 10_000 },
+    log: { level: 'info' },
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const checker = TypeCompiler.Compile(ConfigSchema);
+
+/** Environment variables and the config path each maps to; values are parsed as JSON when they look like it. */
+export const ENV_KEYS: Record<string, string> = {
+  TSFU_HTTP_HOST: 'http.host',
+  TSFU_HTTP_PORT: 'http.port',
+  TSFU_RTC_LISTEN_IP: 'rtc.listenIp',
+  TSFU_RTC_ANNOUNCED_IP: 'rtc.announcedIp',
+  TSFU_RTC_PORT_MIN: 'rtc.portMin',
+  TSFU_RTC_PORT_MAX: 'rtc.portMax',
+  TSFU_AUTH_KEYS: 'auth.keys',
+  TSFU_LOG_LEVEL: 'log.level',
+  TSFU_SHUTDOWN_GRACE_MS: 'shutdown.graceMs',
+};
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(base: Record<string, unknown>, override: Record<string, unknown>, path = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) continue;
+    const here = path ? `${path}.${key}` : key;
+    if (!(key in base)) throw new ConfigError(`unknown configuration key "${here}"`);
+    // Maps (auth.keys) are replaced whole, sections merged key by key.
+    out[key] = isObject(base[key]) && isObject(value) && here !== 'auth.keys' ? merge(base[key] as Record<string, unknown>, value, here) : value;
+  }
+  return out;
+}
+
+function parseEnvValue(name: string, raw: string): unknown {
+  if (name === 'TSFU_AUTH_KEYS') {
+    // "kid1:secret1,kid2:secret2"
+    const keys: Record<string, string> = {};
+    for (const pair of raw.split(',').filter(Boolean)) {
+      const at = pair.indexOf(':');
+      if (at <= 0) throw new ConfigError(`${name}: expected "kid:secret[,kid:secret]"`);
+      keys[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    return keys;
+  }
+  return /^-?\d+$/.test(raw) ? Number(raw) : raw;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('TSFU_') || name === 'TSFU_CONFIG' || raw === undefined) continue;
+    const path = ENV_KEYS[name];
+    if (!path) throw new ConfigError(`unknown environment variable ${name}; known: ${Object.keys(ENV_KEYS).join(', ')}, TSFU_CONFIG`);
+    const [section, key] = path.split('.');
+    out[section] = { ...(out[section] as object), [key]: parseEnvValue(name, raw) };
+  }
+  return out;
+}
+
+/** Defaults, then the file, then the environment, then the overrides; validated as a whole. */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: DeepPartial<Config> } = {}): Config {
+  let config = defaultConfig() as unknown as Record<string, unknown>;
+  const file = options.file ?? options.env?.TSFU_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+    }
+    if (!isObject(parsed)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+    config = merge(config, parsed);
+  }
+  if (options.env) config = merge(config, fromEnv(options.env));
+  if (options.overrides) config = merge(config, options.overrides as Record<string, unknown>);
+  return validateConfig(config);
+}
+
+export function validateConfig(value: unknown): Config {
+  if (!checker.Check(value)) {
+    const first = checker.Errors(value).First();
+    throw new ConfigError(`invalid configuration at ${first?.path || '/'}: ${first?.message}`);
+  }
+  const config = value as Config;
+  if (config.rtc.portMin >= config.rtc.portMax) throw new ConfigError('rtc.portMin must be below rtc.portMax');
+  if (config.signaling.heartbeatTimeoutMs <= config.signaling.heartbeatIntervalMs) {
+    throw new ConfigError('signaling.heartbeatTimeoutMs must be longer than signaling.heartbeatIntervalMs');
+  }
+  if ((config.rtc.packetCacheSize & (config.rtc.packetCacheSize - 1)) !== 0) throw new ConfigError('rtc.packetCacheSize must be a power of two');
+  return config;
+}
+
+/** Development mode: no keys configured. */
+export function isDevelopmentMode(config: Config): boolean {
+  return Object.keys(config.auth.keys).length === 0;
+}

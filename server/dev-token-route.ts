@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import { mintToken } from '../signaling/index.js';
+
+export const DEV_KID = 'dev';
+
+/**
+ * Development mode only (no keys configured): `GET /dev/token?room=R&identity=I` mints a token with every
+ * grant, for the demo page. Never registered once real keys are configured.
+ */
+export async function devTokenRoute(app: FastifyInstance, opts: { secret: string }): Promise<void> {
+  app.get<{ Querystring: { room?: string; identity?: string; name?: string } }>(
+    '/dev/token',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          required: ['room', 'identity'],
+          additionalProperties: false,
+          properties: {
+            room: { type: 'string', minLength: 1, maxLength: 128 },
+            identity: { type: 'string', minLength: 1, maxLength: 128 },
+            name: { type: 'string', maxLength: 128 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { room, identity, name } = request.query as { room: string; identity: string; name?: string };
+      return { token: await mintToken({ kid: DEV_KID, secret: opts.secret, room, identity, name, ttlSeconds: 6 * 3600 }) };
+    },
+  );
+}

@@ -1,0 +1,44 @@
+import { ConfigError, loadConfig } from './config.js';
+import { startServer } from './app.js';
+
+/** Process entry: config from TSFU_CONFIG / --config and TSFU_* variables; SIGTERM drains within the grace period. */
+async function main(): Promise<void> {
+  const flag = process.argv.indexOf('--config');
+  const file = flag >= 0 ? process.argv[flag + 1] : undefined;
+  let config;
+  try {
+    config = loadConfig({ file, env: process.env });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const server = await startServer(config);
+  const shutdown = (signal: string) => {
+    server.logger.info({ signal, graceMs: config.shutdown.graceMs }, 'shutting down');
+    const timer = setTimeout(() => {
+      server.logger.error('shutdown grace period exceeded; exiting');
+      process.exit(1);
+    }, config.shutdown.graceMs);
+    timer.unref();
+    server.close().then(
+      () => {
+        server.logger.info('shut down cleanly');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        server.logger.error({ err: error }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

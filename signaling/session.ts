@@ -1,0 +1,287 @@
+import type { Logger } from 'pino';
+import type { WebSocket, RawData } from 'ws';
+import { CloseCode, ErrorCode, SignalingError } from './errors.js';
+import { parseClientMessage } from './message-parser.js';
+import { PROTOCOL_VERSION, type ClientMessage, type ClientMessageOf, type IceServerInfo, type ServerMessage } from './messages.js';
+import type { SignalingMetrics } from './signaling-metrics.js';
+import type { SignalingOptions } from './signaling-options.js';
+import type { ParticipantPort, ParticipantPortEvents, RoomPort, RoomPortEvents, SfuPort } from './sfu-port.js';
+import { TokenBucket } from './token-bucket.js';
+import type { TokenVerifier } from './tokens.js';
+
+export interface SessionDeps {
+  options: SignalingOptions;
+  sfu: SfuPort;
+  tokens: TokenVerifier;
+  metrics: SignalingMetrics;
+  logger: Logger;
+  iceServers(identity: string): IceServerInfo[];
+  /** The SFU's limit on a data message's payload, told to clients in `joined`. */
+  maxDataMessageBytes: number;
+  /** The session currently holding `identity` in `room`, for replacement. */
+  findSession(room: string, identity: string): SignalingSession | undefined;
+  onJoined(session: SignalingSession): void;
+  onClosed(session: SignalingSession): void;
+}
+
+type State = 'awaiting-join' | 'joining' | 'joined' | 'closed';
+
+/** SFU errors arrive by name (signaling does not import the SFU's classes). */
+const sfuErrorCodes: Record<string, ErrorCode> = {
+  InvalidSdpError: ErrorCode.INVALID_SDP,
+  InvalidStateError: ErrorCode.WRONG_STATE,
+  PermissionError: ErrorCode.PERMISSION_DENIED,
+  NotFoundError: ErrorCode.TRACK_NOT_FOUND,
+};
+
+/** One participant's signaling WebSocket: join, then relay requests to the SFU and room events back. */
+export class SignalingSession {
+  readonly ip: string;
+  roomId?: string;
+  identity?: string;
+  #state: State = 'awaiting-join';
+  #participant?: ParticipantPort;
+  #room?: RoomPort;
+  #closeReason = 'disconnected';
+  #lastPongAt = performance.now();
+  #pingSentAt = 0;
+  #droppedThisSecond = 0;
+  #dropWindowStart = 0;
+  #lastRateErrorAt = -Infinity;
+  readonly #socket: WebSocket;
+  readonly #deps: SessionDeps;
+  readonly #bucket: TokenBucket;
+  readonly #joinTimer: NodeJS.Timeout;
+  readonly #roomListeners: { [K in keyof RoomPortEvents]: (...args: RoomPortEvents[K]) => void };
+  readonly #participantListeners: { [K in keyof ParticipantPortEvents]: (...args: ParticipantPortEvents[K]) => void };
+
+  constructor(socket: WebSocket, ip: string, deps: SessionDeps) {
+    this.#socket = socket;
+    this.ip = ip;
+    this.#deps = deps;
+    this.#bucket = new TokenBucket(deps.options.messagesPerSecond, deps.options.messageBurst, performance.now());
+    this.#joinTimer = setTimeout(() => {
+      if (this.#state === 'awaiting-join') this.fail(new SignalingError(ErrorCode.JOIN_TIMEOUT, 'no join message in time', CloseCode.JOIN_TIMEOUT));
+    }, deps.options.joinTimeoutMs);
+    this.#roomListeners = {
+      participantJoined: (p) => p.identity !== this.identity && this.send({ type: 'participantJoined', participant: p }),
+      participantLeft: (identity, reason) => identity !== this.identity && this.send({ type: 'participantLeft', identity, reason }),
+      trackPublished: (track) => track.participantIdentity !== this.identity && this.send({ type: 'trackPublished', track }),
+      trackUnpublished: (track) =>
+        track.participantIdentity !== this.identity && this.send({ type: 'trackUnpublished', trackId: track.trackId, participantIdentity: track.participantIdentity }),
+    };
+    this.#participantListeners = {
+      subscriberOffer: (offer) => this.send({ type: 'subscriberOffer', sdp: offer.sdp, tracks: offer.tracks }),
+      iceCandidate: (target, candidate) => this.send({ type: 'trickle', target, candidate }),
+      dataRejected: (rejection) => this.#sendError(rejection.code as ErrorCode, rejection.message, 'data'),
+    };
+    socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
+    socket.on('pong', () => this.#onPong());
+    socket.on('close', () => this.#onSocketClosed());
+    socket.on('error', (error) => deps.logger.debug({ err: error }, 'websocket error'));
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  send(message: ServerMessage): void {
+    if (this.#socket.readyState !== this.#socket.OPEN) return;
+    this.#socket.send(JSON.stringify(message));
+  }
+
+  /** Called by the service's heartbeat timer: closes a silent connection, else pings it. */
+  heartbeat(now: number): void {
+    if (this.#state === 'closed') return;
+    if (now - this.#lastPongAt > this.#deps.options.heartbeatTimeoutMs) {
+      this.#deps.metrics.connectionsRejected.inc({ reason: 'heartbeat-timeout' });
+      this.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', 'heartbeat-timeout');
+      return;
+    }
+    this.#pingSentAt = now;
+    try {
+      this.#socket.ping();
+    } catch {
+      // The socket is closing; its close event cleans up.
+    }
+  }
+
+  /** Tells the client why, then closes the socket; the participant leaves with `reason`. */
+  close(code: number, message: string, reason: string, notice?: ServerMessage): void {
+    if (this.#state === 'closed') return;
+    this.#closeReason = reason;
+    if (notice) this.send(notice);
+    this.#socket.close(code, message.slice(0, 120));
+    this.#cleanup();
+  }
+
+  fail(error: SignalingError, requestType?: string): void {
+    this.#sendError(error.code, error.message, requestType);
+    if (error.close !== undefined) {
+      this.#deps.metrics.connectionsRejected.inc({ reason: error.code });
+      this.close(error.close, error.message, error.code.toLowerCase());
+    }
+  }
+
+  #onFrame(data: RawData, isBinary: boolean): void {
+    if (this.#state === 'closed') return;
+    if (!this.#allowMessage()) return;
+    if (isBinary) {
+      this.#deps.metrics.messagesReceived.inc({ type: 'invalid' });
+      this.#sendError(ErrorCode.BINARY_NOT_SUPPORTED, 'binary frames are not part of the protocol; send JSON text');
+      return;
+    }
+    let message: ClientMessage;
+    try {
+      message = parseClientMessage(data.toString());
+    } catch (error) {
+      this.#deps.metrics.messagesReceived.inc({ type: 'invalid' });
+      this.fail(error as SignalingError);
+      return;
+    }
+    this.#deps.metrics.messagesReceived.inc({ type: message.type });
+    this.#handle(message).catch((error: unknown) => this.#reportFailure(error, message.type));
+  }
+
+  /** Token bucket per connection; answers RATE_LIMITED at most once a second and closes abusers. */
+  #allowMessage(): boolean {
+    const now = performance.now();
+    if (this.#bucket.take(now)) return true;
+    if (now - this.#dropWindowStart >= 1000) {
+      this.#dropWindowStart = now;
+      this.#droppedThisSecond = 0;
+    }
+    this.#droppedThisSecond++;
+    if (this.#droppedThisSecond > this.#deps.options.messagesPerSecond) {
+      this.fail(new SignalingError(ErrorCode.RATE_LIMITED, 'message rate far above the limit', CloseCode.RATE_LIMITED));
+    } else if (now - this.#lastRateErrorAt >= 1000) {
+      this.#lastRateErrorAt = now;
+      this.#sendError(ErrorCode.RATE_LIMITED, `more than ${this.#deps.options.messagesPerSecond} messages per second; message dropped`);
+    }
+    return false;
+  }
+
+  async #handle(message: ClientMessage): Promise<void> {
+    if (message.type === 'join') return this.#join(message);
+    if (this.#state !== 'joined' || !this.#participant) {
+      throw new SignalingError(ErrorCode.NOT_JOINED, `"${message.type}" before joining; send join first`);
+    }
+    const participant = this.#participant;
+    switch (message.type) {
+      case 'publishOffer': {
+        const answer = await participant.publish(message.sdp, message.tracks);
+        this.send({ type: 'publishAnswer', sdp: answer.sdp, tracks: answer.tracks });
+        return;
+      }
+      case 'subscriberAnswer':
+        return participant.answerSubscriber(message.sdp);
+      case 'trickle':
+        return participant.addIceCandidate(message.target, message.candidate);
+      case 'unpublish':
+        return participant.unpublish(message.trackId);
+      case 'leave':
+        this.close(CloseCode.NORMAL, 'left', 'left');
+        return;
+    }
+  }
+
+  async #join(message: ClientMessageOf<'join'>): Promise<void> {
+    if (this.#state !== 'awaiting-join') throw new SignalingError(ErrorCode.ALREADY_JOINED, 'this connection has already joined');
+    this.#state = 'joining';
+    clearTimeout(this.#joinTimer);
+    const startedAt = performance.now();
+    const { options, sfu, tokens } = this.#deps;
+    if (message.protocolVersion !== undefined && message.protocolVersion > PROTOCOL_VERSION) {
+      throw new SignalingError(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, `server speaks protocol ${PROTOCOL_VERSION}`, CloseCode.POLICY_VIOLATION);
+    }
+    const claims = await tokens.verify(message.token);
+    if (this.#state !== 'joining') return; // the socket closed while the token was being checked
+    if (claims.room !== message.room) {
+      throw new SignalingError(ErrorCode.WRONG_ROOM, `token is for room "${claims.room}", not "${message.room}"`, CloseCode.WRONG_ROOM);
+    }
+    this.#deps.findSession(message.room, claims.identity)?.close(CloseCode.REPLACED, 'replaced by a newer connection', 'replaced', {
+      type: 'leave',
+      reason: 'replaced',
+    });
+    sfu.room(message.room).participant(claims.identity)?.close('replaced');
+    // The room may have closed when the replaced participant left: look it up again.
+    const room = sfu.room(message.room);
+    if (room.participants.size >= options.maxParticipantsPerRoom) {
+      throw new SignalingError(ErrorCode.ROOM_FULL, `room has ${options.maxParticipantsPerRoom} participants`, CloseCode.ROOM_FULL);
+    }
+    this.roomId = message.room;
+    this.identity = claims.identity;
+    const participant = room.join({ identity: claims.identity, name: claims.name, grants: claims.grants });
+    this.#participant = participant;
+    this.#room = room;
+    for (const [event, listener] of Object.entries(this.#participantListeners)) participant.on(event as never, listener as never);
+    for (const [event, listener] of Object.entries(this.#roomListeners)) room.on(event as never, listener as never);
+    this.#state = 'joined';
+    this.#deps.onJoined(this);
+    this.send({
+      type: 'joined',
+      protocolVersion: PROTOCOL_VERSION,
+      roomId: message.room,
+      participant: participant.snapshot(),
+      grants: claims.grants,
+      participants: room.snapshot(claims.identity),
+      iceServers: this.#deps.iceServers(claims.identity),
+      limits: { maxDataMessageBytes: this.#deps.maxDataMessageBytes, maxMessageBytes: options.maxMessageBytes },
+      heartbeat: { intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs },
+    });
+    this.#deps.metrics.joinSeconds.observe((performance.now() - startedAt) / 1000);
+    this.#deps.logger.info({ roomId: message.room, participantId: claims.identity, ip: this.ip }, 'joined');
+  }
+
+  #reportFailure(error: unknown, requestType: string): void {
+    if (this.#state === 'closed') return;
+    if (error instanceof SignalingError) {
+      if (requestType === 'join' && this.#state === 'joining' && error.close === undefined) this.#state = 'awaiting-join';
+      this.fail(error, requestType);
+      return;
+    }
+    const name = error instanceof Error ? error.name : '';
+    const code = sfuErrorCodes[name];
+    if (code) {
+      this.#sendError(code, (error as Error).message, requestType);
+      return;
+    }
+    this.#deps.logger.error({ err: error, requestType, roomId: this.roomId, participantId: this.identity }, 'request failed');
+    this.#sendError(ErrorCode.INTERNAL, 'internal error; it has been logged', requestType);
+  }
+
+  #sendError(code: ErrorCode, message: string, requestType?: string): void {
+    this.#deps.metrics.errorsSent.inc({ code });
+    this.send({ type: 'error', code, message, ...(requestType ? { requestType } : {}) });
+  }
+
+  #onPong(): void {
+    const now = performance.now();
+    this.#lastPongAt = now;
+    if (this.#pingSentAt === 0) return;
+    const rttMs = now - this.#pingSentAt;
+    this.#pingSentAt = 0;
+    this.#deps.metrics.rttSeconds.observe(rttMs / 1000);
+    if (this.#state === 'joined') this.send({ type: 'rtt', rttMs: Math.round(rttMs * 10) / 10 });
+  }
+
+  #onSocketClosed(): void {
+    this.#cleanup();
+  }
+
+  #cleanup(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#joinTimer);
+    const room = this.#room;
+    const participant = this.#participant;
+    if (room) for (const [event, listener] of Object.entries(this.#roomListeners)) room.off(event as never, listener as never);
+    if (participant) {
+      for (const [event, listener] of Object.entries(this.#participantListeners)) participant.off(event as never, listener as never);
+      participant.close(this.#closeReason);
+    }
+    this.#room = undefined;
+    this.#participant = undefined;
+    this.#deps.onClosed(this);
+  }
+}

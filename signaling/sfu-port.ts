@@ -1,0 +1,68 @@
+/**
+ * The part of the SFU that signaling drives. Declared here so signaling depends on an interface, not on
+ * the SFU's classes; the server passes the real SFU, which satisfies it structurally.
+ */
+export type PeerRole = 'publisher' | 'subscriber';
+export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio' | 'unknown';
+
+export interface TrackInfoPort {
+  trackId: string;
+  participantIdentity: string;
+  kind: 'audio' | 'video';
+  source: TrackSource;
+  name?: string;
+  mimeType?: string;
+}
+
+export interface ParticipantSnapshotPort {
+  identity: string;
+  name?: string;
+  joinedAt: number;
+  tracks: TrackInfoPort[];
+}
+
+export interface IceCandidatePort {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+interface Emitter<Events extends Record<string, unknown[]>> {
+  on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): unknown;
+  off<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): unknown;
+}
+
+export type ParticipantPortEvents = {
+  subscriberOffer: [{ sdp: string; tracks: Record<string, string> }];
+  iceCandidate: [PeerRole, IceCandidatePort];
+  dataRejected: [{ code: string; message: string }];
+};
+
+export interface ParticipantPort extends Emitter<ParticipantPortEvents> {
+  readonly identity: string;
+  snapshot(): ParticipantSnapshotPort;
+  publish(sdp: string, tracks: readonly { mid: string; source: TrackSource; name?: string }[]): Promise<{ sdp: string; tracks: TrackInfoPort[] }>;
+  unpublish(trackId: string): void;
+  answerSubscriber(sdp: string): Promise<void>;
+  addIceCandidate(role: PeerRole, candidate: IceCandidatePort): Promise<void>;
+  close(reason?: string): void;
+}
+
+export type RoomPortEvents = {
+  participantJoined: [ParticipantSnapshotPort];
+  participantLeft: [string, string];
+  trackPublished: [TrackInfoPort];
+  trackUnpublished: [TrackInfoPort];
+};
+
+export interface RoomPort extends Emitter<RoomPortEvents> {
+  readonly participants: ReadonlyMap<string, unknown>;
+  participant(identity: string): ParticipantPort | undefined;
+  snapshot(except?: string): ParticipantSnapshotPort[];
+  join(options: { identity: string; name?: string; grants: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean } }): ParticipantPort;
+}
+
+export interface SfuPort {
+  room(roomId: string): RoomPort;
+}

@@ -1,0 +1,107 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { WebSocket } from 'ws';
+import { CloseCode, ErrorCode } from './errors.js';
+import type { IceServerInfo } from './messages.js';
+import { SignalingSession } from './session.js';
+import { createSignalingMetrics, type SignalingMetrics } from './signaling-metrics.js';
+import type { SignalingOptions } from './signaling-options.js';
+import type { SfuPort } from './sfu-port.js';
+import { KeyedRateLimiter } from './token-bucket.js';
+import { TokenVerifier, type SigningKeys } from './tokens.js';
+
+export interface SignalingServiceDeps {
+  sfu: SfuPort;
+  keys: SigningKeys;
+  logger: Logger;
+  registry: Registry;
+  maxDataMessageBytes: number;
+  /** ICE servers for a participant's join reply (e.g. fresh TURN credentials). */
+  iceServers?: (identity: string) => IceServerInfo[];
+}
+
+const sessionKey = (room: string, identity: string) => `${room}\u0000${identity}`;
+
+/**
+ * Accepts signaling connections: per-IP connection rate limit, one heartbeat timer for all sessions, the
+ * identity → session registry used for replacement, and draining at shutdown.
+ */
+export class SignalingService {
+  readonly metrics: SignalingMetrics;
+  readonly #options: SignalingOptions;
+  readonly #deps: SignalingServiceDeps;
+  readonly #sessions = new Set<SignalingSession>();
+  readonly #joined = new Map<string, SignalingSession>();
+  readonly #connectionLimiter: KeyedRateLimiter;
+  readonly #tokens: TokenVerifier;
+  readonly #heartbeat: NodeJS.Timeout;
+  #draining = false;
+
+  constructor(options: SignalingOptions, deps: SignalingServiceDeps) {
+    this.#options = options;
+    this.#deps = deps;
+    this.#tokens = new TokenVerifier(deps.keys, options.tokenClockToleranceSeconds);
+    this.#connectionLimiter = new KeyedRateLimiter(options.connectionsPerIpPerSecond, options.connectionBurstPerIp);
+    this.metrics = createSignalingMetrics(deps.registry, () => this.#sessions.size);
+    this.#heartbeat = setInterval(() => this.#tick(), options.heartbeatIntervalMs);
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  get joinedCount(): number {
+    return this.#joined.size;
+  }
+
+  handleConnection(socket: WebSocket, ip: string): void {
+    const now = performance.now();
+    const refuse = (code: ErrorCode, closeCode: number, message: string) => {
+      this.metrics.connectionsRejected.inc({ reason: code });
+      this.metrics.errorsSent.inc({ code });
+      socket.send(JSON.stringify({ type: 'error', code, message }));
+      socket.close(closeCode, message);
+    };
+    if (this.#draining) return refuse(ErrorCode.SHUTTING_DOWN, CloseCode.SERVER_SHUTDOWN, 'server is shutting down');
+    if (!this.#connectionLimiter.take(ip, now)) {
+      return refuse(ErrorCode.CONNECTION_RATE_LIMITED, CloseCode.RATE_LIMITED, 'too many connections from this address; retry later');
+    }
+    const session = new SignalingSession(socket, ip, {
+      options: this.#options,
+      sfu: this.#deps.sfu,
+      tokens: this.#tokens,
+      metrics: this.metrics,
+      logger: this.#deps.logger,
+      maxDataMessageBytes: this.#deps.maxDataMessageBytes,
+      iceServers: (identity) => this.#deps.iceServers?.(identity) ?? [],
+      findSession: (room, identity) => this.#joined.get(sessionKey(room, identity)),
+      onJoined: (s) => this.#joined.set(sessionKey(s.roomId!, s.identity!), s),
+      onClosed: (s) => {
+        this.#sessions.delete(s);
+        if (s.roomId && s.identity && this.#joined.get(sessionKey(s.roomId, s.identity)) === s) this.#joined.delete(sessionKey(s.roomId, s.identity));
+      },
+    });
+    this.#sessions.add(session);
+  }
+
+  /** Refuses new connections and tells every client the server is going away. */
+  drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    for (const session of [...this.#sessions]) {
+      session.close(CloseCode.SERVER_SHUTDOWN, 'server shutting down', 'server-shutdown', { type: 'leave', reason: 'server-shutdown' });
+    }
+  }
+
+  close(): void {
+    this.drain();
+    clearInterval(this.#heartbeat);
+    this.#connectionLimiter.clear();
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    for (const session of this.#sessions) session.heartbeat(now);
+    this.#connectionLimiter.sweep(now);
+  }
+}

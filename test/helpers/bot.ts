@@ -1,0 +1,195 @@
+import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCDataChannel, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+import { createPeerConnection } from '../../sfu/peer-factory.js';
+import { defaultSfuOptions } from '../../sfu/sfu-options.js';
+import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/data-envelope.js';
+import type { MintTokenOptions } from '../../signaling/tokens.js';
+import { SignalingClient, testToken } from './signaling-client.js';
+
+const botOptions = { ...defaultSfuOptions, rtcPortMin: 50000, rtcPortMax: 59999 };
+
+export interface ReceivedTrack {
+  trackId: string;
+  kind: string;
+  packets: number;
+  bytes: number;
+  firstPacketAt?: number;
+  lastSequenceNumber?: number;
+  payloadTypes: Set<number>;
+}
+
+export interface ReceivedData {
+  from: string;
+  text: string;
+  topic?: string;
+  reliable: boolean;
+  receivedAt: number;
+}
+
+/**
+ * A participant made of werift peer connections and a raw signaling socket: it answers subscriber
+ * offers, trickles ICE, counts the RTP it receives per track, publishes synthetic VP8/Opus, and sends
+ * and receives data messages.
+ */
+export class Bot {
+  readonly received = new Map<string, ReceivedTrack>();
+  readonly data: ReceivedData[] = [];
+  readonly subscriber: RTCPeerConnection;
+  publisher?: RTCPeerConnection;
+  readonly channels: { reliable: RTCDataChannel; lossy: RTCDataChannel };
+  #midToTrack: Record<string, string> = {};
+  #timers: NodeJS.Timeout[] = [];
+  #closed = false;
+
+  private constructor(
+    readonly identity: string,
+    readonly signaling: SignalingClient,
+  ) {
+    this.subscriber = createPeerConnection(botOptions);
+    const channel = (label: string, id: number, ordered: boolean) => {
+      const ch = this.subscriber.createDataChannel(label, { negotiated: true, id, ordered, ...(ordered ? {} : { maxRetransmits: 0 }) });
+      ch.onMessage.subscribe((message) => {
+        const envelope = decodeDataEnvelope(typeof message === 'string' ? Buffer.from(message) : message);
+        if (typeof envelope === 'string') return;
+        this.data.push({
+          from: String(envelope.header.from),
+          text: Buffer.from(envelope.payload).toString(),
+          topic: envelope.header.topic as string | undefined,
+          reliable: ordered,
+          receivedAt: performance.now(),
+        });
+      });
+      return ch;
+    };
+    this.channels = { reliable: channel('reliable', 0, true), lossy: channel('lossy', 1, false) };
+    this.subscriber.onIceCandidate.subscribe((candidate) => {
+      if (candidate) signaling.send({ type: 'trickle', target: 'subscriber', candidate: candidate.toJSON() });
+    });
+    this.subscriber.onTrack.subscribe((track) => this.#onTrack(track));
+    signaling.socket.on('message', (raw) => void this.#onSignal(JSON.parse(raw.toString())));
+  }
+
+  static async join(url: string, room: string, identity: string, grants?: MintTokenOptions['grants']): Promise<Bot> {
+    const signaling = await SignalingClient.connect(url);
+    const bot = new Bot(identity, signaling);
+    signaling.send({ type: 'join', room, token: await testToken({ room, identity, grants }) });
+    await signaling.waitFor('joined');
+    return bot;
+  }
+
+  /** Publishes synthetic VP8 video (~`videoKbps`) and Opus audio; returns the published track ids. */
+  async publish(options: { video?: boolean; audio?: boolean; videoKbps?: number } = {}): Promise<string[]> {
+    const { video = true, audio = true, videoKbps = 1000 } = options;
+    const pc = (this.publisher = createPeerConnection(botOptions));
+    pc.onIceCandidate.subscribe((candidate) => {
+      if (candidate) this.signaling.send({ type: 'trickle', target: 'publisher', candidate: candidate.toJSON() });
+    });
+    const sources: { transceiver: RTCRtpTransceiver; track: MediaStreamTrack; kind: 'audio' | 'video' }[] = [];
+    if (video) {
+      const track = new MediaStreamTrack({ kind: 'video' });
+      sources.push({ transceiver: pc.addTransceiver(track, { direction: 'sendonly' }), track, kind: 'video' });
+    }
+    if (audio) {
+      const track = new MediaStreamTrack({ kind: 'audio' });
+      sources.push({ transceiver: pc.addTransceiver(track, { direction: 'sendonly' }), track, kind: 'audio' });
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    const tracks = sources.map((s) => ({ mid: s.transceiver.mid!, source: s.kind === 'video' ? 'camera' : 'microphone' }));
+    const before = this.signaling.messages.length;
+    this.signaling.send({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks });
+    const answer = await this.signaling.waitFor('publishAnswer', (m) => this.signaling.messages.indexOf(m) >= before);
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+    for (const source of sources) this.#startSource(source.track, source.kind, videoKbps);
+    return answer.tracks.map((t) => t.trackId);
+  }
+
+  sendData(text: string, options: { reliable?: boolean; to?: string[]; topic?: string } = {}): void {
+    const frame = encodeDataEnvelope({ ...(options.to ? { to: options.to } : {}), ...(options.topic ? { topic: options.topic } : {}) }, encodeText(text), true);
+    (options.reliable === false ? this.channels.lossy : this.channels.reliable).send(Buffer.from(frame));
+  }
+
+  /** Resolves once the data channels are open (after the subscriber connection is up). */
+  async dataReady(timeoutMs = 15_000): Promise<void> {
+    await waitUntil(() => this.channels.reliable.readyState === 'open' && this.channels.lossy.readyState === 'open', timeoutMs, 'data channels open');
+  }
+
+  /** Resolves when `count` tracks have each delivered at least `packets` RTP packets. */
+  async receivesTracks(count: number, packets = 5, timeoutMs = 20_000): Promise<void> {
+    await waitUntil(() => [...this.received.values()].filter((t) => t.packets >= packets).length >= count, timeoutMs, `${count} tracks flowing to ${this.identity}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.signaling.close();
+    await Promise.all([this.subscriber.close(), this.publisher?.close()]);
+  }
+
+  #startSource(track: MediaStreamTrack, kind: 'audio' | 'video', videoKbps: number): void {
+    let sequenceNumber = 1000;
+    let timestamp = 5000;
+    let frame = 0;
+    if (kind === 'audio') {
+      const payload = Buffer.alloc(80, 0xfc);
+      this.#timers.push(setInterval(() => {
+        track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 111, sequenceNumber, timestamp, marker: true }), payload));
+        sequenceNumber = (sequenceNumber + 1) & 0xffff;
+        timestamp = (timestamp + 960) >>> 0;
+      }, 20));
+      return;
+    }
+    // 30 frames/s; every frame split into packets of <= 1100 bytes; a key frame every 60 frames.
+    const frameBytes = Math.round((videoKbps * 1000) / 8 / 30);
+    const packetsPerFrame = Math.max(1, Math.ceil(frameBytes / 1100));
+    const chunk = Math.ceil(frameBytes / packetsPerFrame);
+    this.#timers.push(setInterval(() => {
+      const keyframe = frame % 60 === 0;
+      for (let i = 0; i < packetsPerFrame; i++) {
+        const payload = Buffer.alloc(chunk, 0x55);
+        payload[0] = i === 0 ? 0x10 : 0x00; // VP8 descriptor: S bit on the first packet, partition 0 (RFC 7741 §4.2)
+        payload[1] = keyframe ? 0x00 : 0x01; // payload header P bit: 0 = key frame (§4.3)
+        const header = new RtpHeader({ payloadType: 96, sequenceNumber, timestamp, marker: i === packetsPerFrame - 1 });
+        track.writeRtp(new RtpPacket(header, payload));
+        sequenceNumber = (sequenceNumber + 1) & 0xffff;
+      }
+      timestamp = (timestamp + 3000) >>> 0;
+      frame++;
+    }, 33));
+  }
+
+  #onTrack(track: MediaStreamTrack): void {
+    const transceiver = this.subscriber.getTransceivers().find((t) => t.receiver.tracks.includes(track));
+    const mid = transceiver?.mid ?? '';
+    const trackId = this.#midToTrack[mid] ?? `mid:${mid}`;
+    const stats: ReceivedTrack = { trackId, kind: track.kind, packets: 0, bytes: 0, payloadTypes: new Set() };
+    this.received.set(trackId, stats);
+    track.onReceiveRtp.subscribe((packet) => {
+      stats.packets++;
+      stats.bytes += packet.payload.length;
+      stats.firstPacketAt ??= performance.now();
+      stats.lastSequenceNumber = packet.header.sequenceNumber;
+      stats.payloadTypes.add(packet.header.payloadType);
+    });
+  }
+
+  async #onSignal(message: { type: string; [k: string]: unknown }): Promise<void> {
+    if (this.#closed) return;
+    if (message.type === 'subscriberOffer') {
+      this.#midToTrack = { ...this.#midToTrack, ...(message.tracks as Record<string, string>) };
+      await this.subscriber.setRemoteDescription({ type: 'offer', sdp: message.sdp as string });
+      await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
+      this.signaling.send({ type: 'subscriberAnswer', sdp: this.subscriber.localDescription!.sdp });
+    } else if (message.type === 'trickle') {
+      const pc = message.target === 'publisher' ? this.publisher : this.subscriber;
+      await pc?.addIceCandidate(message.candidate as never).catch(() => undefined);
+    }
+  }
+}
+
+export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

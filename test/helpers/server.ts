@@ -1,0 +1,24 @@
+import { pino } from 'pino';
+import { defaultConfig, validateConfig, type Config, type DeepPartial } from '../../server/config.js';
+import { startServer, type RunningServer } from '../../server/app.js';
+
+export const TEST_KID = 'test-key';
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+/** A real server on 127.0.0.1, HTTP on a port the OS picks, with a known key and fast heartbeats. */
+export async function startTestServer(overrides: DeepPartial<Config> = {}): Promise<RunningServer> {
+  const base = defaultConfig();
+  const config: Config = {
+    ...base,
+    http: { host: '127.0.0.1', port: 0 },
+    auth: { keys: { [TEST_KID]: TEST_SECRET } },
+    log: { level: (process.env.TSFU_TEST_LOG_LEVEL as Config['log']['level']) ?? 'silent' },
+  };
+  for (const [section, values] of Object.entries(overrides)) {
+    const current = (config as unknown as Record<string, unknown>)[section];
+    (config as unknown as Record<string, unknown>)[section] =
+      typeof current === 'object' && current !== null && !Array.isArray(current) ? { ...current, ...(values as object) } : values;
+  }
+  const valid = validateConfig(config);
+  return startServer(valid, { logger: pino({ level: valid.log.level }) });
+}
