@@ -29,7 +29,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const CLIENT_DIR = fileURLToPath(new URL('../client/', import.meta.url));
+/** dist/client beside dist/server when compiled; the same folder when run from source (tests). */
+const CLIENT_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/server/') ? '../client/' : '../dist/client/', import.meta.url));
 
 /** The composition root: builds the SFU, signaling and HTTP routes from one validated config and listens. */
 export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
@@ -67,7 +68,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
 
   const app: FastifyInstance = Fastify({
     // Per-request access logs would drown the media logs (Prometheus scrapes every few seconds): warnings only.
-    loggerInstance: logger.child({ name: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    loggerInstance: logger.child({ name: 'http' }, { level: logger.levelVal > 40 ? logger.level : 'warn' }) as FastifyBaseLogger,
     forceCloseConnections: true,
   });
   let draining = false;

@@ -1,0 +1,168 @@
+import { existsSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import type { LaunchedChromium } from './chromium.js';
+import { testToken } from './signaling-client.js';
+
+export interface InboundSnapshot {
+  trackIdentifier: string;
+  kind: 'audio' | 'video';
+  packetsReceived: number;
+  framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  framesPerSecond: number;
+  totalSamplesReceived: number;
+}
+
+/** Fails early with a clear message when `npm run build` has not produced the SDK bundle. */
+export function assertClientBuilt(): void {
+  if (!existsSync(new URL('../../dist/client/tsfu-sdk.js', import.meta.url))) {
+    throw new Error('dist/client/tsfu-sdk.js is missing: run `npm run build` first (npm test does)');
+  }
+}
+
+/**
+ * A browser participant: a Chromium tab on the server's demo origin that uses the real SDK bundle
+ * (`/tsfu-sdk.js`), renders every subscribed track, and records room events for the test to read.
+ */
+export class BrowserParticipant {
+  private constructor(
+    readonly identity: string,
+    readonly page: Page,
+  ) {}
+
+  static async join(
+    browser: LaunchedChromium,
+    server: { url: string; signalingUrl: string },
+    room: string,
+    identity: string,
+    media: { width?: number; height?: number; audio?: boolean; video?: boolean } = {},
+  ): Promise<BrowserParticipant> {
+    const page = await browser.context.newPage();
+    page.on('pageerror', (error) => console.error(`[${identity}] page error: ${error.message}`));
+    // Record every RTCPeerConnection the SDK makes, so the test can read their stats.
+    await page.addInitScript(() => {
+      const Native = window.RTCPeerConnection;
+      const all: RTCPeerConnection[] = [];
+      (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = all;
+      window.RTCPeerConnection = class extends Native {
+        constructor(config?: RTCConfiguration) {
+          super(config);
+          all.push(this);
+        }
+      } as typeof RTCPeerConnection;
+    });
+    await page.goto(`${server.url}/`);
+    // Loaded by the page itself: vitest would rewrite an import() written inside page.evaluate.
+    await page.addScriptTag({ type: 'module', content: "import * as sdk from '/tsfu-sdk.js'; window.__sdk = sdk;" });
+    await page.waitForFunction(() => (window as unknown as { __sdk?: unknown }).__sdk !== undefined);
+    const token = await testToken({ room, identity });
+    await page.evaluate(
+      async ({ url, token, media }) => {
+        const w = window as unknown as Record<string, unknown>;
+        const { Room } = w.__sdk as { Room: any };
+        const events: unknown[] = [];
+        w.__events = events;
+        const room = await Room.connect(url, token);
+        w.__room = room;
+        room.on('trackSubscribed', (info: { trackId: string; kind: string }, track: MediaStreamTrack, stream: MediaStream) => {
+          const element = document.createElement(info.kind === 'video' ? 'video' : 'audio') as HTMLMediaElement;
+          element.autoplay = true;
+          element.muted = true;
+          element.dataset.trackId = info.trackId;
+          element.srcObject = stream.getTracks().length === 1 ? stream : new MediaStream([track]);
+          document.body.append(element);
+          void element.play().catch(() => undefined);
+          events.push({ type: 'trackSubscribed', trackId: info.trackId, kind: info.kind, trackIdentifier: track.id });
+        });
+        room.on('trackUnsubscribed', (info: { trackId: string }) => {
+          document.querySelector(`[data-track-id="${info.trackId}"]`)?.remove();
+          events.push({ type: 'trackUnsubscribed', trackId: info.trackId });
+        });
+        room.on('participantJoined', (p: { identity: string }) => events.push({ type: 'participantJoined', identity: p.identity }));
+        room.on('participantLeft', (p: { identity: string }, reason: string) => events.push({ type: 'participantLeft', identity: p.identity, reason }));
+        room.on('data', (m: { from: string; payload: unknown; text?: boolean }) => {
+          const text = typeof m.payload === 'string' ? m.payload : new TextDecoder().decode(m.payload as Uint8Array);
+          events.push({ type: 'data', from: m.from, text });
+        });
+        if (media.video !== false || media.audio !== false) {
+          const stream = await navigator.mediaDevices.getUserMedia({
+            video: media.video === false ? false : { width: media.width ?? 640, height: media.height ?? 480, frameRate: 30 },
+            audio: media.audio !== false,
+          });
+          await room.publish(stream);
+        }
+      },
+      { url: server.signalingUrl, token, media },
+    );
+    return new BrowserParticipant(identity, page);
+  }
+
+  events<T = Record<string, unknown>>(type: string): Promise<T[]> {
+    return this.page.evaluate((t) => ((window as unknown as { __events: { type: string }[] }).__events ?? []).filter((e) => e.type === t), type) as Promise<T[]>;
+  }
+
+  /** inbound-rtp stats of every receiving peer connection. */
+  inbound(): Promise<InboundSnapshot[]> {
+    return this.page.evaluate(async () => {
+      const out: InboundSnapshot[] = [];
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState === 'closed') continue;
+        const report = await pc.getStats();
+        report.forEach((s: Record<string, unknown>) => {
+          if (s.type !== 'inbound-rtp') return;
+          out.push({
+            trackIdentifier: String(s.trackIdentifier ?? ''),
+            kind: s.kind as 'audio' | 'video',
+            packetsReceived: Number(s.packetsReceived ?? 0),
+            framesDecoded: Number(s.framesDecoded ?? 0),
+            frameWidth: Number(s.frameWidth ?? 0),
+            frameHeight: Number(s.frameHeight ?? 0),
+            framesPerSecond: Number(s.framesPerSecond ?? 0),
+            totalSamplesReceived: Number(s.totalSamplesReceived ?? 0),
+          });
+        });
+      }
+      return out;
+    });
+  }
+
+  /** The publisher connection's selected candidate pair's availableOutgoingBitrate (bits/s), or 0. */
+  availableOutgoingBitrate(): Promise<number> {
+    return this.page.evaluate(async () => {
+      let best = 0;
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState === 'closed' || pc.getSenders().every((s) => !s.track)) continue;
+        const report = await pc.getStats();
+        report.forEach((s: Record<string, unknown>) => {
+          if (s.type === 'candidate-pair' && s.nominated && typeof s.availableOutgoingBitrate === 'number') best = Math.max(best, s.availableOutgoingBitrate);
+        });
+      }
+      return best;
+    });
+  }
+
+  sendData(text: string, options: Record<string, unknown> = {}): Promise<void> {
+    return this.page.evaluate(({ text, options }) => (window as unknown as { __room: { sendData(t: string, o: unknown): void } }).__room.sendData(text, options), { text, options });
+  }
+
+  leave(): Promise<void> {
+    return this.page.evaluate(() => (window as unknown as { __room: { leave(): Promise<void> } }).__room.leave());
+  }
+
+  async close(): Promise<void> {
+    await this.page.close().catch(() => undefined);
+  }
+}
+
+/** Polls `read` until `check` passes or the time runs out; returns the last value read. */
+export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!check(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}; last value ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    value = await read();
+  }
+  return value;
+}
