@@ -2,13 +2,14 @@
 export class ChatLog {
   constructor(private readonly log: HTMLElement) {}
 
-  append(from: string, text: string, own: boolean): void {
+  /** `from` is the sender's identity (kept in `data-from`); `label` what to show, e.g. the display name. */
+  append(from: string, label: string, text: string, own: boolean): void {
     const entry = document.createElement('div');
     entry.className = own ? 'chat-message own' : 'chat-message';
     entry.dataset.from = from;
     const who = document.createElement('span');
     who.className = 'chat-from';
-    who.textContent = own ? `${from} (you)` : from;
+    who.textContent = own ? `${label} (you)` : label;
     const body = document.createElement('span');
     body.className = 'chat-text';
     body.textContent = text;

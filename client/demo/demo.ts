@@ -119,7 +119,8 @@ function enterRoom(room: Room): void {
   room.on('trackSubscribed', (info, track) => tiles.attach(info.participantIdentity, info.trackId, track));
   room.on('trackUnsubscribed', (info) => tiles.detach(info.participantIdentity, info.trackId));
   room.on('data', (message) => {
-    if (message.topic === CHAT_TOPIC && message.text !== undefined) chat.append(message.from, message.text, false);
+    if (message.topic !== CHAT_TOPIC || message.text === undefined) return;
+    chat.append(message.from, room.participants.get(message.from)?.name ?? message.from, message.text, false);
   });
   room.on('rtt', (rttMs) => (ui.rtt.textContent = `RTT ${rttMs} ms`));
   room.on('error', (error) => showNotice(`${error.code}: ${error.message}`));
@@ -158,7 +159,7 @@ function sendChat(): void {
   if (room === undefined || text === '') return;
   try {
     room.sendData(text, { reliable: true, topic: CHAT_TOPIC });
-    chat.append(room.localIdentity, text, true);
+    chat.append(room.localIdentity, room.localName ?? room.localIdentity, text, true);
     ui.chatInput.value = '';
   } catch (err) {
     showNotice(`Message not sent: ${err instanceof Error ? err.message : String(err)}`);

@@ -74,10 +74,7 @@ export class Publisher {
     });
   }
 
-  /**
-   * Sends `unpublish` and stops the sender without renegotiating (docs/PROTOCOL.md): the m-line goes
-   * inactive and is sent as such in the next offer.
-   */
+  /** Sends `unpublish` and stops the sender without renegotiating (docs/PROTOCOL.md). */
   unpublish(trackId: string): Promise<LocalTrack> {
     const entry = this.published.get(trackId);
     if (entry === undefined || this.transport === undefined) return Promise.reject(new TrackNotFoundError(trackId));
@@ -85,10 +82,8 @@ export class Publisher {
       if (!this.published.delete(trackId)) throw new TrackNotFoundError(trackId);
       this.sending.delete(entry.transceiver);
       this.hooks.send({ type: 'unpublish', trackId });
-      if (!this.closed) {
-        await entry.transceiver.sender.replaceTrack(null);
-        entry.transceiver.direction = 'inactive';
-      }
+      // Stops sending now; the m-line is offered as `inactive` in the next renegotiation.
+      if (!this.closed) this.transport?.pc.removeTrack(entry.transceiver.sender);
       return entry.local;
     });
   }
@@ -172,7 +167,9 @@ export class Publisher {
     const pc = this.transport.pc;
     try {
       if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
-      for (const t of transceivers) t.stop();
+      // removeTrack, not stop(): Chromium then leaves a stopped transceiver that keeps the next new one out of
+      // the offer. The m-line stays, `inactive`, and is never listed as sending.
+      for (const t of transceivers) pc.removeTrack(t.sender);
     } catch {
       // The connection is already unusable; the caller gets the original error.
     }
