@@ -4,6 +4,7 @@ import { PeerBase, type PeerContext } from './peer-base.js';
 import { PublishedTrack } from './published-track.js';
 import type { TrackDescription, TrackKind } from './sfu-types.js';
 import { randomId } from './ids.js';
+import { checkSessionDescription } from './sdp-check.js';
 
 export interface PublishResult {
   sdp: string;
@@ -34,6 +35,7 @@ export class PublisherPeer extends PeerBase {
   async handleOffer(sdp: string, descriptions: readonly TrackDescription[]): Promise<PublishResult> {
     if (this.closed) throw new InvalidStateError('publisher connection is closed');
     if (this.#busy) throw new InvalidStateError('a publish offer is already being processed');
+    checkSessionDescription(sdp, 'the publish offer');
     this.#busy = true;
     try {
       try {

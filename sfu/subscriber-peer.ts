@@ -3,6 +3,7 @@ import { DownTrack } from './down-track.js';
 import { InvalidSdpError, InvalidStateError } from './errors.js';
 import { sfuCodecs } from './media-capabilities.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
+import { checkSessionDescription } from './sdp-check.js';
 import type { PublishedTrack } from './published-track.js';
 
 export interface SubscriberOffer {
@@ -97,6 +98,7 @@ export class SubscriberPeer extends PeerBase {
   async handleAnswer(sdp: string): Promise<void> {
     if (this.closed) throw new InvalidStateError('subscriber connection is closed');
     if (!this.#offerOutstanding) throw new InvalidStateError('no subscriber offer is outstanding');
+    checkSessionDescription(sdp, 'the subscriber answer');
     try {
       await this.pc.setRemoteDescription({ type: 'answer', sdp });
     } catch (error) {

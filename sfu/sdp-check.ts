@@ -1,0 +1,27 @@
+import { InvalidSdpError } from './errors.js';
+
+/**
+ * werift applies almost any text as a session description, so the SFU checks the shape first
+ * (RFC 8866 §5: v=, o=, s= lines in order; every line `<letter>=`), and that each media section has what
+ * ICE and DTLS need (RFC 8839 §5.4 ice-ufrag/ice-pwd, RFC 8122 §5 fingerprint), at session or media level.
+ */
+export function checkSessionDescription(sdp: string, what: string): void {
+  const lines = sdp.split(/\r?\n/).filter((line) => line.length > 0);
+  const fail = (reason: string) => {
+    throw new InvalidSdpError(`${what} is not a usable SDP: ${reason}`);
+  };
+  if (lines[0] !== 'v=0') fail('it must start with "v=0"');
+  if (!lines[1]?.startsWith('o=')) fail('the second line must be "o="');
+  if (!lines[2]?.startsWith('s=')) fail('the third line must be "s="');
+  const bad = lines.find((line) => !/^[a-z]=/.test(line));
+  if (bad !== undefined) fail(`line "${bad.slice(0, 40)}" is not "<type>=<value>"`);
+  const sections = sdp.split(/\r?\nm=/);
+  if (sections.length < 2) fail('it has no media section');
+  const session = sections[0];
+  for (const media of sections.slice(1)) {
+    const has = (attribute: string) => media.includes(`a=${attribute}`) || session.includes(`a=${attribute}`);
+    if (/^\S+ 0 /.test(media)) continue; // a rejected or stopped section (port 0) needs nothing
+    if (!has('ice-ufrag:') || !has('ice-pwd:')) fail(`media section "m=${media.split(/\r?\n/)[0]}" has no ice-ufrag/ice-pwd`);
+    if (!has('fingerprint:')) fail(`media section "m=${media.split(/\r?\n/)[0]}" has no DTLS fingerprint`);
+  }
+}
