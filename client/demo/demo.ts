@@ -72,7 +72,8 @@ async function join(): Promise<void> {
       return;
     }
     // A pasted token names its own room; a fetched one is for the room typed in the form.
-    const roomId = pasted !== '' ? decodeTokenClaims(pasted)?.room : ui.roomInput.value.trim();
+    const typedRoom = ui.roomInput.value.trim();
+    const roomId = pasted !== '' ? (decodeTokenClaims(pasted)?.room ?? typedRoom) : typedRoom;
     const room = await Room.connect(wsUrl(), token, { roomId });
     enterRoom(room);
     await publishLocalMedia(room);
