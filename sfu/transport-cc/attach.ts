@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver } from 'werift';
 import { InvalidStateError } from '../errors.js';
 import { TRANSPORT_CC_EXTENSION_URI } from './feedback-types.js';
-import { findExtensionId } from './sdp-extension-id.js';
+import { findExtensionIds } from './sdp-extension-id.js';
 import { TransportSession, type TransportSessionContext } from './transport-session.js';
 
 export interface TransportCcOptions {
@@ -41,12 +41,12 @@ export class TransportCcFeedback {
   private readonly patchedReceivers = new WeakSet<RTCRtpReceiver>();
   private readonly unsubscribes: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
-  private extensionId: number | undefined;
+  private extensionIds: Uint8Array | undefined;
   private sent = 0;
   private sendFailures = 0;
   private isClosed = false;
   private readonly context: TransportSessionContext = {
-    extensionId: () => this.extensionId,
+    extensionIds: () => this.extensionIds,
     nowUs: () => this.nowUs(),
     maxPacketBytes: 0,
     onSent: (ok) => {
@@ -85,9 +85,11 @@ export class TransportCcFeedback {
     return this.isClosed;
   }
 
-  /** The negotiated id of the transport-cc header extension, `undefined` before negotiation or if refused. */
-  get transportCcExtensionId(): number | undefined {
-    return this.extensionId;
+  /** The negotiated ids of the transport-cc header extension, empty before negotiation or if refused. */
+  get transportCcExtensionIds(): number[] {
+    const ids: number[] = [];
+    this.extensionIds?.forEach((isTransportCc, id) => isTransportCc && ids.push(id));
+    return ids;
   }
 
   /** Feedback packets handed to werift's RTCP send path, and sends that failed. */
@@ -148,9 +150,13 @@ export class TransportCcFeedback {
     }
   }
 
+  /**
+   * Reads the ids from the remote description: an answer echoes the offer's ids (RFC 8285 §6), and werift stores
+   * the remote description before it announces the signaling state, whereas the local one is stored after.
+   */
   private refreshExtensionId(): void {
-    const sdp = this.pc.localDescription?.sdp ?? this.pc.remoteDescription?.sdp;
-    this.extensionId = sdp ? findExtensionId(sdp, TRANSPORT_CC_EXTENSION_URI) : undefined;
+    const sdp = this.pc.remoteDescription?.sdp;
+    this.extensionIds = sdp ? findExtensionIds(sdp, TRANSPORT_CC_EXTENSION_URI) : undefined;
   }
 }
 

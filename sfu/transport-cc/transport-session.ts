@@ -5,8 +5,8 @@ import { PacketChunkWriter } from './packet-chunks.js';
 
 /** What a transport session needs from the peer-connection-wide feedback object. */
 export interface TransportSessionContext {
-  /** The negotiated transport-cc header extension id, read per packet (renegotiation may change it). */
-  extensionId(): number | undefined;
+  /** Lookup table by id of the negotiated transport-cc header extension ids, read per packet (renegotiation may change it). */
+  extensionIds(): Uint8Array | undefined;
   nowUs(): number;
   maxPacketBytes: number;
   onSent(ok: boolean): void;
@@ -33,12 +33,12 @@ export class TransportSession {
 
   /** Per packet: find the transport-wide sequence number (§2) and note its arrival. Allocates nothing. */
   private readonly onRtp = (packet: RtpPacket): void => {
-    const id = this.context.extensionId();
-    if (id === undefined) return;
+    const ids = this.context.extensionIds();
+    if (ids === undefined) return;
     const extensions = packet.header.extensions;
     for (let i = 0; i < extensions.length; i++) {
       const extension = extensions[i];
-      if (extension.id !== id) continue;
+      if (ids[extension.id] !== 1) continue;
       if (extension.payload.length >= 2) {
         this.recorder.record(extension.payload.readUInt16BE(0), this.context.nowUs(), packet.header.ssrc);
       }
