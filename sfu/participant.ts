@@ -43,7 +43,8 @@ export interface ParticipantInit {
 
 export interface PublishAnswer {
   sdp: string;
-  tracks: PublishedTrackInfo[];
+  /** The tracks this offer started publishing, with the mid each arrives on. */
+  tracks: (PublishedTrackInfo & { mid: string })[];
 }
 
 /**
@@ -118,7 +119,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       this.#tracks.set(track.id, track);
       this.emit('@trackPublished', track);
     }
-    return { sdp: result.sdp, tracks: result.added.map((t) => t.info) };
+    return { sdp: result.sdp, tracks: result.added.map((t) => ({ ...t.info, mid: t.mid })) };
   }
 
   unpublish(trackId: string): void {

@@ -68,6 +68,8 @@ export class SubscriberPeer extends PeerBase {
     if (this.closed) throw new InvalidStateError('subscriber connection is closed');
     if (this.#downTracks.has(track.id)) return;
     const transceiver = this.pc.addTransceiver(track.kind, { direction: 'sendonly' });
+    // One stream per publisher (msid, RFC 8830): browsers lip-sync the audio and video of a stream.
+    transceiver.sender.streamId = track.publisherIdentity;
     this.#preferCodec(transceiver, track);
     this.#downTracks.set(track.id, new DownTrack(track, transceiver, this.context.metrics));
     this.negotiate();

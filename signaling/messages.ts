@@ -132,7 +132,8 @@ export type ServerMessage =
   | { type: 'participantLeft'; identity: string; reason: string }
   | { type: 'trackPublished'; track: TrackInfo }
   | { type: 'trackUnpublished'; trackId: string; participantIdentity: string }
-  | { type: 'publishAnswer'; sdp: string; tracks: TrackInfo[] }
+  /** `tracks` lists the tracks this offer started publishing, each with its m-line's mid. */
+  | { type: 'publishAnswer'; sdp: string; tracks: (TrackInfo & { mid: string })[] }
   /** `tracks` maps each sending m-line's mid to the published track it carries. */
   | { type: 'subscriberOffer'; sdp: string; tracks: Record<string, string> }
   | { type: 'trickle'; target: PeerTargetName; candidate: IceCandidateInit }

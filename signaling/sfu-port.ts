@@ -42,7 +42,7 @@ export type ParticipantPortEvents = {
 export interface ParticipantPort extends Emitter<ParticipantPortEvents> {
   readonly identity: string;
   snapshot(): ParticipantSnapshotPort;
-  publish(sdp: string, tracks: readonly { mid: string; source: TrackSource; name?: string }[]): Promise<{ sdp: string; tracks: TrackInfoPort[] }>;
+  publish(sdp: string, tracks: readonly { mid: string; source: TrackSource; name?: string }[]): Promise<{ sdp: string; tracks: (TrackInfoPort & { mid: string })[] }>;
   unpublish(trackId: string): void;
   answerSubscriber(sdp: string): Promise<void>;
   addIceCandidate(role: PeerRole, candidate: IceCandidatePort): Promise<void>;
