@@ -43,7 +43,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   }
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tsfu_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'tsfu_' });
   const rtc = config.rtc;
   const sfu = new Sfu(
     {
