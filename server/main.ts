@@ -34,6 +34,9 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A bug reached from network input must not take every room down with it: log it loudly and carry on.
+  process.on('uncaughtException', (error) => server.logger.error({ err: error }, 'uncaught exception'));
+  process.on('unhandledRejection', (reason) => server.logger.error({ err: reason }, 'unhandled rejection'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
