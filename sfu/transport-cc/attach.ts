@@ -68,14 +68,14 @@ export class TransportCcFeedback {
       pc.onTransceiverAdded.subscribe(sweep).unSubscribe,
       pc.onRemoteTransceiverAdded.subscribe(sweep).unSubscribe,
       pc.signalingStateChange.subscribe(() => {
-        this.refreshExtensionId();
+        this.refreshExtensionIds();
         this.sweep();
       }).unSubscribe,
       pc.connectionStateChange.subscribe((state) => {
         if (state === 'closed') this.close();
       }).unSubscribe,
     );
-    this.refreshExtensionId();
+    this.refreshExtensionIds();
     this.sweep();
     this.timer = setInterval(() => this.tick(), this.intervalMs);
     this.timer.unref();
@@ -154,7 +154,7 @@ export class TransportCcFeedback {
    * Reads the ids from the remote description: an answer echoes the offer's ids (RFC 8285 §6), and werift stores
    * the remote description before it announces the signaling state, whereas the local one is stored after.
    */
-  private refreshExtensionId(): void {
+  private refreshExtensionIds(): void {
     const sdp = this.pc.remoteDescription?.sdp;
     this.extensionIds = sdp ? findExtensionIds(sdp, TRANSPORT_CC_EXTENSION_URI) : undefined;
   }
