@@ -17,7 +17,6 @@ import type {
   TrackDescription,
 } from './sfu-types.js';
 import { TypedEmitter } from './typed-emitter.js';
-import type { RTCPeerConnection } from 'werift';
 
 export interface ParticipantEvents extends Record<string, unknown[]> {
   subscriberOffer: [SubscriberOffer];
@@ -37,8 +36,6 @@ export interface ParticipantInit {
   options: SfuOptions;
   metrics: SfuMetrics;
   logger: Logger;
-  /** Replaces werift's transport-wide congestion control feedback on publisher connections. */
-  attachCongestionControl?: (pc: RTCPeerConnection) => () => void;
 }
 
 export interface PublishAnswer {
@@ -111,7 +108,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   async publish(sdp: string, descriptions: readonly TrackDescription[]): Promise<PublishAnswer> {
     this.#assertOpen();
     if (!this.grants.canPublish) throw new PermissionError('this token does not grant canPublish');
-    this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity, this.#init.attachCongestionControl);
+    this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity);
     const result = await this.#publisher.handleOffer(sdp, descriptions);
     this.#assertOpen();
     for (const track of result.removed) this.#unpublish(track);

@@ -5,6 +5,7 @@ import { PublishedTrack } from './published-track.js';
 import type { TrackDescription, TrackKind } from './sfu-types.js';
 import { randomId } from './ids.js';
 import { checkSessionDescription } from './sdp-check.js';
+import { attachTransportCc, type TransportCcFeedback } from './transport-cc/attach.js';
 
 export interface PublishResult {
   sdp: string;
@@ -18,14 +19,14 @@ export class PublisherPeer extends PeerBase {
   readonly #identity: string;
   #busy = false;
 
-  constructor(pc: RTCPeerConnection, context: PeerContext, identity: string, private readonly attachCongestionControl?: (pc: RTCPeerConnection) => () => void) {
+  readonly #transportCc: TransportCcFeedback;
+
+  constructor(pc: RTCPeerConnection, context: PeerContext, identity: string) {
     super('publisher', pc, context);
     this.#identity = identity;
-    const detach = attachCongestionControl?.(pc);
-    if (detach) this.#detach = detach;
+    // werift's own transport-cc feedback is malformed and collapses browsers' send rate; ours replaces it.
+    this.#transportCc = attachTransportCc(pc);
   }
-
-  #detach?: () => void;
 
   get tracks(): IterableIterator<PublishedTrack> {
     return this.#tracksByMid.values();
@@ -81,7 +82,7 @@ export class PublisherPeer extends PeerBase {
 
   override close(): void {
     if (this.closed) return;
-    this.#detach?.();
+    this.#transportCc.close();
     this.#tracksByMid.clear();
     super.close();
   }

@@ -15,7 +15,7 @@ export interface RoomEvents extends Record<string, unknown[]> {
   '@close': [];
 }
 
-export type JoinOptions = Omit<ParticipantInit, 'options' | 'metrics' | 'logger' | 'attachCongestionControl'>;
+export type JoinOptions = Omit<ParticipantInit, 'options' | 'metrics' | 'logger'>;
 
 /**
  * A room (mediasoup's Router): its participants, and the wiring that subscribes everyone to everyone

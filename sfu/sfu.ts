@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { RTCPeerConnection } from 'werift';
 import { InvalidStateError } from './errors.js';
 import { Room, type JoinOptions } from './room.js';
 import { createSfuMetrics, type SfuMetrics } from './sfu-metrics.js';
@@ -9,8 +8,6 @@ import type { SfuOptions } from './sfu-options.js';
 export interface SfuDeps {
   logger: Logger;
   registry: Registry;
-  /** Installs transport-wide congestion control feedback on a publisher connection; returns its detach. */
-  attachCongestionControl?: (pc: RTCPeerConnection) => () => void;
 }
 
 /** What is alive, for operators and for the tests that prove nothing leaks. */
@@ -27,13 +24,11 @@ export class Sfu {
   readonly options: SfuOptions;
   readonly metrics: SfuMetrics;
   readonly #rooms = new Map<string, Room>();
-  readonly #deps: SfuDeps;
   readonly #logger: Logger;
   #closed = false;
 
   constructor(options: SfuOptions, deps: SfuDeps) {
     this.options = options;
-    this.#deps = deps;
     this.#logger = deps.logger;
     this.metrics = createSfuMetrics(deps.registry, {
       rooms: () => this.#rooms.size,
@@ -95,7 +90,6 @@ export class Sfu {
       options: this.options,
       metrics: this.metrics,
       logger: this.#logger.child({ roomId, participantId: join.identity }),
-      attachCongestionControl: this.#deps.attachCongestionControl,
     };
   }
 }
