@@ -1,0 +1,66 @@
+import { fileURLToPath } from 'node:url';
+import { Child } from './child.js';
+import type { ServerReply, ServerRequest } from './server-process.js';
+import type { PublisherReply, PublisherRequest } from './publisher-process.js';
+
+const SERVER_ENTRY = fileURLToPath(new URL('./server-process.ts', import.meta.url));
+const PUBLISHER_ENTRY = fileURLToPath(new URL('./publisher-process.ts', import.meta.url));
+
+export interface ServerSample {
+  cpuSeconds: number;
+  forwardedPackets: number;
+}
+
+/** The parent's side of bench/lib/server-process.ts: start, CPU/counter samples, /metrics scrape, stop. */
+export class ServerHandle {
+  private constructor(
+    readonly child: Child<ServerRequest, ServerReply>,
+    readonly url: string,
+    readonly signalingUrl: string,
+  ) {}
+
+  /** `cpuProfileDir` runs the server under `node --cpu-prof` and writes the profile there on stop. */
+  static async start(options: { cpuProfileDir?: string } = {}): Promise<ServerHandle> {
+    const prof = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+    const { child, ready } = await Child.start<ServerRequest, ServerReply>(SERVER_ENTRY, [], prof);
+    return new ServerHandle(child, ready.url, ready.signalingUrl);
+  }
+
+  /** Server process CPU time (user + system) and forwarded packets, read together in the server. */
+  async sample(): Promise<ServerSample> {
+    const reply = await this.child.ask({ type: 'sample' }, 'sample');
+    return { cpuSeconds: reply.cpuMicros / 1e6, forwardedPackets: reply.forwardedPackets };
+  }
+
+  /** Sum over labels of one counter in the server's Prometheus /metrics. */
+  async scrapeCounter(name: string): Promise<number> {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  }
+
+  stop(): Promise<void> {
+    return this.child.stop({ type: 'stop' });
+  }
+}
+
+/** The publishing bot in its own process (bench/lib/publisher-process.ts). */
+export class PublisherHandle {
+  private constructor(readonly child: Child<PublisherRequest, PublisherReply>) {}
+
+  static async start(signalingUrl: string, room: string, identity: string): Promise<PublisherHandle> {
+    const { child } = await Child.start<PublisherRequest, PublisherReply>(PUBLISHER_ENTRY, [signalingUrl, room, identity]);
+    return new PublisherHandle(child);
+  }
+
+  async sentPackets(): Promise<number> {
+    return (await this.child.ask({ type: 'count' }, 'count')).packets;
+  }
+
+  stop(): Promise<void> {
+    return this.child.stop({ type: 'stop' });
+  }
+}
