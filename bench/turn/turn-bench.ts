@@ -1,0 +1,194 @@
+// TURN relay benchmark: the same turnutils_uclient load against our server (a child process, so
+// its CPU is read from /proc/<pid>/stat) and against coturn's turnserver with an equivalent loopback
+// configuration; then how many concurrent allocations one process of ours holds.
+// All traffic is on 127.0.0.1. Every loop is bounded; the whole run stops by itself in < 5 minutes.
+//   npm run bench:turn            (add -- --write-docs to refresh docs/BENCHMARKS.md's turn section)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { holdAllocations } from './allocations.js';
+import { bindingWorks, freeUdpPort, median, procCpuMicros } from './util.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../../..');
+const ROUNDS = 3;
+const LOAD = { clients: 200, bytes: 100, intervalMs: 5, messages: 1000 };
+const TARGET_ALLOCATIONS = 10_000;
+const USER = 'bench';
+const PASSWORD = 'bench-password';
+const REALM = 'bench.local';
+const work = mkdtempSync(join(tmpdir(), 'turn-bench-'));
+const children = new Set<ChildProcess>();
+
+function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn(cmd, args, { stdio: 'ignore', env });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return Promise.resolve();
+  return new Promise((r) => {
+    const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      r();
+    });
+    process.kill(child.pid!, 'SIGTERM');
+  });
+}
+
+interface LoadResult {
+  relayed: number;
+  lossPct: number;
+  rttMs: number;
+  pps: number;
+  cpuUsPerPacket: number;
+}
+
+/** One uclient run against a server process; CPU is the server's utime+stime over the run. */
+async function runLoad(serverPid: number, port: number, peerPort: number): Promise<LoadResult> {
+  const args = ['-c', '-u', USER, '-w', PASSWORD, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(port),
+    '-m', String(LOAD.clients), '-n', String(LOAD.messages), '-l', String(LOAD.bytes), '-z', String(LOAD.intervalMs), '127.0.0.1'];
+  const cpu0 = procCpuMicros(serverPid);
+  const t0 = performance.now();
+  const output = await new Promise<string>((resolve) => {
+    const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), 60_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve(out);
+    });
+  });
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = procCpuMicros(serverPid) - cpu0;
+  const totals = [...output.matchAll(/tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/gm)].pop();
+  const lost = /Total lost packets \d+ \(([\d.]+)%\)/.exec(output);
+  const rtt = /Average round trip delay ([\d.]+) ms/.exec(output);
+  const transmit = /Total transmit time is (\d+)/.exec(output);
+  if (!totals || !lost) throw new Error(`uclient output not understood:\n${output.slice(-1500)}`);
+  const relayed = Number(totals[1]) + Number(totals[2]);
+  const seconds = transmit && Number(transmit[1]) > 0 ? Number(transmit[1]) : wallS;
+  return { relayed, lossPct: Number(lost[1]), rttMs: rtt ? Number(rtt[1]) : NaN, pps: relayed / seconds, cpuUsPerPacket: cpu / relayed };
+}
+
+async function startOurs(): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freeUdpPort();
+  const config = {
+    udpPort: port, tcpPort: port, relayPortRange: [40000, 59999], realm: REALM, users: { [USER]: PASSWORD },
+    allowedPeerCidrs: ['127.0.0.1/32'], maxAllocationsPerUser: 100_000, maxAllocationsTotal: 100_000,
+    bandwidthBytesPerSecond: 0, unauthenticatedRateLimit: { perSecond: 0, burst: 1 },
+  };
+  const file = join(work, 'turn.json');
+  writeFileSync(file, JSON.stringify(config));
+  const extra = process.env.TURN_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TURN_BENCH_PROFILE}`] : [];
+  const child = start(process.execPath, [...extra, join(repo, 'dist/turn/main.js'), file], { ...process.env, LOG_LEVEL: 'warn' });
+  if (!(await bindingWorks(port))) throw new Error('our TURN server did not start');
+  return { child, port };
+}
+
+async function startCoturn(): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freeUdpPort();
+  const child = start('turnserver', ['-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${port}`,
+    '--min-port=40000', '--max-port=59999', '--lt-cred-mech', `--user=${USER}:${PASSWORD}`, `--realm=${REALM}`,
+    '--allow-loopback-peers', '--no-cli', '--no-tls', '--no-dtls', `--log-file=${join(work, 'coturn.log')}`, '--simple-log']);
+  if (!(await bindingWorks(port))) throw new Error('coturn did not start');
+  return { child, port };
+}
+
+function machine(): string {
+  const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  return `${cpus().length} cores (nproc), ${model}, node ${process.version}`;
+}
+
+function writeDocs(table: string): void {
+  const file = join(repo, 'docs/BENCHMARKS.md');
+  const start = '<!-- turn-bench:start -->';
+  const end = '<!-- turn-bench:end -->';
+  const section = `${start}\n${table}\n${end}`;
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  const next = a >= 0 && b > a ? text.slice(0, a) + section + text.slice(b + end.length) : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(file, next);
+}
+
+async function main(): Promise<void> {
+  const deadline = setTimeout(() => {
+    console.error('turn-bench: time limit reached');
+    cleanup();
+    process.exit(1);
+  }, 290_000);
+  deadline.unref();
+  const peerPort = await freeUdpPort();
+  start('turnutils_peer', ['-L', '127.0.0.1', '-p', String(peerPort)]);
+  await new Promise((r) => setTimeout(r, 300));
+  const results: Record<'turn' | 'coturn', LoadResult[]> = { turn: [], coturn: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of ['turn', 'coturn'] as const) {
+      const server = name === 'turn' ? await startOurs() : await startCoturn();
+      const r = await runLoad(server.child.pid!, server.port, peerPort);
+      await stop(server.child);
+      results[name].push(r);
+      console.log(`round ${round + 1} ${name}: ${Math.round(r.pps)} pkt/s, loss ${r.lossPct}%, rtt ${r.rttMs} ms, ${r.cpuUsPerPacket.toFixed(2)} us CPU/pkt (${r.relayed} relayed)`);
+    }
+  }
+  const ours = await startOurs();
+  const held = await holdAllocations(ours.port, TARGET_ALLOCATIONS, { user: USER, password: PASSWORD, realm: REALM }, 60_000);
+  const rssMb = Number(/VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${ours.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  held.close();
+  await stop(ours.child);
+  console.log(`held ${held.count} concurrent allocations (target ${TARGET_ALLOCATIONS}), server RSS ${rssMb.toFixed(0)} MB`);
+
+  const m = (name: 'turn' | 'coturn', k: keyof LoadResult): number => median(results[name].map((r) => r[k]));
+  const fig = {
+    turn_cpu_us_per_packet: m('turn', 'cpuUsPerPacket'),
+    coturn_cpu_us_per_packet: m('coturn', 'cpuUsPerPacket'),
+    turn_loss_pct: m('turn', 'lossPct'),
+    coturn_loss_pct: m('coturn', 'lossPct'),
+    turn_pps: m('turn', 'pps'),
+    coturn_pps: m('coturn', 'pps'),
+    turn_rtt_ms: m('turn', 'rttMs'),
+    coturn_rtt_ms: m('coturn', 'rttMs'),
+    turn_max_allocations: held.count,
+    turn_rss_mb_at_max_allocations: rssMb,
+  };
+  const r2 = (x: number): string => (Number.isFinite(x) ? String(Math.round(x * 100) / 100) : 'n/a');
+  const table = [
+    '## TURN relay (`npm run bench:turn`)',
+    '',
+    `Load: \`turnutils_uclient -c -m ${LOAD.clients} -l ${LOAD.bytes} -z ${LOAD.intervalMs} -n ${LOAD.messages}\` to \`turnutils_peer\` (UDP echo), all on 127.0.0.1, ` +
+      `static long-term credentials, channels. Medians of ${ROUNDS} alternating rounds in one run. Machine: ${machine()}.`,
+    '',
+    '| figure | tsfu turn | coturn |',
+    '| --- | --- | --- |',
+    `| relayed packets/s | ${r2(fig.turn_pps)} | ${r2(fig.coturn_pps)} |`,
+    `| loss % | ${r2(fig.turn_loss_pct)} | ${r2(fig.coturn_loss_pct)} |`,
+    `| average RTT ms (uclient) | ${r2(fig.turn_rtt_ms)} | ${r2(fig.coturn_rtt_ms)} |`,
+    `| server CPU µs per relayed packet | ${r2(fig.turn_cpu_us_per_packet)} | ${r2(fig.coturn_cpu_us_per_packet)} |`,
+    `| concurrent allocations held by one process | ${fig.turn_max_allocations} (RSS ${r2(rssMb)} MB) | not measured |`,
+  ].join('\n');
+  console.log(`\n${table}\n`);
+  if (process.argv.includes('--write-docs')) writeDocs(table);
+  for (const [k, v] of Object.entries(fig)) console.log(`${k}: ${r2(v)}`);
+  cleanup();
+}
+
+function cleanup(): void {
+  for (const c of children) if (c.pid !== undefined && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  cleanup();
+  process.exit(1);
+});

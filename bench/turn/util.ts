@@ -1,0 +1,52 @@
+// Small helpers for the TURN benchmark: free ports, STUN Binding probe, /proc CPU, medians.
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { MessageBuilder } from '../../turn/stun/builder.js';
+
+/** Clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+export function procCpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ", field 3 is state; utime and stime are fields 14 and 15 overall.
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / USER_HZ;
+}
+
+export async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Polls a STUN Binding on 127.0.0.1:port until it is answered (at most ~10 s). */
+export async function bindingWorks(port: number): Promise<boolean> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  try {
+    for (let i = 0; i < 50; i++) {
+      const req = new MessageBuilder(0x0001, randomBytes(12)).finish({ fingerprint: true });
+      const ok = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 200);
+        s.once('message', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        s.send(req, port, '127.0.0.1');
+      });
+      if (ok) return true;
+    }
+    return false;
+  } finally {
+    s.close();
+  }
+}
+
+export function median(values: number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
