@@ -8,7 +8,7 @@ const isIpv4 = (host: string) => !host.includes(':');
  * A werift peer connection restricted to one interface: it gathers and announces a single host candidate
  * on `listenIp` and pairs only with IPv4 remote candidates, so everything works on 127.0.0.1 alone.
  */
-export function createPeerConnection(options: SfuOptions): RTCPeerConnection {
+export function createPeerConnection(options: SfuOptions, extra: Partial<PeerConfig> = {}): RTCPeerConnection {
   const ip = options.listenIp;
   const config: Partial<PeerConfig> = {
     codecs: sfuCodecs(),
@@ -23,7 +23,7 @@ export function createPeerConnection(options: SfuOptions): RTCPeerConnection {
     iceFilterCandidatePair: (pair) => pair.localCandidate.host === ip && isIpv4(pair.remoteCandidate.host),
     iceFilterStunResponse: (_message, addr) => isIpv4(addr[0]),
   };
-  return new RTCPeerConnection(config);
+  return new RTCPeerConnection({ ...config, ...extra });
 }
 
 /** Rewrites the listen address to the announced one in a candidate line or a whole SDP (1:1 NAT). */

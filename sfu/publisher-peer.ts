@@ -5,6 +5,8 @@ import { PublishedTrack } from './published-track.js';
 import type { TrackDescription, TrackKind } from './sfu-types.js';
 import { randomId } from './ids.js';
 import { checkSessionDescription } from './sdp-check.js';
+import { remoteCodecOrder, sortByRemoteOrder } from './codec-order.js';
+import { sfuCodecs } from './media-capabilities.js';
 import { attachTransportCc, type TransportCcFeedback } from './transport-cc/attach.js';
 
 export interface PublishResult {
@@ -41,6 +43,7 @@ export class PublisherPeer extends PeerBase {
     try {
       try {
         await this.pc.setRemoteDescription({ type: 'offer', sdp });
+        this.#followPublisherCodecOrder(sdp);
         await this.pc.setLocalDescription(await this.pc.createAnswer());
       } catch (error) {
         if (this.closed) throw new InvalidStateError('publisher connection is closed');
@@ -85,6 +88,14 @@ export class PublisherPeer extends PeerBase {
     this.#transportCc.close();
     this.#tracksByMid.clear();
     super.close();
+  }
+
+  #followPublisherCodecOrder(sdp: string): void {
+    const order = remoteCodecOrder(sdp);
+    for (const transceiver of this.pc.getTransceivers()) {
+      const names = transceiver.mid ? order.get(transceiver.mid) : undefined;
+      if (names && names.length > 0) transceiver.setCodecPreferences(sortByRemoteOrder(sfuCodecs()[transceiver.kind as TrackKind], names));
+    }
   }
 
   #isReceiving(transceiver: RTCRtpTransceiver): boolean {

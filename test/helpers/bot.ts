@@ -1,11 +1,17 @@
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCDataChannel, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 import { createPeerConnection } from '../../sfu/peer-factory.js';
+import { sfuCodecs } from '../../sfu/media-capabilities.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/data-envelope.js';
 import type { MintTokenOptions } from '../../signaling/tokens.js';
 import { SignalingClient, testToken } from './signaling-client.js';
 
 const botOptions = { ...defaultSfuOptions, rtcPortMin: 50000, rtcPortMax: 59999 };
+
+export interface BotOptions {
+  /** Percentage of incoming RTP the bot's subscriber connection drops (werift's debug option). */
+  inboundLossPercent?: number;
+}
 
 export interface ReceivedTrack {
   trackId: string;
@@ -40,11 +46,17 @@ export class Bot {
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
 
+  /** PLIs/FIRs the SFU sent to this bot's publisher connection. */
+  keyframeRequests = 0;
+  #forceKeyframe = false;
+
   private constructor(
     readonly identity: string,
     readonly signaling: SignalingClient,
+    options: BotOptions,
   ) {
-    this.subscriber = createPeerConnection(botOptions);
+    // werift drops this share of incoming RTP, so its receivers NACK and the SFU must retransmit.
+    this.subscriber = createPeerConnection(botOptions, options.inboundLossPercent ? { debug: { inboundPacketLoss: options.inboundLossPercent } } : {});
     const channel = (label: string, id: number, ordered: boolean) => {
       const ch = this.subscriber.createDataChannel(label, { negotiated: true, id, ordered, ...(ordered ? {} : { maxRetransmits: 0 }) });
       ch.onMessage.subscribe((message) => {
@@ -68,17 +80,17 @@ export class Bot {
     signaling.socket.on('message', (raw) => void this.#onSignal(JSON.parse(raw.toString())));
   }
 
-  static async join(url: string, room: string, identity: string, grants?: MintTokenOptions['grants']): Promise<Bot> {
+  static async join(url: string, room: string, identity: string, grants?: MintTokenOptions['grants'], options: BotOptions = {}): Promise<Bot> {
     const signaling = await SignalingClient.connect(url);
-    const bot = new Bot(identity, signaling);
+    const bot = new Bot(identity, signaling, options);
     signaling.send({ type: 'join', room, token: await testToken({ room, identity, grants }) });
     await signaling.waitFor('joined');
     return bot;
   }
 
   /** Publishes synthetic VP8 video (~`videoKbps`) and Opus audio; returns the published track ids. */
-  async publish(options: { video?: boolean; audio?: boolean; videoKbps?: number } = {}): Promise<string[]> {
-    const { video = true, audio = true, videoKbps = 1000 } = options;
+  async publish(options: { video?: boolean; audio?: boolean; videoKbps?: number; videoCodec?: 'VP8' | 'H264' } = {}): Promise<string[]> {
+    const { video = true, audio = true, videoKbps = 1000, videoCodec = 'VP8' } = options;
     const pc = (this.publisher = createPeerConnection(botOptions));
     pc.onIceCandidate.subscribe((candidate) => {
       if (candidate) this.signaling.send({ type: 'trickle', target: 'publisher', candidate: candidate.toJSON() });
@@ -86,7 +98,13 @@ export class Bot {
     const sources: { transceiver: RTCRtpTransceiver; track: MediaStreamTrack; kind: 'audio' | 'video' }[] = [];
     if (video) {
       const track = new MediaStreamTrack({ kind: 'video' });
-      sources.push({ transceiver: pc.addTransceiver(track, { direction: 'sendonly' }), track, kind: 'video' });
+      const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+      transceiver.setCodecPreferences(sfuCodecs().video.filter((c) => c.mimeType === `video/${videoCodec}` || c.parameters === `apt=${videoCodec === 'VP8' ? 96 : 102}`));
+      transceiver.sender.onPictureLossIndication.subscribe(() => {
+        this.keyframeRequests++;
+        this.#forceKeyframe = true; // as an encoder does: the next frame is a key frame
+      });
+      sources.push({ transceiver, track, kind: 'video' });
     }
     if (audio) {
       const track = new MediaStreamTrack({ kind: 'audio' });
@@ -98,7 +116,7 @@ export class Bot {
     this.signaling.send({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks });
     const answer = await this.signaling.waitFor('publishAnswer', (m) => this.signaling.messages.indexOf(m) >= before);
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-    for (const source of sources) this.#startSource(source.track, source.kind, videoKbps);
+    for (const source of sources) this.#startSource(source.track, source.kind, videoKbps, videoCodec);
     return answer.tracks.map((t) => t.trackId);
   }
 
@@ -125,7 +143,7 @@ export class Bot {
     await Promise.all([this.subscriber.close(), this.publisher?.close()]);
   }
 
-  #startSource(track: MediaStreamTrack, kind: 'audio' | 'video', videoKbps: number): void {
+  #startSource(track: MediaStreamTrack, kind: 'audio' | 'video', videoKbps: number, codec: 'VP8' | 'H264'): void {
     let sequenceNumber = 1000;
     let timestamp = 5000;
     let frame = 0;
@@ -138,17 +156,24 @@ export class Bot {
       }, 20));
       return;
     }
-    // 30 frames/s; every frame split into packets of <= 1100 bytes; a key frame every 60 frames.
+    // 30 frames/s; every frame split into packets of <= 1100 bytes; a key frame every 60 frames or on request.
     const frameBytes = Math.round((videoKbps * 1000) / 8 / 30);
     const packetsPerFrame = Math.max(1, Math.ceil(frameBytes / 1100));
     const chunk = Math.ceil(frameBytes / packetsPerFrame);
     this.#timers.push(setInterval(() => {
-      const keyframe = frame % 60 === 0;
+      const keyframe = frame % 60 === 0 || this.#forceKeyframe;
+      this.#forceKeyframe = false;
       for (let i = 0; i < packetsPerFrame; i++) {
         const payload = Buffer.alloc(chunk, 0x55);
-        payload[0] = i === 0 ? 0x10 : 0x00; // VP8 descriptor: S bit on the first packet, partition 0 (RFC 7741 §4.2)
-        payload[1] = keyframe ? 0x00 : 0x01; // payload header P bit: 0 = key frame (§4.3)
-        const header = new RtpHeader({ payloadType: 96, sequenceNumber, timestamp, marker: i === packetsPerFrame - 1 });
+        if (codec === 'VP8') {
+          payload[0] = i === 0 ? 0x10 : 0x00; // VP8 descriptor: S bit on the first packet, partition 0 (RFC 7741 §4.2)
+          payload[1] = keyframe ? 0x00 : 0x01; // payload header P bit: 0 = key frame (§4.3)
+        } else {
+          // H264 FU-A (RFC 6184 §5.8): start bit on the first fragment; IDR (5) or non-IDR slice (1).
+          payload[0] = 0x7c;
+          payload[1] = (i === 0 ? 0x80 : 0) | (i === packetsPerFrame - 1 ? 0x40 : 0) | (keyframe ? 5 : 1);
+        }
+        const header = new RtpHeader({ payloadType: codec === 'VP8' ? 96 : 102, sequenceNumber, timestamp, marker: i === packetsPerFrame - 1 });
         track.writeRtp(new RtpPacket(header, payload));
         sequenceNumber = (sequenceNumber + 1) & 0xffff;
       }
