@@ -24,6 +24,7 @@ const SAMPLE_MS = 2000;
 const SETTLE_MS = 3000;
 const DATA_MESSAGES = 200;
 const DATA_INTERVAL_MS = 10;
+const COUNTERS = [FORWARDED_PACKETS, 'tsfu_sfu_nacks_received_total', 'tsfu_sfu_retransmitted_packets_total'] as const;
 const DOC = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url));
 
 interface StageResult {
@@ -35,6 +36,8 @@ interface StageResult {
   serverCpuPercent: number;
   benchCpuPercent: number;
   scrapedPackets: number;
+  nacksPerSecond: number;
+  retransmittedPerSecond: number;
   /** Median over subscribers of RTP packets received per second. */
   receivedPerSubscriber: number;
   /** RTP packets per second the publisher's werift senders sent (all tracks). */
@@ -44,7 +47,7 @@ interface StageResult {
 
 async function measureStage(server: ServerHandle, publisher: PublisherHandle, subscribers: BenchSubscriber[]): Promise<StageResult> {
   await sleep(SETTLE_MS);
-  const scrapedBefore = await server.scrapeCounter(FORWARDED_PACKETS);
+  const scrapedBefore = await server.scrapeCounters(COUNTERS);
   const benchBefore = process.cpuUsage();
   const countsBefore = subscribers.map((s) => s.rtpPackets);
   const publishedBefore = await publisher.sentPackets();
@@ -56,7 +59,8 @@ async function measureStage(server: ServerHandle, publisher: PublisherHandle, su
   }
   const elapsed = (performance.now() - started) / 1000;
   const bench = process.cpuUsage(benchBefore);
-  const scrapedAfter = await server.scrapeCounter(FORWARDED_PACKETS);
+  const scrapedAfter = await server.scrapeCounters(COUNTERS);
+  const scraped = (name: (typeof COUNTERS)[number]) => scrapedAfter[name] - scrapedBefore[name];
   const perSample: number[] = [];
   for (let i = 1; i < samples.length; i++) {
     const packets = samples[i].forwardedPackets - samples[i - 1].forwardedPackets;
@@ -73,7 +77,9 @@ async function measureStage(server: ServerHandle, publisher: PublisherHandle, su
     packetsPerSecond: (last.forwardedPackets - first.forwardedPackets) / elapsed,
     serverCpuPercent: ((last.cpuSeconds - first.cpuSeconds) / elapsed) * 100,
     benchCpuPercent: ((bench.user + bench.system) / 1e6 / elapsed) * 100,
-    scrapedPackets: scrapedAfter - scrapedBefore,
+    scrapedPackets: scraped(FORWARDED_PACKETS),
+    nacksPerSecond: scraped('tsfu_sfu_nacks_received_total') / elapsed,
+    retransmittedPerSecond: scraped('tsfu_sfu_retransmitted_packets_total') / elapsed,
     receivedPerSubscriber: median(received) / elapsed,
     publishedPerSecond: ((await publisher.sentPackets()) - publishedBefore) / elapsed,
   };
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
       console.log(
         `${target} subscriber(s): ${round(stage.usPerPacket)} µs/packet (samples ${round(stage.usPerPacketMin)}–${round(stage.usPerPacketMax)}), ` +
           `${Math.round(stage.packetsPerSecond)} packets/s forwarded (/metrics: ${stage.scrapedPackets} in the window), ` +
-          `published ${Math.round(stage.publishedPerSecond)}/s, received ${Math.round(stage.receivedPerSubscriber)}/s per subscriber, server CPU ${Math.round(stage.serverCpuPercent)} %, bench CPU ${Math.round(stage.benchCpuPercent)} %`,
+          `published ${Math.round(stage.publishedPerSecond)}/s, NACKs ${Math.round(stage.nacksPerSecond)}/s, retransmitted ${Math.round(stage.retransmittedPerSecond)}/s, received ${Math.round(stage.receivedPerSubscriber)}/s per subscriber, server CPU ${Math.round(stage.serverCpuPercent)} %, bench CPU ${Math.round(stage.benchCpuPercent)} %`,
       );
       if (dataLatencies.length === 0) dataLatencies = await measureDataLatency(talker, subscribers[0]);
     }

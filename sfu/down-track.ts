@@ -1,52 +1,64 @@
-import {
-  GenericNack,
-  RtpHeader,
-  serializeAbsSendTime,
-  serializeSdesMid,
-  serializeTransportWideCC,
-  wrapRtx,
-  type RTCRtpTransceiver,
-  type RtcpPacket,
-  type RtpPacket,
-} from 'werift';
+import { serializeSdesMid, type GenericNack, type RTCDtlsTransport, type RTCRtpTransceiver, type RtcpPacket, type RtpPacket } from 'werift';
 import { DropReason, Forwarder, type ForwardResult } from './forwarder.js';
-import { buildExtensionRemap, remapExtensions, type ExtensionIdMap, type RtpExtension } from './header-extensions.js';
+import { buildExtensionRemap, type ExtensionIdMap } from './header-extensions.js';
 import type { PublishedTrack } from './published-track.js';
+import { RetransmitGate } from './rtp/retransmit-gate.js';
+import { absSendTime24, RtpHeaderWriter } from './rtp/rtp-header-writer.js';
+import { roundTripMs, writeSenderReport, type SenderStats } from './rtp/sender-report.js';
+import { SenderReportTimer, type SenderReportSource } from './rtp/sender-report-timer.js';
+import type { SrtpSender } from './rtp/srtp-sender.js';
+import { sendProtected, srtpSenderFor, srtpSessionOf } from './rtp/werift-transport.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 
 const URI_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const URI_TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 const URI_ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+const RTCP_SR = 200;
+const RTCP_RR = 201;
 const RTCP_PSFB = 206;
 const FIR_FMT = 4;
 /** RTP clock ticks between two sources: one 30 fps frame of video, one 20 ms Opus frame. */
 const TIMESTAMP_STEP = { video: 3000, audio: 960 } as const;
+/** Metric label sets, shared so the per-packet `inc` builds no object. */
+const KIND_LABELS = { video: { kind: 'video' }, audio: { kind: 'audio' } } as const;
+/** No original sequence number: a packet sent as itself, not wrapped in RTX. */
+const NOT_RTX = -1;
 
-/** Seconds since 1900 in NTP 32.32 fixed point, as abs-send-time wants (it keeps 6.18 bits of it). */
-function ntpNow(): bigint {
-  const ms = Date.now() + 2_208_988_800_000;
-  return (BigInt(Math.floor(ms / 1000)) << 32n) | BigInt(Math.floor(((ms % 1000) / 1000) * 0x1_0000_0000));
-}
+/** Unix time in ms with sub-millisecond precision (abs-send-time counts in 1/262144 s). */
+const nowMs = () => performance.timeOrigin + performance.now();
 
 /**
  * One published track sent to one subscriber (LiveKit's DownTrack): applies the Forwarder's decision,
  * rewrites SSRC, payload type, numbering and header extensions, and answers this subscriber's NACKs from
- * the track's shared packet cache (over RTX when negotiated) and its PLI/FIR by asking the publisher.
+ * the track's shared packet cache (over RTX when negotiated, paced by a RetransmitGate) and its PLI/FIR by
+ * asking the publisher. Contributes a Sender Report to its connection's SenderReportTimer.
+ *
+ * The send path allocates one buffer per packet (the datagram, which the socket holds until sent): the
+ * header is written into it by a reusable RtpHeaderWriter, the payload copied after it and protected in
+ * place by the transport's SrtpSender, then handed to the ICE connection without awaiting.
  */
-export class DownTrack {
+export class DownTrack implements SenderReportSource {
   readonly track: PublishedTrack;
   readonly transceiver: RTCRtpTransceiver;
   readonly #forwarder: Forwarder;
   readonly #result: ForwardResult = { sequenceNumber: 0, timestamp: 0 };
   readonly #metrics: SfuMetrics;
   readonly #kind: 'audio' | 'video';
+  readonly #labels: { kind: string };
   readonly #unsubscribers: (() => void)[] = [];
+  readonly #header = new RtpHeaderWriter();
+  readonly #gate = new RetransmitGate();
+  /** What the Sender Reports say about the primary SSRC (RFC 3550 §6.4.1). */
+  readonly #stats: SenderStats = { ssrc: 0, packetCount: 0, octetCount: 0, lastRtpTimestamp: 0, lastSentAtMs: 0, clockRate: 90000 };
   #extensionTable?: Uint8Array;
   #ids = { mid: 0, twcc: 0, absSendTime: 0 };
   #midBytes?: Buffer;
   #payloadType = -1;
   #rtxPayloadType = -1;
   #rtxSequenceNumber = Math.floor(Math.random() * 0x10000);
+  #srtp?: SrtpSender;
+  #srtpSession?: object;
+  #reports?: SenderReportTimer;
   #closed = false;
 
   constructor(track: PublishedTrack, transceiver: RTCRtpTransceiver, metrics: SfuMetrics) {
@@ -54,6 +66,7 @@ export class DownTrack {
     this.transceiver = transceiver;
     this.#metrics = metrics;
     this.#kind = track.kind;
+    this.#labels = KIND_LABELS[track.kind];
     this.#forwarder = new Forwarder(track.kind === 'video', TIMESTAMP_STEP[track.kind]);
     const sender = transceiver.sender;
     this.#unsubscribers.push(
@@ -71,14 +84,19 @@ export class DownTrack {
   /** Called once the subscriber connection has negotiated this m-line: learn payload types and extension ids. */
   negotiated(subscriberExtensions: ExtensionIdMap): void {
     const codecs = this.transceiver.codecs;
-    const primary = codecs.find((c) => !/\/(rtx|red)$/i.test(c.mimeType));
+    // The publisher's codec, wherever the subscriber's answer put it: the SFU forwards and never transcodes.
+    const wanted = this.track.mimeType?.toLowerCase();
+    const primary = codecs.find((c) => c.mimeType.toLowerCase() === wanted) ?? codecs.find((c) => !/\/(rtx|red)$/i.test(c.mimeType));
     this.#payloadType = primary?.payloadType ?? -1;
+    this.#stats.clockRate = primary?.clockRate ?? (this.#kind === 'audio' ? 48000 : 90000);
     const rtx = codecs.find((c) => /\/rtx$/i.test(c.mimeType) && c.parameters?.includes(`apt=${this.#payloadType}`));
     this.#rtxPayloadType = rtx?.payloadType ?? -1;
     this.#extensionTable = buildExtensionRemap(this.track.extensions, subscriberExtensions);
     const idOf = (uri: string) => Number(Object.entries(subscriberExtensions).find(([, u]) => u === uri)?.[0] ?? 0);
     this.#ids = { mid: idOf(URI_MID), twcc: idOf(URI_TWCC), absSendTime: idOf(URI_ABS_SEND_TIME) };
     this.#midBytes = this.transceiver.mid ? serializeSdesMid(this.transceiver.mid) : undefined;
+    const dtls = this.transceiver.sender.dtlsTransport;
+    if (!this.#reports && dtls && !this.#closed) this.#reports = SenderReportTimer.register(dtls, this);
     if (this.#kind === 'video') this.track.requestKeyframe('subscribe');
   }
 
@@ -88,14 +106,29 @@ export class DownTrack {
     const dtls = this.transceiver.sender.dtlsTransport;
     if (!dtls || dtls.state !== 'connected') return;
     const header = packet.header;
-    const drop = this.#forwarder.decide(header.ssrc, header.sequenceNumber, header.timestamp, keyframe, this.#result);
+    const result = this.#result;
+    const drop = this.#forwarder.decide(header.ssrc, header.sequenceNumber, header.timestamp, keyframe, result);
     if (drop !== DropReason.None) {
       if (drop === DropReason.WaitingForKeyframe) this.track.requestKeyframe('waiting');
       return;
     }
-    this.#send(packet, this.#result.sequenceNumber, this.#result.timestamp, this.#payloadType, this.transceiver.sender.ssrc);
-    this.#metrics.packetsForwarded.inc({ kind: this.#kind });
-    this.#metrics.bytesForwarded.inc({ kind: this.#kind }, packet.payload.length);
+    const ssrc = this.transceiver.sender.ssrc;
+    const sentAt = this.#send(dtls, packet, result.sequenceNumber, result.timestamp, this.#payloadType, ssrc, NOT_RTX);
+    if (sentAt === 0) return;
+    const stats = this.#stats;
+    stats.ssrc = ssrc;
+    stats.packetCount = (stats.packetCount + 1) >>> 0;
+    stats.octetCount = (stats.octetCount + packet.payload.length) >>> 0;
+    stats.lastRtpTimestamp = result.timestamp;
+    stats.lastSentAtMs = sentAt;
+    this.#metrics.packetsForwarded.inc(this.#labels);
+    this.#metrics.bytesForwarded.inc(this.#labels, packet.payload.length);
+  }
+
+  /** This down track's Sender Report, for the connection's report timer; nothing before the first packet. */
+  writeSenderReport(out: Buffer, offset: number, now: number): number {
+    if (this.#closed || this.#stats.packetCount === 0) return 0;
+    return writeSenderReport(out, offset, this.#stats, now);
   }
 
   close(): void {
@@ -103,52 +136,83 @@ export class DownTrack {
     this.#closed = true;
     for (const unsubscribe of this.#unsubscribers) unsubscribe();
     this.#unsubscribers.length = 0;
+    this.#reports?.unregister(this);
+    this.#reports = undefined;
     this.track.removeDownTrack(this);
   }
 
-  #send(packet: RtpPacket, sequenceNumber: number, timestamp: number, payloadType: number, ssrc: number): void {
-    const dtls = this.transceiver.sender.dtlsTransport;
-    const extensions: RtpExtension[] = [];
-    if (this.#ids.mid && this.#midBytes) extensions.push({ id: this.#ids.mid, payload: this.#midBytes });
-    if (this.#ids.twcc) {
+  /**
+   * Serializes header and extensions straight into the datagram, protects it in place and hands it to the
+   * ICE connection without waiting. With `originalSequenceNumber` >= 0 the payload is prefixed with it (RTX,
+   * RFC 4588 §4). Returns the send time (Unix ms), 0 when the transport has no SRTP keys yet.
+   */
+  #send(dtls: RTCDtlsTransport, packet: RtpPacket, sequenceNumber: number, timestamp: number, payloadType: number, ssrc: number, originalSequenceNumber: number): number {
+    const srtp = this.#srtpFor(dtls);
+    if (!srtp) return 0;
+    const now = nowMs();
+    const header = this.#header.reset(payloadType, sequenceNumber, timestamp, ssrc, packet.header.marker);
+    const ids = this.#ids;
+    if (ids.mid !== 0 && this.#midBytes) header.addBytes(ids.mid, this.#midBytes);
+    if (ids.twcc !== 0) {
       dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
-      extensions.push({ id: this.#ids.twcc, payload: serializeTransportWideCC(dtls.transportSequenceNumber) });
+      header.addUint(ids.twcc, dtls.transportSequenceNumber, 2);
     }
-    if (this.#ids.absSendTime) extensions.push({ id: this.#ids.absSendTime, payload: serializeAbsSendTime(ntpNow()) });
-    if (this.#extensionTable) remapExtensions(packet.header.extensions, this.#extensionTable, extensions);
-    extensions.sort((a, b) => a.id - b.id);
-    const header = new RtpHeader({
-      payloadType,
-      sequenceNumber,
-      timestamp,
-      ssrc,
-      marker: packet.header.marker,
-      padding: false,
-      extension: extensions.length > 0,
-      extensionProfile: 0xbede,
-      extensions,
-    });
-    void dtls.sendRtp(packet.payload, header);
+    if (ids.absSendTime !== 0) header.addUint(ids.absSendTime, absSendTime24(now), 3);
+    const table = this.#extensionTable;
+    if (table) {
+      const extensions = packet.header.extensions;
+      for (let i = 0; i < extensions.length; i++) {
+        const id = table[extensions[i].id];
+        if (id !== 0) header.addBytes(id, extensions[i].payload);
+      }
+    }
+    const payload = packet.payload;
+    const headerLength = header.size;
+    const prefix = originalSequenceNumber >= 0 ? 2 : 0;
+    const payloadLength = prefix + payload.length;
+    const datagram = Buffer.allocUnsafe(headerLength + payloadLength + srtp.tagLength);
+    header.write(datagram, 0);
+    if (prefix !== 0) {
+      datagram[headerLength] = originalSequenceNumber >> 8;
+      datagram[headerLength + 1] = originalSequenceNumber & 0xff;
+    }
+    payload.copy(datagram, headerLength + prefix);
+    const length = srtp.protect(datagram, headerLength, payloadLength);
+    sendProtected(dtls, length === datagram.length ? datagram : datagram.subarray(0, length));
+    return now;
+  }
+
+  /** The SRTP sender of the transport's current session (re-made when werift re-keys after a DTLS restart). */
+  #srtpFor(dtls: RTCDtlsTransport): SrtpSender | undefined {
+    const session = srtpSessionOf(dtls);
+    if (session !== this.#srtpSession || !this.#srtp) {
+      this.#srtpSession = session;
+      this.#srtp = srtpSenderFor(dtls);
+    }
+    return this.#srtp;
   }
 
   #onNack(nack: GenericNack): void {
     this.#metrics.nacksReceived.inc();
     const cache = this.track.cache;
     if (!cache || this.#closed) return;
+    const sender = this.transceiver.sender;
+    const dtls = sender.dtlsTransport;
+    if (!dtls || dtls.state !== 'connected') return;
+    const now = performance.now();
     for (const lost of nack.lost) {
       const original = cache.get(this.#forwarder.incomingSequenceNumber(lost));
-      if (!original) continue;
-      const sender = this.transceiver.sender;
+      if (!original || !this.#gate.allow(lost, now)) continue;
+      const timestamp = this.#forwarder.outgoingTimestamp(original.header.timestamp);
+      let sent: number;
       if (this.#rtxPayloadType >= 0) {
         // RFC 4588 §4: the RTX payload starts with the original sequence number, as the subscriber knows it.
-        const rtx = wrapRtx(original, this.#rtxPayloadType, this.#rtxSequenceNumber, sender.rtxSsrc);
-        rtx.payload.writeUInt16BE(lost, 0);
+        sent = this.#send(dtls, original, this.#rtxSequenceNumber, timestamp, this.#rtxPayloadType, sender.rtxSsrc, lost);
         this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
-        this.#send(rtx, rtx.header.sequenceNumber, this.#forwarder.outgoingTimestamp(original.header.timestamp), this.#rtxPayloadType, sender.rtxSsrc);
       } else {
-        this.#send(original, lost, this.#forwarder.outgoingTimestamp(original.header.timestamp), this.#payloadType, sender.ssrc);
+        sent = this.#send(dtls, original, lost, timestamp, this.#payloadType, sender.ssrc, NOT_RTX);
       }
-      this.#metrics.packetsRetransmitted.inc();
+      if (sent !== 0) this.#metrics.packetsRetransmitted.inc();
     }
   }
 
@@ -156,6 +220,14 @@ export class DownTrack {
     // werift surfaces PLI itself; FIR (RFC 5104 §4.3.1) arrives here as a payload-specific feedback.
     if (packet.type === RTCP_PSFB && (packet as { feedback?: { count?: number } }).feedback?.count === FIR_FMT) {
       this.track.requestKeyframe('subscriber-pli');
+    } else if (packet.type === RTCP_RR || packet.type === RTCP_SR) {
+      // A report block about our SSRC echoes our last SR: RTT paces the answers to NACKs.
+      const reports = (packet as { reports?: { ssrc: number; lsr: number; dlsr: number }[] }).reports ?? [];
+      for (const report of reports) {
+        if (report.ssrc !== this.#stats.ssrc) continue;
+        const rtt = roundTripMs(nowMs(), report.lsr, report.dlsr);
+        if (rtt !== undefined) this.#gate.roundTripMs = rtt;
+      }
     }
   }
 }

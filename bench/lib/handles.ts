@@ -32,14 +32,16 @@ export class ServerHandle {
     return { cpuSeconds: reply.cpuMicros / 1e6, forwardedPackets: reply.forwardedPackets };
   }
 
-  /** Sum over labels of one counter in the server's Prometheus /metrics. */
-  async scrapeCounter(name: string): Promise<number> {
+  /** For each of `names`, the sum over labels of that counter in the server's Prometheus /metrics. */
+  async scrapeCounters<N extends string>(names: readonly N[]): Promise<Record<N, number>> {
     const text = await (await fetch(`${this.url}/metrics`)).text();
-    let sum = 0;
+    const sums = Object.fromEntries(names.map((n) => [n, 0])) as Record<N, number>;
     for (const line of text.split('\n')) {
-      if (line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      for (const name of names) {
+        if (line.startsWith(name) && (line[name.length] === '{' || line[name.length] === ' ')) sums[name] += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
     }
-    return sum;
+    return sums;
   }
 
   stop(): Promise<void> {

@@ -15,7 +15,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
 const ROUNDS = 3;
 const LOAD = { clients: 200, bytes: 100, intervalMs: 5, messages: 1000 };
-const TARGET_ALLOCATIONS = 10_000;
+const TARGET_ALLOCATIONS = 6_000;
 const USER = 'bench';
 const PASSWORD = 'bench-password';
 const REALM = 'bench.local';
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     }
   }
   const ours = await startOurs();
-  const held = await holdAllocations(ours.port, TARGET_ALLOCATIONS, { user: USER, password: PASSWORD, realm: REALM }, 60_000);
+  const held = await holdAllocations(ours.port, TARGET_ALLOCATIONS, { user: USER, password: PASSWORD, realm: REALM }, 45_000);
   const rssMb = Number(/VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${ours.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   held.close();
   await stop(ours.child);

@@ -1,0 +1,51 @@
+import type { RTCDtlsTransport } from 'werift';
+import { SrtpSender } from './srtp-sender.js';
+
+/**
+ * The werift internals the DownTrack's send path relies on (werift 0.25.2), kept in one place:
+ * - `dtls.srtp` is the SrtpSession werift makes when DTLS completes (and again on a DTLS restart); its
+ *   `localContext` holds the session keys werift derived for sending (`srtpSessionKey`, `srtpSessionSalt`,
+ *   `srtpSessionAuthTag`) and the negotiated `profile`;
+ * - `dtls.iceTransport.connection.send(buf)` is what `dtls.sendRtp` sends through (it resolves when the
+ *   datagram is handed to the socket);
+ * - `dtls.bytesSent` / `dtls.packetsSent` feed werift's transport stats.
+ */
+interface WeriftLocalContext {
+  profile: number;
+  srtpSessionKey: Buffer;
+  srtpSessionSalt: Buffer;
+  srtpSessionAuthTag: Buffer;
+}
+
+const senders = new WeakMap<object, SrtpSender>();
+const ignore = () => undefined;
+
+/** The SRTP sender for the transport's current SRTP session (shared by every DownTrack on it), if keyed. */
+export function srtpSenderFor(dtls: RTCDtlsTransport): SrtpSender | undefined {
+  const session = dtls.srtp as unknown as { localContext?: WeriftLocalContext } | undefined;
+  const context = session?.localContext;
+  if (!session || !context) return undefined;
+  let sender = senders.get(session);
+  if (!sender) {
+    sender = new SrtpSender({
+      profile: context.profile,
+      key: context.srtpSessionKey,
+      salt: context.srtpSessionSalt,
+      authKey: context.srtpSessionAuthTag,
+    });
+    senders.set(session, sender);
+  }
+  return sender;
+}
+
+/** The identity of the transport's current SRTP session: changes when werift re-keys. */
+export function srtpSessionOf(dtls: RTCDtlsTransport): object | undefined {
+  return dtls.srtp as unknown as object | undefined;
+}
+
+/** Sends a protected packet on the transport's ICE connection without waiting, as `dtls.sendRtp` does. */
+export function sendProtected(dtls: RTCDtlsTransport, packet: Buffer): void {
+  dtls.bytesSent += packet.length;
+  dtls.packetsSent++;
+  dtls.iceTransport.connection.send(packet).catch(ignore);
+}
