@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { expect, test } from 'vitest';
+import { GenericNack, RtpHeader, RtpPacket, SrtpSession, type RTCRtpTransceiver } from 'werift';
+import { DownTrack } from '../../../sfu/down-track.js';
+import { PacketCache } from '../../../sfu/packet-cache.js';
+import type { PublishedTrack } from '../../../sfu/published-track.js';
+import { SRTP_AEAD_AES_128_GCM } from '../../../sfu/rtp/srtp-sender.js';
+import type { SfuMetrics } from '../../../sfu/sfu-metrics.js';
+
+const URI = {
+  mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
+  twcc: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  abs: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  level: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+};
+
+/** A tiny event with werift's subscribe shape. */
+function event<T>() {
+  const handlers: ((value: T) => void)[] = [];
+  return { subscribe: (h: (value: T) => void) => (handlers.push(h), { unSubscribe: () => handlers.splice(handlers.indexOf(h), 1) }), fire: (v: T) => handlers.forEach((h) => h(v)) };
+}
+
+function setup() {
+  const masterKey = randomBytes(16);
+  const masterSalt = randomBytes(12);
+  const other = { key: randomBytes(16), salt: randomBytes(12) };
+  const keys = (local: boolean) => ({
+    keys: local
+      ? { localMasterKey: masterKey, localMasterSalt: masterSalt, remoteMasterKey: other.key, remoteMasterSalt: other.salt }
+      : { localMasterKey: other.key, localMasterSalt: other.salt, remoteMasterKey: masterKey, remoteMasterSalt: masterSalt },
+    profile: SRTP_AEAD_AES_128_GCM as never,
+  });
+  const receiver = new SrtpSession(keys(false));
+  const sent: Buffer[] = [];
+  const dtls = {
+    state: 'connected',
+    transportSequenceNumber: 41,
+    bytesSent: 0,
+    packetsSent: 0,
+    srtp: new SrtpSession(keys(true)),
+    iceTransport: { connection: { send: async (data: Buffer) => void sent.push(data) } },
+  };
+  const nack = event<GenericNack>();
+  const transceiver = {
+    mid: '3',
+    codecs: [
+      { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 },
+      { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: 'apt=96' },
+    ],
+    sender: { ssrc: 0x1111, rtxSsrc: 0x2222, dtlsTransport: dtls, onGenericNack: nack, onPictureLossIndication: event<void>(), onRtcp: event<unknown>() },
+  };
+  const cache = new PacketCache(64);
+  const keyframes: string[] = [];
+  const track = {
+    kind: 'video',
+    extensions: { 5: URI.level },
+    cache,
+    addDownTrack: () => undefined,
+    removeDownTrack: () => undefined,
+    requestKeyframe: (reason: string) => keyframes.push(reason),
+  };
+  const counter = { inc: () => undefined };
+  const metrics = { packetsForwarded: counter, bytesForwarded: counter, nacksReceived: counter, packetsRetransmitted: counter } as unknown as SfuMetrics;
+  const down = new DownTrack(track as unknown as PublishedTrack, transceiver as unknown as RTCRtpTransceiver, metrics);
+  down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level });
+  const decrypt = (i: number) => RtpPacket.deSerialize(receiver.decrypt(sent[i]));
+  return { down, sent, decrypt, cache, nack, keyframes, dtls };
+}
+
+function packet(sequenceNumber: number, keyframeByte: number): RtpPacket {
+  const header = new RtpHeader({ payloadType: 96, ssrc: 0xabc, sequenceNumber, timestamp: sequenceNumber * 100, marker: true, extensionProfile: 0xbede, extensions: [{ id: 5, payload: Buffer.from([0x91]) }] });
+  return new RtpPacket(header, Buffer.from([0x10, keyframeByte, 1, 2, 3]));
+}
+
+test('forwards from the first key frame with our SSRC, payload type, mid, transport-cc, abs-send-time and the remapped audio level', () => {
+  const { down, sent, decrypt, keyframes, dtls } = setup();
+  down.forward(packet(10, 1), false);
+  expect(sent).toHaveLength(0);
+  expect(keyframes).toContain('waiting');
+  down.forward(packet(11, 0), true);
+  down.forward(packet(12, 1), false);
+  expect(sent).toHaveLength(2);
+  const first = decrypt(0);
+  const second = decrypt(1);
+  expect(first.header.ssrc).toBe(0x1111);
+  expect(first.header.payloadType).toBe(96);
+  expect(second.header.sequenceNumber).toBe((first.header.sequenceNumber + 1) & 0xffff);
+  expect(second.header.timestamp).toBe((first.header.timestamp + 100) >>> 0);
+  const ext = new Map(first.header.extensions.map((e) => [e.id, e.payload]));
+  expect(ext.get(1)?.toString()).toBe('3');
+  expect(ext.get(3)?.readUInt16BE(0)).toBe(42);
+  expect(ext.get(4)).toHaveLength(3);
+  expect(ext.get(10)).toEqual(Buffer.from([0x91]));
+  expect(ext.has(5)).toBe(false);
+  expect(first.payload).toEqual(Buffer.from([0x10, 0, 1, 2, 3]));
+  expect(dtls.transportSequenceNumber).toBe(43);
+  expect(dtls.packetsSent).toBe(2);
+  down.close();
+});
+
+test('answers a NACK over RTX with the original sequence number, once per resend interval', () => {
+  const { down, sent, decrypt, cache, nack } = setup();
+  for (let seq = 100; seq < 105; seq++) {
+    const p = packet(seq, seq === 100 ? 0 : 1);
+    cache.store(p);
+    down.forward(p, seq === 100);
+  }
+  const lostOut = decrypt(2).header.sequenceNumber;
+  nack.fire(new GenericNack({ lost: [lostOut] }));
+  nack.fire(new GenericNack({ lost: [lostOut] }));
+  expect(sent).toHaveLength(6);
+  const rtx = decrypt(5);
+  expect(rtx.header.ssrc).toBe(0x2222);
+  expect(rtx.header.payloadType).toBe(97);
+  expect(rtx.payload.readUInt16BE(0)).toBe(lostOut);
+  expect(rtx.payload.subarray(2)).toEqual(Buffer.from([0x10, 1, 1, 2, 3]));
+  expect(rtx.header.timestamp).toBe(decrypt(2).header.timestamp);
+  down.close();
+});
+
+test('writes a Sender Report for the primary SSRC once something was sent', () => {
+  const { down } = setup();
+  const out = Buffer.alloc(28);
+  expect(down.writeSenderReport(out, 0, Date.now())).toBe(0);
+  down.forward(packet(1, 0), true);
+  expect(down.writeSenderReport(out, 0, performance.timeOrigin + performance.now())).toBe(28);
+  expect(out.readUInt32BE(4)).toBe(0x1111);
+  expect(out.readUInt32BE(20)).toBe(1);
+  expect(out.readUInt32BE(24)).toBe(5);
+  down.close();
+  expect(down.writeSenderReport(out, 0, Date.now())).toBe(0);
+});
