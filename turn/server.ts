@@ -50,6 +50,19 @@ export interface TurnServer {
   close(): Promise<void>;
 }
 
+/** Socket receive buffers: bursts from many clients arrive at once (the kernel caps at rmem_max). */
+const LISTENER_RECV_BUFFER = 4 << 20;
+const RELAY_RECV_BUFFER = 1 << 20;
+
+/**
+ * dgram resolves every destination through dns.lookup, which for an IP literal still costs a
+ * nextTick and a closure per packet. Destinations here are always IP literals: answer at once.
+ */
+function literalLookup(family: 4 | 6) {
+  return (address: string, _options: unknown, callback: (err: null, address: string, family: number) => void): void =>
+    callback(null, address, family);
+}
+
 /** Over TCP, stop queueing relayed data to a client that does not read (media is not retransmitted). */
 const MAX_TCP_BACKLOG = 1 << 20;
 const TICK_MS = 1000;
@@ -89,6 +102,7 @@ export async function startTurnServer(config: TurnConfig, deps: TurnServerDeps):
   const turn = core;
   const udpType = net.isIPv6(config.listenAddress) ? 'udp6' : 'udp4';
   const relayType = relayFamily === 6 ? 'udp6' : 'udp4';
+  const relayLookup = literalLookup(relayFamily);
   const relays = new Set<dgram.Socket>();
   const connections = new Set<net.Socket>();
   let handlerErrors = 0;
@@ -109,7 +123,7 @@ export async function startTurnServer(config: TurnConfig, deps: TurnServerDeps):
   };
 
   const openRelay = (a: Allocation): void => {
-    const socket = dgram.createSocket({ type: relayType });
+    const socket = dgram.createSocket({ type: relayType, lookup: relayLookup as never, recvBufferSize: RELAY_RECV_BUFFER });
     a.relay = socket;
     relays.add(socket);
     let bound = false;
@@ -164,43 +178,47 @@ export async function startTurnServer(config: TurnConfig, deps: TurnServerDeps):
     }
   };
 
-  /** One message from a client; ChannelData and Send indications take the fast path. */
-  const onClientMessage = (client: ClientRef | null, key: string, buf: Buffer, makeClient: () => ClientRef): void => {
-    const now = clock.now();
+  /**
+   * Fast path for one message from a client: ChannelData and Send indications are relayed here.
+   * Returns false when the message is for the control path (handleMessage).
+   */
+  const relayFromClient = (key: string, buf: Buffer, now: number): boolean => {
     const b0 = buf[0];
-    if ((b0 & 0xc0) === 0x40) {
-      const d = turn.clientChannelData(key, buf, 0, buf.length, now);
-      if (d !== null) (d.allocation.relay as dgram.Socket).send(buf, d.offset, d.length, d.port, d.address);
-      return;
-    }
-    if (buf.length >= 20 && buf.readUInt16BE(0) === SEND_INDICATION_TYPE) {
-      const d = turn.clientSendIndication(key, buf, now);
-      if (d !== null) (d.allocation.relay as dgram.Socket).send(buf, d.offset, d.length, d.port, d.address);
-      return;
-    }
-    if ((b0 & 0xc0) !== 0) return;
-    perform(turn.handleMessage(client ?? makeClient(), buf, now));
+    let d = null;
+    if ((b0 & 0xc0) === 0x40) d = turn.clientChannelData(key, buf, 0, buf.length, now);
+    else if (buf.length >= 20 && buf.readUInt16BE(0) === SEND_INDICATION_TYPE) d = turn.clientSendIndication(key, buf, now);
+    else return (b0 & 0xc0) !== 0; // neither STUN nor ChannelData: drop
+    if (d !== null) (d.allocation.relay as dgram.Socket).send(buf, d.offset, d.length, d.port, d.address);
+    return true;
   };
 
   // UDP listener (RFC 8489 §6.2.1).
   let udp: dgram.Socket | null = null;
   let udpAddress: BoundAddress | undefined;
   if (config.udpPort >= 0) {
-    const socket = dgram.createSocket({ type: udpType });
+    const socket = dgram.createSocket({
+      type: udpType,
+      lookup: literalLookup(udpType === 'udp6' ? 6 : 4) as never,
+      recvBufferSize: LISTENER_RECV_BUFFER,
+      sendBufferSize: LISTENER_RECV_BUFFER,
+    });
     udp = socket;
     socket.on('error', (err) => guard('udp-listener', err));
     socket.on('message', (msg, rinfo) => {
       try {
         if (msg.length < 4) return;
         const key = `${rinfo.address}|${rinfo.port}`;
-        onClientMessage(null, key, msg, () => ({
+        const now = clock.now();
+        if (relayFromClient(key, msg, now)) return;
+        const client: ClientRef = {
           key,
           transport: 'udp',
           address: rinfo.address,
           port: rinfo.port,
           family: rinfo.family === 'IPv6' ? 6 : 4,
           handle: socket,
-        }));
+        };
+        perform(turn.handleMessage(client, msg, now));
       } catch (err) {
         guard('udp-message', err);
       }
@@ -235,7 +253,8 @@ export async function startTurnServer(config: TurnConfig, deps: TurnServerDeps):
       try {
         framer.push(chunk);
         for (let frame = framer.next(); frame !== null; frame = framer.next()) {
-          onClientMessage(client, key, frame, () => client);
+          const now = clock.now();
+          if (!relayFromClient(key, frame, now)) perform(turn.handleMessage(client, frame, now));
         }
         if (framer.error) socket.destroy();
       } catch (err) {
