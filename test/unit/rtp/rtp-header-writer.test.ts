@@ -1,8 +1,8 @@
 import { expect, test } from 'vitest';
-import { RtpHeader, RtpPacket } from 'werift';
+import { RtpHeader, RtpPacket, ExtensionProfiles } from 'werift';
 import { absSendTime24, RtpHeaderWriter } from '../../../sfu/rtp/rtp-header-writer.js';
 
-function weriftBytes(fields: { payloadType: number; sequenceNumber: number; timestamp: number; ssrc: number; marker: boolean }, extensions: { id: number; payload: Buffer }[], profile = 0xbede): Buffer {
+function weriftBytes(fields: { payloadType: number; sequenceNumber: number; timestamp: number; ssrc: number; marker: boolean }, extensions: { id: number; payload: Buffer }[], profile: (typeof ExtensionProfiles)[keyof typeof ExtensionProfiles] = ExtensionProfiles.OneByte): Buffer {
   const header = new RtpHeader({ ...fields, extensionProfile: profile, extensions });
   return header.serialize(header.serializeSize);
 }
@@ -46,7 +46,7 @@ test('an id above 14 or a value over 16 bytes switches to the two-byte form', ()
   expect(out.equals(weriftBytes({ payloadType: 111, sequenceNumber: 1, timestamp: 2, ssrc: 3, marker: false }, [
     { id: 1, payload: Buffer.from('a') },
     { id: 15, payload: Buffer.from('bcd') },
-  ], 0x1000))).toBe(true);
+  ], ExtensionProfiles.TwoByte))).toBe(true);
 });
 
 test('reset drops the previous extensions; values are copied when added', () => {
