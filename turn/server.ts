@@ -192,107 +192,120 @@ export async function startTurnServer(config: TurnConfig, deps: TurnServerDeps):
     return true;
   };
 
-  // UDP listener (RFC 8489 §6.2.1).
   let udp: dgram.Socket | null = null;
   let udpAddress: BoundAddress | undefined;
-  if (config.udpPort >= 0) {
-    const socket = dgram.createSocket({
-      type: udpType,
-      lookup: literalLookup(udpType === 'udp6' ? 6 : 4) as never,
-      recvBufferSize: LISTENER_RECV_BUFFER,
-      sendBufferSize: LISTENER_RECV_BUFFER,
-    });
-    udp = socket;
-    socket.on('error', (err) => guard('udp-listener', err));
-    socket.on('message', (msg, rinfo) => {
-      try {
-        if (msg.length < 4) return;
-        const key = `${rinfo.address}|${rinfo.port}`;
-        const now = clock.now();
-        if (relayFromClient(key, msg, now)) return;
-        const client: ClientRef = {
-          key,
-          transport: 'udp',
-          address: rinfo.address,
-          port: rinfo.port,
-          family: rinfo.family === 'IPv6' ? 6 : 4,
-          handle: socket,
-        };
-        perform(turn.handleMessage(client, msg, now));
-      } catch (err) {
-        guard('udp-message', err);
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind({ address: config.listenAddress, port: config.udpPort, exclusive: true }, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    const a = socket.address();
-    udpAddress = { address: a.address, port: a.port };
-  }
-
-  // TCP and TLS listeners (RFC 8656 §3.1, RFC 8489 §6.2.2-6.2.3).
-  let nextConnection = 1;
-  const onConnection = (transport: ClientTransport) => (socket: net.Socket) => {
-    const key = `${transport}|${nextConnection++}`;
-    const client: ClientRef = {
-      key,
-      transport,
-      address: socket.remoteAddress ?? '',
-      port: socket.remotePort ?? 0,
-      family: socket.remoteFamily === 'IPv6' ? 6 : 4,
-      handle: socket,
-    };
-    const framer = new TcpFramer();
-    connections.add(socket);
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        framer.push(chunk);
-        for (let frame = framer.next(); frame !== null; frame = framer.next()) {
-          const now = clock.now();
-          if (!relayFromClient(key, frame, now)) perform(turn.handleMessage(client, frame, now));
-        }
-        if (framer.error) socket.destroy();
-      } catch (err) {
-        guard('tcp-data', err);
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => {
-      connections.delete(socket);
-      if (!closed) perform(turn.clientClosed(key));
-    });
-  };
-  const listen = async (server: net.Server, port: number): Promise<BoundAddress> => {
-    server.on('error', (err) => guard('tcp-listener', err));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: config.listenAddress, port, exclusive: true }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const a = server.address() as net.AddressInfo;
-    return { address: a.address, port: a.port };
-  };
   let tcp: net.Server | null = null;
   let tcpAddress: BoundAddress | undefined;
-  if (config.tcpPort >= 0) {
-    tcp = net.createServer(onConnection('tcp'));
-    tcpAddress = await listen(tcp, config.tcpPort);
-  }
   let tlsServer: tls.Server | null = null;
   let tlsAddress: BoundAddress | undefined;
-  if (config.tls) {
-    const pem = (v: string): string => (v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8'));
-    tlsServer = tls.createServer({ cert: pem(config.tls.cert), key: pem(config.tls.key) }, onConnection('tls'));
-    tlsServer.on('tlsClientError', () => undefined);
-    tlsAddress = await listen(tlsServer, config.tls.port);
+  try {
+    // UDP listener (RFC 8489 §6.2.1).
+    if (config.udpPort >= 0) {
+      const socket = dgram.createSocket({
+        type: udpType,
+        lookup: literalLookup(udpType === 'udp6' ? 6 : 4) as never,
+        recvBufferSize: LISTENER_RECV_BUFFER,
+        sendBufferSize: LISTENER_RECV_BUFFER,
+      });
+      udp = socket;
+      socket.on('error', (err) => guard('udp-listener', err));
+      socket.on('message', (msg, rinfo) => {
+        try {
+          if (msg.length < 4) return;
+          const key = `${rinfo.address}|${rinfo.port}`;
+          const now = clock.now();
+          if (relayFromClient(key, msg, now)) return;
+          const client: ClientRef = {
+            key,
+            transport: 'udp',
+            address: rinfo.address,
+            port: rinfo.port,
+            family: rinfo.family === 'IPv6' ? 6 : 4,
+            handle: socket,
+          };
+          perform(turn.handleMessage(client, msg, now));
+        } catch (err) {
+          guard('udp-message', err);
+        }
+      });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind({ address: config.listenAddress, port: config.udpPort, exclusive: true }, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      const a = socket.address();
+      udpAddress = { address: a.address, port: a.port };
+    }
+
+    // TCP and TLS listeners (RFC 8656 §3.1, RFC 8489 §6.2.2-6.2.3).
+    let nextConnection = 1;
+    const onConnection = (transport: ClientTransport) => (socket: net.Socket) => {
+      const key = `${transport}|${nextConnection++}`;
+      const client: ClientRef = {
+        key,
+        transport,
+        address: socket.remoteAddress ?? '',
+        port: socket.remotePort ?? 0,
+        family: socket.remoteFamily === 'IPv6' ? 6 : 4,
+        handle: socket,
+      };
+      const framer = new TcpFramer();
+      connections.add(socket);
+      socket.setNoDelay(true);
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          framer.push(chunk);
+          for (let frame = framer.next(); frame !== null; frame = framer.next()) {
+            const now = clock.now();
+            if (!relayFromClient(key, frame, now)) perform(turn.handleMessage(client, frame, now));
+          }
+          if (framer.error) socket.destroy();
+        } catch (err) {
+          guard('tcp-data', err);
+          socket.destroy();
+        }
+      });
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => {
+        connections.delete(socket);
+        if (!closed) perform(turn.clientClosed(key));
+      });
+    };
+    const listen = async (server: net.Server, port: number): Promise<BoundAddress> => {
+      server.on('error', (err) => guard('tcp-listener', err));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: config.listenAddress, port, exclusive: true }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const a = server.address() as net.AddressInfo;
+      return { address: a.address, port: a.port };
+    };
+    if (config.tcpPort >= 0) {
+      tcp = net.createServer(onConnection('tcp'));
+      tcpAddress = await listen(tcp, config.tcpPort);
+    }
+    if (config.tls) {
+      const pem = (v: string): string => (v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8'));
+      tlsServer = tls.createServer({ cert: pem(config.tls.cert), key: pem(config.tls.key) }, onConnection('tls'));
+      tlsServer.on('tlsClientError', () => undefined);
+      tlsAddress = await listen(tlsServer, config.tls.port);
+    }
+  } catch (err) {
+    // A listener failed (port in use, bad certificate): release what was opened, then report.
+    try {
+      udp?.close();
+    } catch {
+      // not bound
+    }
+    tcp?.close();
+    tlsServer?.close();
+    metrics.remove();
+    throw err;
   }
 
   const timer = setInterval(() => {

@@ -1,7 +1,7 @@
 // Helpers for TURN integration tests: loopback-only server config, free ports, coturn's client
 // tools as child processes (killed by PID), and parsing of turnutils_uclient's statistics.
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
+import { freeUdpPort } from '../../../bench/turn/util.js';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startTurnServer, validateTurnConfig, type TurnConfig, type TurnServer } from '../../../turn/index.js';
@@ -36,14 +36,8 @@ export async function startLoopbackServer(overrides: Partial<TurnConfig> = {}): 
   return startTurnServer(loopbackConfig(overrides), { logger: pino({ level: 'silent' }), registry: new Registry() });
 }
 
-/** A UDP port that was free a moment ago (bind to 0, read, release). */
-export async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/** A UDP port that was free a moment ago (bind to 0, read, release); shared with the benchmark. */
+export { freeUdpPort };
 
 const children = new Set<ChildProcess>();
 
