@@ -22,22 +22,3 @@ export function buildExtensionRemap(publisher: ExtensionIdMap, subscriber: Exten
   }
   return table;
 }
-
-export interface RtpExtension {
-  id: number;
-  payload: Buffer;
-}
-
-/** Appends the remapped forwardable extensions of `incoming` to `out`; returns how many were added. */
-export function remapExtensions(incoming: readonly RtpExtension[], table: Uint8Array, out: RtpExtension[]): number {
-  let added = 0;
-  for (let i = 0; i < incoming.length; i++) {
-    const ext = incoming[i];
-    const id = table[ext.id];
-    if (id !== 0) {
-      out.push({ id, payload: ext.payload });
-      added++;
-    }
-  }
-  return added;
-}

@@ -5,7 +5,8 @@ import { EventEmitter } from 'node:events';
  * EnhancedEventEmitter. Events prefixed with `@` are internal parent/child notifications.
  */
 export class TypedEmitter<Events extends Record<string, unknown[]>> {
-  readonly #emitter = new EventEmitter();
+  // A room has one listener per signaling session: dozens are normal, not a leak.
+  readonly #emitter = new EventEmitter().setMaxListeners(0);
 
   on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
     this.#emitter.on(event, listener as (...args: unknown[]) => void);

@@ -2,6 +2,7 @@ import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { decodeDataEnvelope } from '../../sfu/data-envelope.js';
 import { createPeerConnection } from '../../sfu/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
+import { attachTransportCc } from '../../sfu/transport-cc/attach.js';
 import { waitUntil } from '../../test/helpers/bot.js';
 import { SignalingClient, testToken } from '../../test/helpers/signaling-client.js';
 
@@ -33,6 +34,9 @@ export class BenchSubscriber {
   ) {
     this.openedAt = openedAt;
     const pc = (this.pc = createPeerConnection(botOptions));
+    // Feedback as a browser sends it: werift's own malformed transport-cc makes the SFU's RTCP parser throw on
+    // every compound packet, a cost no browser subscriber causes.
+    if (decrypt) attachTransportCc(pc);
     for (const [label, id, ordered] of [['reliable', 0, true], ['lossy', 1, false]] as const) {
       const channel = pc.createDataChannel(label, { negotiated: true, id, ordered, ...(ordered ? {} : { maxRetransmits: 0 }) });
       this.#channels.push(channel);
