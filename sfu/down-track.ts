@@ -8,6 +8,7 @@ import { roundTripMs, writeSenderReport, type SenderStats } from './rtp/sender-r
 import { SenderReportTimer, type SenderReportSource } from './rtp/sender-report-timer.js';
 import type { SrtpSender } from './rtp/srtp-sender.js';
 import { sendProtected, srtpSenderFor, srtpSessionOf } from './rtp/werift-transport.js';
+import type { Counter } from 'prom-client';
 import type { SfuMetrics } from './sfu-metrics.js';
 
 const URI_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
@@ -19,8 +20,6 @@ const RTCP_PSFB = 206;
 const FIR_FMT = 4;
 /** RTP clock ticks between two sources: one 30 fps frame of video, one 20 ms Opus frame. */
 const TIMESTAMP_STEP = { video: 3000, audio: 960 } as const;
-/** Metric label sets, shared so the per-packet `inc` builds no object. */
-const KIND_LABELS = { video: { kind: 'video' }, audio: { kind: 'audio' } } as const;
 /** No original sequence number: a packet sent as itself, not wrapped in RTX. */
 const NOT_RTX = -1;
 
@@ -44,7 +43,9 @@ export class DownTrack implements SenderReportSource {
   readonly #result: ForwardResult = { sequenceNumber: 0, timestamp: 0 };
   readonly #metrics: SfuMetrics;
   readonly #kind: 'audio' | 'video';
-  readonly #labels: { kind: string };
+  /** Counters bound to this track's kind once, so the per-packet `inc` hashes no labels. */
+  readonly #forwardedPackets: Counter.Internal;
+  readonly #forwardedBytes: Counter.Internal;
   readonly #unsubscribers: (() => void)[] = [];
   readonly #header = new RtpHeaderWriter();
   readonly #gate = new RetransmitGate();
@@ -66,7 +67,8 @@ export class DownTrack implements SenderReportSource {
     this.transceiver = transceiver;
     this.#metrics = metrics;
     this.#kind = track.kind;
-    this.#labels = KIND_LABELS[track.kind];
+    this.#forwardedPackets = metrics.packetsForwarded.labels(track.kind);
+    this.#forwardedBytes = metrics.bytesForwarded.labels(track.kind);
     this.#forwarder = new Forwarder(track.kind === 'video', TIMESTAMP_STEP[track.kind]);
     const sender = transceiver.sender;
     this.#unsubscribers.push(
@@ -121,8 +123,8 @@ export class DownTrack implements SenderReportSource {
     stats.octetCount = (stats.octetCount + packet.payload.length) >>> 0;
     stats.lastRtpTimestamp = result.timestamp;
     stats.lastSentAtMs = sentAt;
-    this.#metrics.packetsForwarded.inc(this.#labels);
-    this.#metrics.bytesForwarded.inc(this.#labels, packet.payload.length);
+    this.#forwardedPackets.inc();
+    this.#forwardedBytes.inc(packet.payload.length);
   }
 
   /** This down track's Sender Report, for the connection's report timer; nothing before the first packet. */

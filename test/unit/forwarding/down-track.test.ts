@@ -5,7 +5,8 @@ import { DownTrack } from '../../../sfu/down-track.js';
 import { PacketCache } from '../../../sfu/packet-cache.js';
 import type { PublishedTrack } from '../../../sfu/published-track.js';
 import { SRTP_AEAD_AES_128_GCM } from '../../../sfu/rtp/srtp-sender.js';
-import type { SfuMetrics } from '../../../sfu/sfu-metrics.js';
+import { Registry } from 'prom-client';
+import { createSfuMetrics } from '../../../sfu/sfu-metrics.js';
 
 const URI = {
   mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
@@ -59,8 +60,8 @@ function setup() {
     removeDownTrack: () => undefined,
     requestKeyframe: (reason: string) => keyframes.push(reason),
   };
-  const counter = { inc: () => undefined };
-  const metrics = { packetsForwarded: counter, bytesForwarded: counter, nacksReceived: counter, packetsRetransmitted: counter } as unknown as SfuMetrics;
+  const none = () => 0;
+  const metrics = createSfuMetrics(new Registry(), { rooms: none, participants: none, publishedTracks: none, subscribedTracks: none, peerConnections: none });
   const down = new DownTrack(track as unknown as PublishedTrack, transceiver as unknown as RTCRtpTransceiver, metrics);
   down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level });
   const decrypt = (i: number) => RtpPacket.deSerialize(receiver.decrypt(sent[i]));
