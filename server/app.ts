@@ -11,11 +11,13 @@ import { isDevelopmentMode, type Config } from './config.js';
 import { DEV_KID, devTokenRoute } from './dev-token-route.js';
 import { createRootLogger } from './logger.js';
 import { opsRoutes } from './ops-routes.js';
+import { startTurnService, type TurnService } from './turn-service.js';
 
 export interface RunningServer {
   app: FastifyInstance;
   sfu: Sfu;
   signaling: SignalingService;
+  turn?: TurnService;
   registry: Registry;
   logger: Logger;
   /** http://host:port of the listening server. */
@@ -57,13 +59,14 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     },
     { logger: logger.child({ name: 'sfu' }), registry },
   );
+  const turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
   const signaling = new SignalingService(config.signaling, {
     sfu,
     keys,
     logger: logger.child({ name: 'signaling' }),
     registry,
     maxDataMessageBytes: rtc.maxDataMessageBytes,
-    iceServers: () => config.iceServers,
+    iceServers: (identity) => [...(turn?.iceServersFor(identity) ?? []), ...config.iceServers],
   });
 
   const app: FastifyInstance = Fastify({
@@ -82,7 +85,16 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   if (developmentMode) await app.register(devTokenRoute, { secret: devSecret });
   await app.register(clientAssetRoutes, { dir: CLIENT_DIR });
 
-  await app.listen({ host: config.http.host, port: config.http.port });
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (error) {
+    // Nothing half-started may outlive a failed start (e.g. the port is taken).
+    signaling.close();
+    sfu.close();
+    await app.close();
+    await turn?.server.close();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
@@ -96,8 +108,9 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       signaling.close();
       sfu.close();
       await app.close();
+      await turn?.server.close();
     })();
     return closing;
   };
-  return { app, sfu, signaling, registry, logger, url, signalingUrl: `ws://${host}:${port}${SIGNALING_PATH}`, keys, developmentMode, close };
+  return { app, sfu, signaling, turn, registry, logger, url, signalingUrl: `ws://${host}:${port}${SIGNALING_PATH}`, keys, developmentMode, close };
 }

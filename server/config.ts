@@ -46,6 +46,19 @@ export const ConfigSchema = Type.Object(
       },
       strict,
     ),
+    turn: Type.Object(
+      {
+        /** Start the embedded STUN/TURN server and hand out its credentials in join replies. */
+        enabled: Type.Boolean(),
+        /** Address put in the turn: URLs; the TURN listen address when empty. */
+        announcedIp: Type.String(),
+        /** Lifetime of the time-limited credentials in a join reply. */
+        credentialTtlSeconds: Positive,
+        /** The TURN server's own options (turn/config.ts), validated by it; authSecret is generated when absent. */
+        server: Type.Record(Type.String(), Type.Unknown()),
+      },
+      strict,
+    ),
     iceServers: Type.Array(
       Type.Object({ urls: Type.Array(Type.String(), { minItems: 1 }), username: Type.Optional(Type.String()), credential: Type.Optional(Type.String()) }, strict),
     ),
@@ -68,6 +81,7 @@ export function defaultConfig(): Config {
     rtc: { listenIp, announcedIp, portMin: rtcPortMin, portMax: rtcPortMax, maxDataMessageBytes, pliMinIntervalMs, packetCacheSize },
     auth: { keys: {} },
     signaling: { ...defaultSignalingOptions },
+    turn: { enabled: true, announcedIp: '', credentialTtlSeconds: 3600, server: { udpPort: 3478, tcpPort: 3478, relayPortRange: [30000, 39999] } },
     iceServers: [],
     shutdown: { graceMs: 10_000 },
     log: { level: 'info' },
@@ -94,7 +108,15 @@ export const ENV_KEYS: Record<string, string> = {
   TSFU_AUTH_KEYS: 'auth.keys',
   TSFU_LOG_LEVEL: 'log.level',
   TSFU_SHUTDOWN_GRACE_MS: 'shutdown.graceMs',
+  TSFU_TURN_ENABLED: 'turn.enabled',
+  TSFU_TURN_ANNOUNCED_IP: 'turn.announcedIp',
+  TSFU_TURN_AUTH_SECRET: 'turn.server.authSecret',
+  TSFU_TURN_LISTEN_IP: 'turn.server.listenAddress',
+  TSFU_TURN_RELAY_IP: 'turn.server.relayAddress',
 };
+
+/** Maps whose keys belong to someone else: replaced or merged without the unknown-key check here. */
+const OPEN_MAPS = new Set(['auth.keys', 'turn.server']);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -106,8 +128,12 @@ function merge(base: Record<string, unknown>, override: Record<string, unknown>,
     if (value === undefined) continue;
     const here = path ? `${path}.${key}` : key;
     if (!(key in base)) throw new ConfigError(`unknown configuration key "${here}"`);
-    // Maps (auth.keys) are replaced whole, sections merged key by key.
-    out[key] = isObject(base[key]) && isObject(value) && here !== 'auth.keys' ? merge(base[key] as Record<string, unknown>, value, here) : value;
+    if (here === 'turn.server' && isObject(base[key]) && isObject(value)) {
+      out[key] = { ...base[key], ...value }; // checked key by key by the TURN server's own validation
+    } else {
+      // auth.keys is replaced whole; sections are merged key by key.
+      out[key] = isObject(base[key]) && isObject(value) && !OPEN_MAPS.has(here) ? merge(base[key] as Record<string, unknown>, value, here) : value;
+    }
   }
   return out;
 }
@@ -123,6 +149,7 @@ function parseEnvValue(name: string, raw: string): unknown {
     }
     return keys;
   }
+  if (raw === 'true' || raw === 'false') return raw === 'true';
   return /^-?\d+$/.test(raw) ? Number(raw) : raw;
 }
 
@@ -132,8 +159,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (!name.startsWith('TSFU_') || name === 'TSFU_CONFIG' || raw === undefined) continue;
     const path = ENV_KEYS[name];
     if (!path) throw new ConfigError(`unknown environment variable ${name}; known: ${Object.keys(ENV_KEYS).join(', ')}, TSFU_CONFIG`);
-    const [section, key] = path.split('.');
-    out[section] = { ...(out[section] as object), [key]: parseEnvValue(name, raw) };
+    let target = out;
+    const keys = path.split('.');
+    for (const key of keys.slice(0, -1)) target = (target[key] ??= {}) as Record<string, unknown>;
+    target[keys.at(-1)!] = parseEnvValue(name, raw);
   }
   return out;
 }

@@ -36,7 +36,7 @@ export class BrowserParticipant {
     server: { url: string; signalingUrl: string },
     room: string,
     identity: string,
-    media: { width?: number; height?: number; audio?: boolean; video?: boolean } = {},
+    media: { width?: number; height?: number; audio?: boolean; video?: boolean; rtcConfig?: RTCConfiguration } = {},
   ): Promise<BrowserParticipant> {
     const page = await browser.context.newPage();
     page.on('pageerror', (error) => console.error(`[${identity}] page error: ${error.message}`));
@@ -63,7 +63,7 @@ export class BrowserParticipant {
         const { Room } = w.__sdk as { Room: any };
         const events: unknown[] = [];
         w.__events = events;
-        const room = await Room.connect(url, token);
+        const room = await Room.connect(url, token, media.rtcConfig ? { rtcConfig: media.rtcConfig } : {});
         w.__room = room;
         room.on('trackSubscribed', (info: { trackId: string; kind: string }, track: MediaStreamTrack, stream: MediaStream) => {
           const element = document.createElement(info.kind === 'video' ? 'video' : 'audio') as HTMLMediaElement;
@@ -124,6 +124,24 @@ export class BrowserParticipant {
         });
       }
       return out;
+    });
+  }
+
+  /** Candidate types (host, srflx, relay) of the local side of every connection's nominated pair. */
+  selectedLocalCandidateTypes(): Promise<string[]> {
+    return this.page.evaluate(async () => {
+      const types: string[] = [];
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState !== 'connected') continue;
+        const report = await pc.getStats();
+        report.forEach((s: Record<string, unknown>) => {
+          if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
+            const local = report.get(String(s.localCandidateId)) as { candidateType?: string } | undefined;
+            if (local?.candidateType) types.push(local.candidateType);
+          }
+        });
+      }
+      return types;
     });
   }
 

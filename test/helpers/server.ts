@@ -12,6 +12,8 @@ export async function startTestServer(overrides: DeepPartial<Config> = {}): Prom
     ...base,
     http: { host: '127.0.0.1', port: 0 },
     auth: { keys: { [TEST_KID]: TEST_SECRET } },
+    // Ports the OS picks, so test files can run side by side.
+    turn: { ...base.turn, server: { udpPort: 0, tcpPort: 0, relayPortRange: [30000, 39999] } },
     log: { level: (process.env.TSFU_TEST_LOG_LEVEL as Config['log']['level']) ?? 'silent' },
   };
   for (const [section, values] of Object.entries(overrides)) {

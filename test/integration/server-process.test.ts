@@ -20,7 +20,8 @@ interface Started {
 /** Runs the real entry point (server/main.ts) as its own process and waits for "server listening". */
 function startProcess(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    env: { PATH: process.env.PATH, TSFU_HTTP_PORT: '0', ...env },
+    // The embedded TURN server's fixed default ports could be taken on a developer's machine; it is tested in-process.
+    env: { PATH: process.env.PATH, TSFU_HTTP_PORT: '0', TSFU_TURN_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -1,0 +1,38 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { RunningServer } from '../../server/app.js';
+import { defaultConfig } from '../../server/config.js';
+import { joinRoom } from '../helpers/signaling-client.js';
+import { startTestServer } from '../helpers/server.js';
+
+const SECRET = 'shared-turn-secret-for-the-test';
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer({
+    turn: { ...defaultConfig().turn, credentialTtlSeconds: 600, server: { udpPort: 0, tcpPort: 0, authSecret: SECRET } },
+    iceServers: [{ urls: ['stun:stun.example.test:3478'] }],
+  });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+test('the join reply carries this node TURN URLs with fresh time-limited credentials (TURN REST API convention)', async () => {
+  const before = Math.floor(Date.now() / 1000);
+  const { client, joined } = await joinRoom(server.signalingUrl, 'creds', 'alice');
+  const [turn, extra] = joined.iceServers;
+  const { udp, tcp } = server.turn!.server.addresses;
+  expect(turn.urls).toEqual([`turn:127.0.0.1:${udp!.port}?transport=udp`, `turn:127.0.0.1:${tcp!.port}?transport=tcp`]);
+  const [expiry, identity] = turn.username!.split(':');
+  expect(identity).toBe('alice');
+  expect(Number(expiry)).toBeGreaterThanOrEqual(before + 600);
+  expect(Number(expiry)).toBeLessThanOrEqual(before + 602);
+  expect(turn.credential).toBe(createHmac('sha1', SECRET).update(turn.username!).digest('base64'));
+  // Operator-configured ICE servers follow.
+  expect(extra).toEqual({ urls: ['stun:stun.example.test:3478'] });
+  client.close();
+});
+
+test('an unknown TURN option stops start-up with a message naming it', async () => {
+  await expect(startTestServer({ turn: { ...defaultConfig().turn, server: { udpPort: 0, tcpPort: 0, relayPorts: [1, 2] } } })).rejects.toThrow(/relayPorts/);
+});
