@@ -142,7 +142,8 @@ describe('transport-cc feedback to a Chromium publisher', () => {
     const run = await publishAndMeasure(browser, 8_000);
     const trace = run.samples.map((s) => `${s.atMs}ms:${kbps(s.availableOutgoingBitrate)}`).join(' ');
     console.info(`[transport-cc] with werift's feedback: max availableOutgoingBitrate ${kbps(run.maxAvailable)}\n  ${trace}`);
-    expect(run.maxAvailable).toBeGreaterThan(0);
+    // The connection works (video flows); only the estimate is stuck (Chromium sometimes reports none at all).
+    expect(run.samples.at(-1)!.bytesSent).toBeGreaterThan(0);
     expect(run.maxAvailable).toBeLessThan(TARGET_BPS / 2);
   });
 });

@@ -136,7 +136,7 @@ export class BrowserParticipant {
         const report = await pc.getStats();
         report.forEach((s: Record<string, unknown>) => {
           if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-            const local = report.get(String(s.localCandidateId)) as { candidateType?: string } | undefined;
+            const local = (report as unknown as Map<string, { candidateType?: string }>).get(String(s.localCandidateId));
             if (local?.candidateType) types.push(local.candidateType);
           }
         });
