@@ -235,8 +235,9 @@ export class SignalingSession {
 
   #reportFailure(error: unknown, requestType: string): void {
     if (this.#state === 'closed') return;
+    // A join that failed without closing the socket (e.g. a race with another join of the same identity) may be retried.
+    if (requestType === 'join' && this.#state === 'joining') this.#state = 'awaiting-join';
     if (error instanceof SignalingError) {
-      if (requestType === 'join' && this.#state === 'joining' && error.close === undefined) this.#state = 'awaiting-join';
       this.fail(error, requestType);
       return;
     }
