@@ -47,18 +47,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tsfu_' });
   const rtc = config.rtc;
-  const sfu = new Sfu(
-    {
-      listenIp: rtc.listenIp,
-      announcedIp: rtc.announcedIp,
-      rtcPortMin: rtc.portMin,
-      rtcPortMax: rtc.portMax,
-      maxDataMessageBytes: rtc.maxDataMessageBytes,
-      pliMinIntervalMs: rtc.pliMinIntervalMs,
-      packetCacheSize: rtc.packetCacheSize,
-    },
-    { logger: logger.child({ name: 'sfu' }), registry },
-  );
+  const sfu = new Sfu(rtc, { logger: logger.child({ name: 'sfu' }), registry });
   const turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
   const signaling = new SignalingService(config.signaling, {
     sfu,

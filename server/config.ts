@@ -75,10 +75,9 @@ export type Config = Static<typeof ConfigSchema>;
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 export function defaultConfig(): Config {
-  const { listenIp, announcedIp, rtcPortMin, rtcPortMax, maxDataMessageBytes, pliMinIntervalMs, packetCacheSize } = defaultSfuOptions;
   return {
     http: { host: '127.0.0.1', port: 7880 },
-    rtc: { listenIp, announcedIp, portMin: rtcPortMin, portMax: rtcPortMax, maxDataMessageBytes, pliMinIntervalMs, packetCacheSize },
+    rtc: { ...defaultSfuOptions },
     auth: { keys: {} },
     signaling: { ...defaultSignalingOptions },
     turn: { enabled: true, announcedIp: '', credentialTtlSeconds: 3600, server: { udpPort: 3478, tcpPort: 3478, relayPortRange: [30000, 39999] } },

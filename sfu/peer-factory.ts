@@ -19,7 +19,7 @@ export function createPeerConnection(options: SfuOptions, extra: Partial<PeerCon
     iceUseIpv6: false,
     iceAdditionalHostAddresses: [ip],
     iceInterfaceAddresses: { udp4: ip },
-    icePortRange: [options.rtcPortMin, options.rtcPortMax],
+    icePortRange: [options.portMin, options.portMax],
     iceFilterCandidatePair: (pair) => pair.localCandidate.host === ip && isIpv4(pair.remoteCandidate.host),
     iceFilterStunResponse: (_message, addr) => isIpv4(addr[0]),
   };

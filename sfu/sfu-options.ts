@@ -5,8 +5,8 @@ export interface SfuOptions {
   /** Address announced in ICE candidates (1:1 NAT); the listen address when empty. */
   announcedIp: string;
   /** Inclusive UDP port range for media; each peer connection takes one port. */
-  rtcPortMin: number;
-  rtcPortMax: number;
+  portMin: number;
+  portMax: number;
   /** Largest data-channel message payload a participant may send. */
   maxDataMessageBytes: number;
   /** Subscribers' PLI/FIR are forwarded to the publisher at most this often per track. */
@@ -18,8 +18,8 @@ export interface SfuOptions {
 export const defaultSfuOptions: SfuOptions = {
   listenIp: '127.0.0.1',
   announcedIp: '',
-  rtcPortMin: 40000,
-  rtcPortMax: 49999,
+  portMin: 40000,
+  portMax: 49999,
   maxDataMessageBytes: 16 * 1024,
   pliMinIntervalMs: 500,
   packetCacheSize: 1024,

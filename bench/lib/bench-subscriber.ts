@@ -6,7 +6,7 @@ import { attachTransportCc } from '../../sfu/transport-cc/attach.js';
 import { waitUntil } from '../../test/helpers/bot.js';
 import { SignalingClient, testToken } from '../../test/helpers/signaling-client.js';
 
-const botOptions = { ...defaultSfuOptions, rtcPortMin: 50000, rtcPortMax: 59999 };
+const botOptions = { ...defaultSfuOptions, portMin: 50000, portMax: 59999 };
 
 /**
  * A subscribe-only participant for the benchmark. `decrypt: true` receives like a browser would (werift

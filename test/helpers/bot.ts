@@ -6,7 +6,7 @@ import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/da
 import type { MintTokenOptions } from '../../signaling/tokens.js';
 import { SignalingClient, testToken } from './signaling-client.js';
 
-const botOptions = { ...defaultSfuOptions, rtcPortMin: 50000, rtcPortMax: 59999 };
+const botOptions = { ...defaultSfuOptions, portMin: 50000, portMax: 59999 };
 
 export interface BotOptions {
   /** Percentage of incoming RTP the bot's subscriber connection drops (werift's debug option). */
