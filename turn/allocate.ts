@@ -61,7 +61,7 @@ export function handleAllocate(
   const requestedLifetime = lifetimeAttr ? decodeUint32(msg, lifetimeAttr) : undefined;
   if (requestedLifetime === null) return reply(ErrorCode.BadRequest);
 
-  const refusal = ctx.quota.refusal(user.userId);
+  const refusal = ctx.quota.tryAdd(user.userId);
   if (refusal) {
     ctx.observer.allocationRefused?.(refusal, client);
     return reply(ErrorCode.AllocationQuotaReached);
@@ -69,15 +69,13 @@ export function handleAllocate(
   let port: number;
   let reservationToken: Buffer | null = null;
   if (tokenAttr) {
-    port = ctx.ports.claim(msg.buf.toString('hex', tokenAttr.offset, tokenAttr.offset + 8), now);
+    port = ctx.ports.claim(msg.buf.subarray(tokenAttr.offset, tokenAttr.offset + 8), now);
   } else {
     port = ctx.ports.acquire(even !== null, even?.reserve ?? false);
-    if (port >= 0 && even?.reserve) {
-      reservationToken = ctx.randomBytes(8);
-      ctx.ports.reserve(port + 1, reservationToken.toString('hex'), now);
-    }
+    if (port >= 0 && even?.reserve) reservationToken = ctx.ports.reserve(port + 1, ctx.randomBytes(8), now);
   }
   if (port < 0) {
+    ctx.quota.remove(user.userId);
     ctx.observer.allocationRefused?.('port-exhausted', client);
     return reply(ErrorCode.InsufficientCapacity);
   }
@@ -105,7 +103,6 @@ export function handleAllocate(
     bucket: rate > 0 ? new TokenBucket(rate, rate, now) : null,
   });
   ctx.allocations.set(client.key, allocation);
-  ctx.quota.add(user.userId);
   return [{ kind: 'open-relay', allocation }];
 }
 

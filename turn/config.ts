@@ -24,6 +24,11 @@ export interface TurnConfig {
   /** TCP listening port (0 = ephemeral; -1 = no TCP listener). */
   readonly tcpPort: number;
   readonly tls?: TurnTlsConfig;
+  /**
+   * Threads serving the UDP listener and its relays (SO_REUSEPORT): 0 = one per CPU
+   * (os.availableParallelism()); 1 = the main thread only. TCP/TLS always run on the main thread.
+   */
+  readonly threads: number;
   /** Address relay sockets bind and XOR-RELAYED-ADDRESS advertises. */
   readonly relayAddress: string;
   /** Inclusive relay port range [min, max]. */
@@ -54,6 +59,7 @@ export const defaultTurnConfig: TurnConfig = {
   listenAddress: '127.0.0.1',
   udpPort: 3478,
   tcpPort: 3478,
+  threads: 0,
   relayAddress: '127.0.0.1',
   relayPortRange: [49152, 65535],
   realm: 'tsfu',
@@ -109,6 +115,7 @@ const checks: Record<keyof TurnConfig, Check> = {
   udpPort: int(-1, 65535),
   tcpPort: int(-1, 65535),
   tls: object({ cert: str, key: str, port: int(0, 65535) }),
+  threads: int(0, 256),
   relayAddress: ip,
   relayPortRange: (v, k) => {
     if (!Array.isArray(v) || v.length !== 2) return fail(k, 'must be [min, max]');

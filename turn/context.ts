@@ -3,7 +3,8 @@ import type { Allocation, ClientRef } from './allocation.js';
 import type { CredentialResolver } from './credentials.js';
 import type { NonceIssuer } from './nonce.js';
 import type { PortPool } from './port-pool.js';
-import type { AllocationQuota, SourceRateLimiter } from './quotas.js';
+import type { AllocationQuota } from './allocation-quota.js';
+import type { SourceRateLimiter } from './quotas.js';
 import type { Responder } from './responses.js';
 
 /** Side effects the adapter performs on the core's behalf (the core itself does no I/O). */

@@ -12,8 +12,9 @@ import type { Allocation, ClientRef } from './allocation.js';
 import { authenticate } from './auth.js';
 import { send, type CoreContext, type CorePolicy, type DeleteReason, type TurnAction, type TurnObserver } from './context.js';
 import { NonceIssuer } from './nonce.js';
+import { AllocationQuota } from './allocation-quota.js';
 import { PortPool } from './port-pool.js';
-import { AllocationQuota, SourceRateLimiter } from './quotas.js';
+import { SourceRateLimiter } from './quotas.js';
 import { finish, Responder } from './responses.js';
 import { handleChannelBind, handleCreatePermission, handleRefresh } from './requests.js';
 import { decodeXorAddress, encodeXorAddress } from './stun/attributes.js';
@@ -21,6 +22,7 @@ import { Attr, ErrorCode, KNOWN_REQUIRED_ATTRIBUTES, Method, StunClass } from '.
 import { fingerprintValid } from './stun/integrity.js';
 import { decodeStunMessage, type StunMessage } from './stun/message.js';
 import { encodeChannelData, encodeDataIndication, scanSendIndication, type SendFields } from './stun/relay-codec.js';
+import { ALLOCATIONS, BYTES_TO_CLIENT, BYTES_TO_PEER, DROPPED, PACKETS_TO_CLIENT, PACKETS_TO_PEER, ROW } from './shard-counters.js';
 
 export type { TurnAction, TurnObserver, DeleteReason } from './context.js';
 
@@ -35,6 +37,25 @@ export interface TurnCoreOptions extends CorePolicy {
   /** Injected for deterministic tests. */
   readonly random?: () => number;
   readonly randomBytes?: (n: number) => Buffer;
+  /**
+   * Shared with the other relay threads (server.ts): the relay port pool and quota counts (both
+   * over one SharedArrayBuffer), the nonce key (so any thread verifies any nonce), this thread's
+   * row of counters, and allocation ids `first, first + stride, ...` unique across threads.
+   */
+  readonly ports?: PortPool;
+  readonly quota?: AllocationQuota;
+  readonly nonceKey?: Buffer;
+  readonly counters?: Float64Array;
+  readonly allocationIds?: { readonly first: number; readonly stride: number };
+}
+
+/** Relayed traffic as counted by one core. */
+export interface TrafficCounts {
+  readonly packetsToPeer: number;
+  readonly bytesToPeer: number;
+  readonly packetsToClient: number;
+  readonly bytesToClient: number;
+  readonly dropped: number;
 }
 
 /** Where one client data packet goes: valid until the next hot-path call (the object is reused). */
@@ -50,26 +71,34 @@ export class TurnCore {
   readonly #ctx: CoreContext;
   readonly #decision: RelayDecision = { allocation: null as unknown as Allocation, address: '', port: 0, offset: 0, length: 0 };
   readonly #send: SendFields = { peerOffset: 0, peerLength: 0, dataOffset: 0, dataLength: 0, unknownRequired: false };
-  #nextId = 1;
-  /** Relayed traffic, read by metrics on scrape (never a per-packet metric call). */
-  readonly traffic = { packetsToPeer: 0, bytesToPeer: 0, packetsToClient: 0, bytesToClient: 0, dropped: 0 };
+  #nextId: number;
+  readonly #idStride: number;
+  /** Relayed traffic and the allocation gauge (shard-counters.ts), read on scrape, never a metric call per packet. */
+  readonly #c: Float64Array;
 
   constructor(options: TurnCoreOptions) {
     const allocations = new Map<string, Allocation>();
-    const quota = new AllocationQuota(options.maxAllocationsPerUser, options.maxAllocationsTotal);
-    const ports = new PortPool(options.relayPortRange[0], options.relayPortRange[1], options.random);
+    const quota = options.quota ?? new AllocationQuota(options.maxAllocationsPerUser, options.maxAllocationsTotal);
+    const ports = options.ports ?? new PortPool(options.relayPortRange[0], options.relayPortRange[1], options.random);
+    this.#c = options.counters ?? new Float64Array(ROW);
+    this.#nextId = options.allocationIds?.first ?? 1;
+    this.#idStride = options.allocationIds?.stride ?? 1;
     const observer = options.observer ?? {};
     this.#ctx = {
       policy: options,
       responder: new Responder(options.software),
-      nonces: new NonceIssuer(options.nonceLifetimeSeconds),
+      nonces: new NonceIssuer(options.nonceLifetimeSeconds, options.nonceKey),
       unauthLimiter: new SourceRateLimiter(options.unauthenticatedRateLimit.perSecond, options.unauthenticatedRateLimit.burst),
       allocations,
       quota,
       ports,
       observer,
       randomBytes: options.randomBytes ?? cryptoRandomBytes,
-      nextAllocationId: () => this.#nextId++,
+      nextAllocationId: () => {
+        const id = this.#nextId;
+        this.#nextId += this.#idStride;
+        return id;
+      },
       deleteAllocation: (a, reason) => this.#delete(a, reason),
     };
   }
@@ -80,6 +109,11 @@ export class TurnCore {
 
   get portsInUse(): number {
     return this.#ctx.ports.inUse;
+  }
+
+  get traffic(): TrafficCounts {
+    const c = this.#c;
+    return { packetsToPeer: c[PACKETS_TO_PEER], bytesToPeer: c[BYTES_TO_PEER], packetsToClient: c[PACKETS_TO_CLIENT], bytesToClient: c[BYTES_TO_CLIENT], dropped: c[DROPPED] };
   }
 
   allocationOf(clientKey: string): Allocation | undefined {
@@ -114,7 +148,11 @@ export class TurnCore {
       this.#ctx.observer.authFailure?.('wrong-credentials', client, auth.username);
       return [send(client, finish(this.#ctx.responder.error(msg, ErrorCode.WrongCredentials), key))];
     }
-    if (msg.method === Method.Allocate) return handleAllocate(this.#ctx, client, msg, auth.username, auth.user, now);
+    if (msg.method === Method.Allocate) {
+      const actions = handleAllocate(this.#ctx, client, msg, auth.username, auth.user, now);
+      this.#c[ALLOCATIONS] = this.#ctx.allocations.size;
+      return actions;
+    }
     if (!allocation || allocation.state !== 'active') {
       return [send(client, finish(this.#ctx.responder.error(msg, ErrorCode.AllocationMismatch), key))];
     }
@@ -175,8 +213,8 @@ export class TurnCore {
   #toPeer(a: Allocation, address: string, port: number, offset: number, length: number, now: number): RelayDecision | null {
     if (a.bucket !== null && !a.bucket.take(length, now)) return this.#drop();
     a.packetsToPeer++;
-    this.traffic.packetsToPeer++;
-    this.traffic.bytesToPeer += length;
+    this.#c[PACKETS_TO_PEER]++;
+    this.#c[BYTES_TO_PEER] += length;
     const d = this.#decision;
     d.allocation = a;
     d.address = address;
@@ -195,8 +233,8 @@ export class TurnCore {
     if (permission === undefined || permission.expiresAt <= now || a.state !== 'active') return this.#drop();
     if (a.bucket !== null && !a.bucket.take(data.length, now)) return this.#drop();
     a.packetsToClient++;
-    this.traffic.packetsToClient++;
-    this.traffic.bytesToClient += data.length;
+    this.#c[PACKETS_TO_CLIENT]++;
+    this.#c[BYTES_TO_CLIENT] += data.length;
     const binding = permission.channelsByPort.get(port);
     if (binding !== undefined && binding.expiresAt > now) {
       return encodeChannelData(binding.number, data, 0, data.length, a.client.transport !== 'udp');
@@ -205,7 +243,7 @@ export class TurnCore {
   }
 
   #drop(): null {
-    this.traffic.dropped++;
+    this.#c[DROPPED]++;
     return null;
   }
 
@@ -248,6 +286,7 @@ export class TurnCore {
     const wasActive = a.state === 'active';
     a.state = 'closed';
     this.#ctx.allocations.delete(a.client.key);
+    this.#c[ALLOCATIONS] = this.#ctx.allocations.size;
     this.#ctx.quota.remove(a.userId);
     if (a.relayPort >= 0) this.#ctx.ports.release(a.relayPort);
     a.permissions.clear();

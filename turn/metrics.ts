@@ -1,75 +1,68 @@
-// Prometheus metrics for the TURN server (CONVENTIONS: tsfu_turn_<thing>_<unit>). Relay counters
-// are read from the core's plain counters on scrape, so the hot path never calls prom-client.
+// Prometheus metrics for the TURN server (CONVENTIONS: tsfu_turn_<thing>_<unit>). Every value is
+// read on scrape from the relay threads' shared counters (shard-counters.ts), so neither the hot
+// path nor a worker thread ever calls prom-client.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { TurnCore } from './core.js';
+import {
+  ALLOCATIONS,
+  ALLOCATIONS_CREATED,
+  AUTH_FAILURES,
+  BYTES_TO_CLIENT,
+  BYTES_TO_PEER,
+  DROPPED,
+  PACKETS_TO_CLIENT,
+  PACKETS_TO_PEER,
+  REFUSED,
+} from './shard-counters.js';
 
 export interface TurnMetrics {
-  readonly allocationsCreated: Counter<string>;
-  readonly allocationsRefused: Counter<'reason'>;
-  readonly authFailures: Counter<'reason'>;
   /** Unregisters everything (idempotent), so a registry can host a restarted server. */
   remove(): void;
 }
 
-export function createTurnMetrics(registry: Registry, core: () => TurnCore | null): TurnMetrics {
+/** `totals()` sums the counters of every relay thread (shard-counters.ts layout). */
+export function createTurnMetrics(registry: Registry, totals: () => Float64Array): TurnMetrics {
   const registers = [registry];
   const active = new Gauge({
     name: 'tsfu_turn_active_allocations',
     help: 'TURN allocations currently held',
     registers,
     collect() {
-      this.set(core()?.allocationCount ?? 0);
+      this.set(totals()[ALLOCATIONS]);
     },
   });
-  const allocationsCreated = new Counter({
-    name: 'tsfu_turn_allocations_created_total',
-    help: 'TURN allocations created',
-    registers,
-  });
-  const allocationsRefused = new Counter({
-    name: 'tsfu_turn_allocations_refused_total',
-    help: 'TURN Allocate requests refused, by reason (user-quota, total-quota, port-exhausted)',
-    labelNames: ['reason'] as const,
-    registers,
-  });
-  const authFailures = new Counter({
-    name: 'tsfu_turn_auth_failures_total',
-    help: 'TURN requests with bad credentials, by reason',
-    labelNames: ['reason'] as const,
-    registers,
-  });
-  const mirror = (name: string, help: string, read: (t: TurnCore['traffic']) => [number, number]): Counter<'direction'> =>
+  const counter = (name: string, help: string, at: number): Counter<string> =>
     new Counter({
       name,
       help,
-      labelNames: ['direction'] as const,
       registers,
       collect() {
-        const c = core();
-        if (!c) return;
-        const [toPeer, toClient] = read(c.traffic);
         this.reset();
-        this.inc({ direction: 'to_peer' }, toPeer);
-        this.inc({ direction: 'to_client' }, toClient);
+        this.inc(totals()[at]);
       },
     });
-  const packets = mirror('tsfu_turn_relayed_packets_total', 'Packets relayed, by direction', (t) => [t.packetsToPeer, t.packetsToClient]);
-  const bytes = mirror('tsfu_turn_relayed_bytes_total', 'Payload bytes relayed, by direction', (t) => [t.bytesToPeer, t.bytesToClient]);
-  const dropped = new Counter({
-    name: 'tsfu_turn_dropped_packets_total',
-    help: 'Data packets dropped (no allocation, permission or channel; bandwidth cap)',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(core()?.traffic.dropped ?? 0);
-    },
-  });
-  const all = [active, allocationsCreated, allocationsRefused, authFailures, packets, bytes, dropped];
+  const labelled = <L extends string>(name: string, help: string, label: L, slots: Record<string, number>): Counter<L> =>
+    new Counter({
+      name,
+      help,
+      labelNames: [label] as const,
+      registers,
+      collect() {
+        const t = totals();
+        this.reset();
+        for (const [value, at] of Object.entries(slots)) this.inc({ [label]: value } as Record<L, string>, t[at]);
+      },
+    });
+  const all = [
+    active,
+    counter('tsfu_turn_allocations_created_total', 'TURN allocations created', ALLOCATIONS_CREATED),
+    labelled('tsfu_turn_allocations_refused_total', 'TURN Allocate requests refused, by reason (user-quota, total-quota, port-exhausted)', 'reason', REFUSED),
+    labelled('tsfu_turn_auth_failures_total', 'TURN requests with bad credentials, by reason', 'reason', AUTH_FAILURES),
+    labelled('tsfu_turn_relayed_packets_total', 'Packets relayed, by direction', 'direction', { to_peer: PACKETS_TO_PEER, to_client: PACKETS_TO_CLIENT }),
+    labelled('tsfu_turn_relayed_bytes_total', 'Payload bytes relayed, by direction', 'direction', { to_peer: BYTES_TO_PEER, to_client: BYTES_TO_CLIENT }),
+    counter('tsfu_turn_dropped_packets_total', 'Data packets dropped (no allocation, permission or channel; bandwidth cap)', DROPPED),
+  ];
   let removed = false;
   return {
-    allocationsCreated,
-    allocationsRefused,
-    authFailures,
     remove() {
       if (removed) return;
       removed = true;

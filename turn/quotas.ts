@@ -1,6 +1,6 @@
-// Resource limits: allocation quotas (RFC 8656 §7.2, 486 Allocation Quota Reached), per-allocation
-// bandwidth (RFC 8656 §21.2 "Denial of Service"), and the unauthenticated request rate per source
-// address (RFC 8489 §9.2.4 allows a server to drop requests it will not answer).
+// Resource limits (allocation quotas are in allocation-quota.ts): per-allocation bandwidth
+// (RFC 8656 §21.2 "Denial of Service"), and the unauthenticated request rate per source address
+// (RFC 8489 §9.2.4 allows a server to drop requests it will not answer).
 
 /** Token bucket; `take` is called on the hot path, so it allocates nothing. */
 export class TokenBucket {
@@ -25,43 +25,6 @@ export class TokenBucket {
     if (this.tokens < amount) return false;
     this.tokens -= amount;
     return true;
-  }
-}
-
-/** Counts allocations per user and in total. */
-export class AllocationQuota {
-  readonly #perUser: number;
-  readonly #total: number;
-  readonly #byUser = new Map<string, number>();
-  #count = 0;
-
-  constructor(perUser: number, total: number) {
-    this.#perUser = perUser;
-    this.#total = total;
-  }
-
-  get count(): number {
-    return this.#count;
-  }
-
-  /** Why a new allocation for `user` would be refused, or null if it fits. */
-  refusal(user: string): 'user-quota' | 'total-quota' | null {
-    if (this.#count >= this.#total) return 'total-quota';
-    if ((this.#byUser.get(user) ?? 0) >= this.#perUser) return 'user-quota';
-    return null;
-  }
-
-  add(user: string): void {
-    this.#count++;
-    this.#byUser.set(user, (this.#byUser.get(user) ?? 0) + 1);
-  }
-
-  remove(user: string): void {
-    const n = this.#byUser.get(user) ?? 0;
-    if (n <= 0) return;
-    this.#count--;
-    if (n === 1) this.#byUser.delete(user);
-    else this.#byUser.set(user, n - 1);
   }
 }
 

@@ -114,7 +114,9 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant('overwrite' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 4 }) }),
 );
 
-function mutate(seed: Buffer, mutations: fc.infer<typeof mutation>[]): Buffer {
+type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
+
+function mutate(seed: Buffer, mutations: Mutation[]): Buffer {
   let b = Buffer.from(seed);
   for (const m of mutations) {
     if (b.length === 0) break;

@@ -108,7 +108,7 @@ describe('TURN core: channels', () => {
     expect(out.readUInt16BE(2)).toBe(payload.length);
     expect(out.subarray(4).equals(payload)).toBe(true);
     // Another port of the same IP has the permission but no channel: Data indication.
-    expect(decodeStunMessage(fromPeer(PEER.address, 1))!.method).toBe(Method.Data);
+    expect(decodeStunMessage(fromPeer(PEER.address, 1)!)!.method).toBe(Method.Data);
   });
 
   it('pads ChannelData to a multiple of four toward TCP clients (RFC 8656 §12.5)', () => {

@@ -77,7 +77,7 @@ export function lifetimeOf(msg: StunMessage): number | null {
   return attr ? decodeUint32(msg, attr) : null;
 }
 
-export function buildRequest(method: number, attrs: Attrs, auth?: { username: string; password: string; nonce: string }, tid = randomBytes(12)): Buffer {
+export function buildRequest(method: number, attrs: Attrs, auth?: { username: string; password: string; nonce: string }, tid: Buffer = randomBytes(12)): Buffer {
   const b = new MessageBuilder(messageType(method, StunClass.Request), tid);
   for (const [t, v] of attrs) b.add(t, v);
   if (!auth) return b.finish({ fingerprint: true });
@@ -106,7 +106,7 @@ export class Session {
   ) {}
 
   /** Sends a signed request (getting a nonce first if needed); returns actions, binding relays. */
-  raw(method: number, attrs: (tid: Buffer) => Attrs, tid = randomBytes(12)): TurnAction[] {
+  raw(method: number, attrs: (tid: Buffer) => Attrs, tid: Buffer = randomBytes(12)): TurnAction[] {
     if (!this.nonce) {
       const challenge = sends(this.core.handleMessage(this.client, buildRequest(method, attrs(tid), undefined, tid), this.clock.now))[0];
       this.nonce = decodeText(challenge, findAttribute(challenge, Attr.Nonce)!, 763)!;
