@@ -1,15 +1,17 @@
 // TURN relay benchmark: the same turnutils_uclient load against our server (a child process, so
-// its CPU is read from /proc/<pid>/stat) and against coturn's turnserver with an equivalent loopback
-// configuration; then how many concurrent allocations one process of ours holds.
-// All traffic is on 127.0.0.1. Every loop is bounded; the whole run stops by itself in < 5 minutes.
-//   npm run bench:turn            (add -- --write-docs to refresh docs/BENCHMARKS.md's turn section)
+// its CPU, all threads, is read from /proc/<pid>/stat) and against coturn's turnserver with an
+// equivalent loopback configuration; then how many concurrent allocations one process of ours holds.
+// Ours runs with the default `threads` (one UDP relay thread per CPU), plus one reference round on
+// a single thread. All traffic is on 127.0.0.1. Every loop is bounded; the run stops by itself in
+// < 5 minutes.
+//   npm run bench:turn            (writes docs/BENCHMARKS.md's turn section; -- --no-write-docs to skip)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { holdAllocations } from './allocations.js';
-import { bindingWorks, freeUdpPort, median, procCpuMicros } from './util.js';
+import { bindingWorks, freeUdpPort, median, procCpu } from './util.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -47,13 +49,18 @@ interface LoadResult {
   rttMs: number;
   pps: number;
   cpuUsPerPacket: number;
+  /** The user-space and kernel parts of cpuUsPerPacket. */
+  userUsPerPacket: number;
+  systemUsPerPacket: number;
 }
+
+type Server = 'turn' | 'turn1' | 'coturn';
 
 /** One uclient run against a server process; CPU is the server's utime+stime over the run. */
 async function runLoad(serverPid: number, port: number, peerPort: number): Promise<LoadResult> {
   const args = ['-c', '-u', USER, '-w', PASSWORD, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(port),
     '-m', String(LOAD.clients), '-n', String(LOAD.messages), '-l', String(LOAD.bytes), '-z', String(LOAD.intervalMs), '127.0.0.1'];
-  const cpu0 = procCpuMicros(serverPid);
+  const cpu0 = procCpu(serverPid);
   const t0 = performance.now();
   const output = await new Promise<string>((resolve) => {
     const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,7 +76,9 @@ async function runLoad(serverPid: number, port: number, peerPort: number): Promi
     });
   });
   const wallS = (performance.now() - t0) / 1000;
-  const cpu = procCpuMicros(serverPid) - cpu0;
+  const cpu1 = procCpu(serverPid);
+  const user = cpu1.user - cpu0.user;
+  const system = cpu1.system - cpu0.system;
   const totals = [...output.matchAll(/tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/gm)].pop();
   const lost = /Total lost packets \d+ \(([\d.]+)%\)/.exec(output);
   const rtt = /Average round trip delay ([\d.]+) ms/.exec(output);
@@ -77,13 +86,21 @@ async function runLoad(serverPid: number, port: number, peerPort: number): Promi
   if (!totals || !lost) throw new Error(`uclient output not understood:\n${output.slice(-1500)}`);
   const relayed = Number(totals[1]) + Number(totals[2]);
   const seconds = transmit && Number(transmit[1]) > 0 ? Number(transmit[1]) : wallS;
-  return { relayed, lossPct: Number(lost[1]), rttMs: rtt ? Number(rtt[1]) : NaN, pps: relayed / seconds, cpuUsPerPacket: cpu / relayed };
+  return {
+    relayed,
+    lossPct: Number(lost[1]),
+    rttMs: rtt ? Number(rtt[1]) : NaN,
+    pps: relayed / seconds,
+    cpuUsPerPacket: (user + system) / relayed,
+    userUsPerPacket: user / relayed,
+    systemUsPerPacket: system / relayed,
+  };
 }
 
-async function startOurs(): Promise<{ child: ChildProcess; port: number }> {
+async function startOurs(threads = 0): Promise<{ child: ChildProcess; port: number }> {
   const port = await freeUdpPort();
   const config = {
-    udpPort: port, tcpPort: port, relayPortRange: [40000, 59999], realm: REALM, users: { [USER]: PASSWORD },
+    udpPort: port, tcpPort: port, threads, relayPortRange: [40000, 59999], realm: REALM, users: { [USER]: PASSWORD },
     allowedPeerCidrs: ['127.0.0.1/32'], maxAllocationsPerUser: 100_000, maxAllocationsTotal: 100_000,
     bandwidthBytesPerSecond: 0, unauthenticatedRateLimit: { perSecond: 0, burst: 1 },
   };
@@ -131,14 +148,16 @@ async function main(): Promise<void> {
   const peerPort = await freeUdpPort();
   start('turnutils_peer', ['-L', '127.0.0.1', '-p', String(peerPort)]);
   await new Promise((r) => setTimeout(r, 300));
-  const results: Record<'turn' | 'coturn', LoadResult[]> = { turn: [], coturn: [] };
+  const results: Record<Server, LoadResult[]> = { turn: [], turn1: [], coturn: [] };
+  // Alternating rounds; ours on one thread only in the first (a reference, not the target).
   for (let round = 0; round < ROUNDS; round++) {
-    for (const name of ['turn', 'coturn'] as const) {
-      const server = name === 'turn' ? await startOurs() : await startCoturn();
+    for (const name of (round === 0 ? ['turn', 'coturn', 'turn1'] : ['turn', 'coturn']) as Server[]) {
+      const server = name === 'coturn' ? await startCoturn() : await startOurs(name === 'turn1' ? 1 : 0);
       const r = await runLoad(server.child.pid!, server.port, peerPort);
       await stop(server.child);
       results[name].push(r);
-      console.log(`round ${round + 1} ${name}: ${Math.round(r.pps)} pkt/s, loss ${r.lossPct}%, rtt ${r.rttMs} ms, ${r.cpuUsPerPacket.toFixed(2)} us CPU/pkt (${r.relayed} relayed)`);
+      console.log(`round ${round + 1} ${name}: ${Math.round(r.pps)} pkt/s, loss ${r.lossPct}%, rtt ${r.rttMs} ms, ` +
+        `${r.cpuUsPerPacket.toFixed(2)} us CPU/pkt (user ${r.userUsPerPacket.toFixed(2)}, system ${r.systemUsPerPacket.toFixed(2)}; ${r.relayed} relayed)`);
     }
   }
   const ours = await startOurs();
@@ -148,10 +167,14 @@ async function main(): Promise<void> {
   await stop(ours.child);
   console.log(`held ${held.count} concurrent allocations (target ${TARGET_ALLOCATIONS}), server RSS ${rssMb.toFixed(0)} MB`);
 
-  const m = (name: 'turn' | 'coturn', k: keyof LoadResult): number => median(results[name].map((r) => r[k]));
+  const m = (name: Server, k: keyof LoadResult): number => median(results[name].map((r) => r[k]));
+  const r2 = (x: number): string => (Number.isFinite(x) ? String(Math.round(x * 100) / 100) : 'n/a');
+  const row = (label: string, k: keyof LoadResult): string => `| ${label} | ${r2(m('turn', k))} | ${r2(m('coturn', k))} | ${r2(m('turn1', k))} |`;
+  const threads = cpus().length;
   const fig = {
     turn_cpu_us_per_packet: m('turn', 'cpuUsPerPacket'),
     coturn_cpu_us_per_packet: m('coturn', 'cpuUsPerPacket'),
+    cpu_ratio: m('turn', 'cpuUsPerPacket') / m('coturn', 'cpuUsPerPacket'),
     turn_loss_pct: m('turn', 'lossPct'),
     coturn_loss_pct: m('coturn', 'lossPct'),
     turn_pps: m('turn', 'pps'),
@@ -161,23 +184,29 @@ async function main(): Promise<void> {
     turn_max_allocations: held.count,
     turn_rss_mb_at_max_allocations: rssMb,
   };
-  const r2 = (x: number): string => (Number.isFinite(x) ? String(Math.round(x * 100) / 100) : 'n/a');
+  const perRound = (name: Server): string => results[name].map((r) => `${r2(r.lossPct)} % / ${r2(r.cpuUsPerPacket)} µs`).join(', ');
   const table = [
     '## TURN relay (`npm run bench:turn`)',
     '',
     `Load: \`turnutils_uclient -c -m ${LOAD.clients} -l ${LOAD.bytes} -z ${LOAD.intervalMs} -n ${LOAD.messages}\` to \`turnutils_peer\` (UDP echo), all on 127.0.0.1, ` +
-      `static long-term credentials, channels. Medians of ${ROUNDS} alternating rounds in one run. Machine: ${machine()}.`,
+      `static long-term credentials, channels (~${(2 * LOAD.clients * 1000) / LOAD.intervalMs} relayed packets/s offered). ` +
+      `Medians of ${ROUNDS} alternating rounds in one run (the single-thread column: one round). Machine: ${machine()}.`,
     '',
-    '| figure | tsfu turn | coturn |',
-    '| --- | --- | --- |',
-    `| relayed packets/s | ${r2(fig.turn_pps)} | ${r2(fig.coturn_pps)} |`,
-    `| loss % | ${r2(fig.turn_loss_pct)} | ${r2(fig.coturn_loss_pct)} |`,
-    `| average RTT ms (uclient) | ${r2(fig.turn_rtt_ms)} | ${r2(fig.coturn_rtt_ms)} |`,
-    `| server CPU µs per relayed packet | ${r2(fig.turn_cpu_us_per_packet)} | ${r2(fig.coturn_cpu_us_per_packet)} |`,
-    `| concurrent allocations held by one process | ${fig.turn_max_allocations} (RSS ${r2(rssMb)} MB) | not measured |`,
+    `| figure | tsfu turn (${threads} UDP threads, default) | coturn | tsfu turn (threads: 1) |`,
+    '| --- | --- | --- | --- |',
+    row('relayed packets/s', 'pps'),
+    row('loss %', 'lossPct'),
+    row('average RTT ms (uclient)', 'rttMs'),
+    row('server CPU µs per relayed packet (all threads)', 'cpuUsPerPacket'),
+    row('… of which user space', 'userUsPerPacket'),
+    row('… of which kernel', 'systemUsPerPacket'),
+    `| concurrent allocations held by one process | ${fig.turn_max_allocations} of ${TARGET_ALLOCATIONS} tried (RSS ${r2(rssMb)} MB) | not measured | |`,
+    '',
+    `Per round, loss / CPU per packet: ours ${perRound('turn')}; coturn ${perRound('coturn')}; ours on one thread ${perRound('turn1')}. ` +
+      `CPU ratio ours/coturn: ${r2(fig.cpu_ratio)}.`,
   ].join('\n');
   console.log(`\n${table}\n`);
-  if (process.argv.includes('--write-docs')) writeDocs(table);
+  if (!process.argv.includes('--no-write-docs')) writeDocs(table);
   for (const [k, v] of Object.entries(fig)) console.log(`${k}: ${r2(v)}`);
   cleanup();
 }

@@ -7,11 +7,12 @@ import { MessageBuilder } from '../../turn/stun/builder.js';
 /** Clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
 
-export function procCpuMicros(pid: number): number {
+/** CPU time of a process, all its threads, in microseconds: user space and kernel. */
+export function procCpu(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After "pid (comm) ", field 3 is state; utime and stime are fields 14 and 15 overall.
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / USER_HZ;
+  return { user: (Number(fields[11]) * 1_000_000) / USER_HZ, system: (Number(fields[12]) * 1_000_000) / USER_HZ };
 }
 
 export async function freeUdpPort(): Promise<number> {
