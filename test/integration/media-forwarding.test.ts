@@ -68,3 +68,25 @@ test('packets a subscriber loses are retransmitted from the cache over RTX', asy
   expect(await metric('tsfu_sfu_nacks_received_total')).toBeGreaterThan(0);
   expect(await metric('tsfu_sfu_retransmitted_packets_total')).toBeGreaterThan(0);
 });
+
+test("subscribers' key-frame requests reach the publisher, at most one per interval", async () => {
+  const alice = await Bot.join(server.signalingUrl, 'sub-pli', 'alice');
+  bots.push(alice);
+  await alice.publish({ audio: false });
+  const bob = await Bot.join(server.signalingUrl, 'sub-pli', 'bob');
+  bots.push(bob);
+  await bob.receivesTracks(1, 20);
+  await new Promise((r) => setTimeout(r, 600)); // past the PLI interval of the subscribe-time request
+  const receiver = bob.subscriber.getTransceivers().find((t) => t.kind === 'video')!.receiver;
+  const ssrc = receiver.tracks[0].ssrc!;
+  const forwardedBefore = await metric('tsfu_sfu_plis_sent_total{reason="subscriber-pli"}');
+  const requestsBefore = alice.keyframeRequests;
+  for (let i = 0; i < 10; i++) await receiver.sendRtcpPLI(ssrc);
+  await waitUntil(() => alice.keyframeRequests > requestsBefore, 5000, 'PLI at the publisher');
+  await new Promise((r) => setTimeout(r, 200));
+  // Ten PLIs sent back to back make one request upstream (pliMinIntervalMs = 500; two if the burst straddled it).
+  const forwarded = (await metric('tsfu_sfu_plis_sent_total{reason="subscriber-pli"}')) - forwardedBefore;
+  expect(forwarded).toBeGreaterThanOrEqual(1);
+  expect(forwarded).toBeLessThanOrEqual(2);
+  expect(alice.keyframeRequests - requestsBefore).toBe(forwarded);
+});
