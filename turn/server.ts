@@ -16,7 +16,7 @@ import type { Registry } from 'prom-client';
 import type { TurnConfig } from './config.js';
 import { createTurnMetrics } from './metrics.js';
 import { PortPool } from './port-pool.js';
-import { ALLOCATIONS, DROPPED, HANDLER_ERRORS, PACKETS_TO_CLIENT, PACKETS_TO_PEER, RELAY_SOCKETS, sumRows, TCP_CONNECTIONS } from './shard-counters.js';
+import { ALLOCATIONS, DROPPED, HANDLER_ERRORS, PACKETS_TO_CLIENT, PACKETS_TO_PEER, RELAY_SOCKETS, shardRow, sumRows, TCP_CONNECTIONS } from './shard-counters.js';
 import { RelayShard, type Clock } from './shard.js';
 import { createTurnMemory } from './shared-memory.js';
 import { closeServer, listenTcp, listenTls, type BoundAddress } from './tcp-listener.js';
@@ -44,6 +44,10 @@ export interface TurnServerStats {
   readonly handlerErrors: number;
   /** Threads serving the UDP listener (1 when it runs on the main thread). */
   readonly udpThreads: number;
+  /** Allocations held by each shard: [0] the main thread's (TCP/TLS, and UDP with one thread), then each UDP worker's. */
+  readonly allocationsPerThread: readonly number[];
+  /** Packets relayed (both directions) by each shard, in the same order. */
+  readonly relayedPerThread: readonly number[];
 }
 
 export interface TurnServer {
@@ -70,6 +74,7 @@ export async function startTurnServer(config: TurnConfig, deps: TurnServerDeps):
   const ports = new PortPool(config.relayPortRange[0], config.relayPortRange[1], Math.random, memory.ports);
   const totals = (): Float64Array => sumRows(memory.counters);
   const metrics = createTurnMetrics(deps.registry, totals);
+  const perShard = (read: (row: Float64Array) => number): number[] => Array.from({ length: shards }, (_, i) => read(shardRow(memory.counters, i)));
 
   let udp: dgram.Socket | null = null;
   let workers: UdpWorkers | null = null;
@@ -114,6 +119,8 @@ export async function startTurnServer(config: TurnConfig, deps: TurnServerDeps):
         dropped: t[DROPPED],
         handlerErrors: t[HANDLER_ERRORS],
         udpThreads,
+        allocationsPerThread: perShard((row) => row[ALLOCATIONS]),
+        relayedPerThread: perShard((row) => row[PACKETS_TO_PEER] + row[PACKETS_TO_CLIENT]),
       };
     },
     close() {

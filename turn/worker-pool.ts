@@ -37,7 +37,7 @@ class Thread {
   #closing: Promise<void> | null = null;
 
   constructor(data: UdpWorkerData, log: Logger) {
-    this.worker = new Worker(entry, { workerData: data, execArgv: source ? ['--import', 'tsx'] : [], name: `turn-udp-${data.shard}` });
+    this.worker = new Worker(entry, { workerData: data, execArgv: source ? ['--import', 'tsx'] : undefined, name: `turn-udp-${data.shard}` });
     const wlog = log.child({ thread: data.shard });
     this.#exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.ready = new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 // Interop with coturn's client tools: turnutils_uclient relays through our server to
 // turnutils_peer (UDP echo) on 127.0.0.1; turnutils_stunclient gets its reflexive address.
+// Run against the server on one thread and with the UDP listener sharded over two threads.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,20 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TurnServer } from '../../../turn/index.js';
 import { AUTH_SECRET, USERS, killChildren, parseUclient, run, startLoopbackServer, startPeer } from './tools.js';
 
-let server: TurnServer;
 let peerPort: number;
 const certDir = mkdtempSync(join(tmpdir(), 'turn-tls-'));
 
 beforeAll(async () => {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
     '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
-  server = await startLoopbackServer({ tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem'), port: 0 } });
   peerPort = (await startPeer()).port;
 });
 
-afterAll(async () => {
+afterAll(() => {
   killChildren();
-  await server.close();
   rmSync(certDir, { recursive: true, force: true });
 });
 
@@ -39,7 +37,14 @@ async function uclient(flags: string[], auth: string[], port: number): Promise<v
 
 const staticAuth = ['-u', 'alice', '-w', USERS.alice];
 
-describe('coturn client interop', () => {
+describe.each([1, 2])('coturn client interop, %i UDP thread(s)', (threads) => {
+  let server: TurnServer;
+  beforeAll(async () => {
+    server = await startLoopbackServer({ threads, tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem'), port: 0 } });
+    expect(server.stats().udpThreads).toBe(threads);
+  });
+  afterAll(() => server.close());
+
   it('turnutils_stunclient gets its reflexive address over UDP', async () => {
     const { output } = await run('turnutils_stunclient', ['-p', String(server.addresses.udp!.port), '127.0.0.1']);
     expect(output).toMatch(/UDP reflexive addr: 127\.0\.0\.1:\d+/);
@@ -71,8 +76,12 @@ describe('coturn client interop', () => {
     await uclient(['-t', '-S', '-c'], staticAuth, server.addresses.tls!.port);
   });
 
-  it('never hit a handler error', () => {
+  it('never hit a handler error, and UDP clients used every thread', () => {
     expect(server.stats().handlerErrors).toBe(0);
     expect(server.stats().packetsToPeer).toBeGreaterThan(10_000);
+    // With two threads, the kernel spread uclient's UDP clients over both (the main thread serves TCP/TLS).
+    const relayed = server.stats().relayedPerThread;
+    expect(relayed.length).toBe(threads === 1 ? 1 : 3);
+    for (const n of relayed) expect(n).toBeGreaterThan(1000);
   });
 });
