@@ -10,7 +10,8 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { handleAllocate, relayFailed, relayOpened } from './allocate.js';
 import type { Allocation, ClientRef } from './allocation.js';
 import { authenticate } from './auth.js';
-import { send, type CoreContext, type CorePolicy, type DeleteReason, type TurnAction, type TurnObserver } from './context.js';
+import { send, type CoreContext, type DeleteReason, type TurnAction } from './context.js';
+import type { RelayDecision, TrafficCounts, TurnCoreOptions } from './core-types.js';
 import { NonceIssuer } from './nonce.js';
 import { AllocationQuota } from './allocation-quota.js';
 import { PortPool } from './port-pool.js';
@@ -25,47 +26,7 @@ import { encodeChannelData, encodeDataIndication, scanSendIndication, type SendF
 import { ALLOCATIONS, BYTES_TO_CLIENT, BYTES_TO_PEER, DROPPED, PACKETS_TO_CLIENT, PACKETS_TO_PEER, ROW } from './shard-counters.js';
 
 export type { TurnAction, TurnObserver, DeleteReason } from './context.js';
-
-export interface TurnCoreOptions extends CorePolicy {
-  readonly software: string;
-  readonly nonceLifetimeSeconds: number;
-  readonly relayPortRange: readonly [number, number];
-  readonly maxAllocationsPerUser: number;
-  readonly maxAllocationsTotal: number;
-  readonly unauthenticatedRateLimit: { readonly perSecond: number; readonly burst: number };
-  readonly observer?: TurnObserver;
-  /** Injected for deterministic tests. */
-  readonly random?: () => number;
-  readonly randomBytes?: (n: number) => Buffer;
-  /**
-   * Shared with the other relay threads (server.ts): the relay port pool and quota counts (both
-   * over one SharedArrayBuffer), the nonce key (so any thread verifies any nonce), this thread's
-   * row of counters, and allocation ids `first, first + stride, ...` unique across threads.
-   */
-  readonly ports?: PortPool;
-  readonly quota?: AllocationQuota;
-  readonly nonceKey?: Buffer;
-  readonly counters?: Float64Array;
-  readonly allocationIds?: { readonly first: number; readonly stride: number };
-}
-
-/** Relayed traffic as counted by one core. */
-export interface TrafficCounts {
-  readonly packetsToPeer: number;
-  readonly bytesToPeer: number;
-  readonly packetsToClient: number;
-  readonly bytesToClient: number;
-  readonly dropped: number;
-}
-
-/** Where one client data packet goes: valid until the next hot-path call (the object is reused). */
-export interface RelayDecision {
-  allocation: Allocation;
-  address: string;
-  port: number;
-  offset: number;
-  length: number;
-}
+export type { RelayDecision, TrafficCounts, TurnCoreOptions } from './core-types.js';
 
 export class TurnCore {
   readonly #ctx: CoreContext;
