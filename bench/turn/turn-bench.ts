@@ -11,7 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { holdAllocations } from './allocations.js';
-import { bindingWorks, freeUdpPort, median, procCpu } from './util.js';
+import { bindingWorks, freeUdpPort, median, procCpu, udpRcvbufErrors } from './util.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -52,6 +52,8 @@ interface LoadResult {
   /** The user-space and kernel parts of cpuUsPerPacket. */
   userUsPerPacket: number;
   systemUsPerPacket: number;
+  /** Datagrams the kernel dropped for full socket receive buffers during the run (any socket). */
+  rcvbufDrops: number;
 }
 
 type Server = 'turn' | 'turn1' | 'coturn';
@@ -61,6 +63,7 @@ async function runLoad(serverPid: number, port: number, peerPort: number): Promi
   const args = ['-c', '-u', USER, '-w', PASSWORD, '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(port),
     '-m', String(LOAD.clients), '-n', String(LOAD.messages), '-l', String(LOAD.bytes), '-z', String(LOAD.intervalMs), '127.0.0.1'];
   const cpu0 = procCpu(serverPid);
+  const drops0 = udpRcvbufErrors();
   const t0 = performance.now();
   const output = await new Promise<string>((resolve) => {
     const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -94,6 +97,7 @@ async function runLoad(serverPid: number, port: number, peerPort: number): Promi
     cpuUsPerPacket: (user + system) / relayed,
     userUsPerPacket: user / relayed,
     systemUsPerPacket: system / relayed,
+    rcvbufDrops: udpRcvbufErrors() - drops0,
   };
 }
 
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
       await stop(server.child);
       results[name].push(r);
       console.log(`round ${round + 1} ${name}: ${Math.round(r.pps)} pkt/s, loss ${r.lossPct}%, rtt ${r.rttMs} ms, ` +
-        `${r.cpuUsPerPacket.toFixed(2)} us CPU/pkt (user ${r.userUsPerPacket.toFixed(2)}, system ${r.systemUsPerPacket.toFixed(2)}; ${r.relayed} relayed)`);
+        `${r.cpuUsPerPacket.toFixed(2)} us CPU/pkt (user ${r.userUsPerPacket.toFixed(2)}, system ${r.systemUsPerPacket.toFixed(2)}; ${r.relayed} relayed; ${r.rcvbufDrops} receive-buffer drops)`);
     }
   }
   const ours = await startOurs();
@@ -171,6 +175,7 @@ async function main(): Promise<void> {
   const r2 = (x: number): string => (Number.isFinite(x) ? String(Math.round(x * 100) / 100) : 'n/a');
   const row = (label: string, k: keyof LoadResult): string => `| ${label} | ${r2(m('turn', k))} | ${r2(m('coturn', k))} | ${r2(m('turn1', k))} |`;
   const threads = cpus().length;
+  const offered = (2 * LOAD.clients * 1000) / LOAD.intervalMs;
   const fig = {
     turn_cpu_us_per_packet: m('turn', 'cpuUsPerPacket'),
     coturn_cpu_us_per_packet: m('coturn', 'cpuUsPerPacket'),
@@ -189,7 +194,7 @@ async function main(): Promise<void> {
     '## TURN relay (`npm run bench:turn`)',
     '',
     `Load: \`turnutils_uclient -c -m ${LOAD.clients} -l ${LOAD.bytes} -z ${LOAD.intervalMs} -n ${LOAD.messages}\` to \`turnutils_peer\` (UDP echo), all on 127.0.0.1, ` +
-      `static long-term credentials, channels (~${(2 * LOAD.clients * 1000) / LOAD.intervalMs} relayed packets/s offered). ` +
+      `static long-term credentials, channels (~${offered} relayed packets/s offered). ` +
       `Medians of ${ROUNDS} alternating rounds in one run (the single-thread column: one round). Machine: ${machine()}.`,
     '',
     `| figure | tsfu turn (${threads} UDP threads, default) | coturn | tsfu turn (threads: 1) |`,
@@ -200,10 +205,22 @@ async function main(): Promise<void> {
     row('server CPU µs per relayed packet (all threads)', 'cpuUsPerPacket'),
     row('… of which user space', 'userUsPerPacket'),
     row('… of which kernel', 'systemUsPerPacket'),
+    row('UDP receive-buffer drops in the kernel (any socket)', 'rcvbufDrops'),
     `| concurrent allocations held by one process | ${fig.turn_max_allocations} of ${TARGET_ALLOCATIONS} tried (RSS ${r2(rssMb)} MB) | not measured | |`,
     '',
     `Per round, loss / CPU per packet: ours ${perRound('turn')}; coturn ${perRound('coturn')}; ours on one thread ${perRound('turn1')}. ` +
       `CPU ratio ours/coturn: ${r2(fig.cpu_ratio)}.`,
+    '',
+    'Reading it: packets/s is relayed packets (uclient\'s sent + received) over uclient\'s "Total transmit time", which includes ' +
+      'allocation and the tail, so it is below the offered rate. CPU is the server process\'s utime+stime from /proc (all threads) ' +
+      'over the whole uclient run. Ours spreads the UDP clients over its relay threads, which share the port with SO_REUSEPORT ' +
+      `(docs/TURN.md, "Threads"). At ${r2(fig.turn_cpu_us_per_packet)} µs per packet the offered ${offered} packets/s need ` +
+      `${r2((fig.turn_cpu_us_per_packet * offered) / 1e6)} cores, on a ${threads}-core machine that also runs uclient and turnutils_peer, ` +
+      'so a round that shares the machine with other work can still lose packets. The difference from coturn is mostly user space: ' +
+      'the JavaScript relay path is a few percent of the server\'s CPU profile (TURN_BENCH_PROFILE=dir runs it under --cpu-prof, ' +
+      'one profile per thread); the rest is Node\'s per-datagram machinery (a 64 KiB buffer, an ArrayBuffer, a Buffer and an rinfo ' +
+      'object per receive, a callback into JavaScript, a SendWrap per send, and their garbage). In the kernel, libuv reads each relay ' +
+      'socket until EAGAIN, so a relay socket woken for one datagram costs two recvmsg calls.',
   ].join('\n');
   console.log(`\n${table}\n`);
   if (!process.argv.includes('--no-write-docs')) writeDocs(table);

@@ -51,3 +51,12 @@ export function median(values: number[]): number {
   if (v.length === 0) return NaN;
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
+
+/** UDP datagrams the kernel dropped for full receive buffers in this network namespace (/proc/net/snmp). */
+export function udpRcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  if (lines.length < 2) return NaN;
+  const names = lines[0].split(/\s+/);
+  const values = lines[1].split(/\s+/);
+  return Number(values[names.indexOf('RcvbufErrors')]);
+}
