@@ -35,15 +35,24 @@ class Thread {
   readonly ready: Promise<number>;
   readonly #exited: Promise<void>;
   #closing: Promise<void> | null = null;
+  #running = false;
 
   constructor(data: UdpWorkerData, log: Logger) {
     this.worker = new Worker(entry, { workerData: data, execArgv: source ? ['--import', 'tsx'] : undefined, name: `turn-udp-${data.shard}` });
     const wlog = log.child({ thread: data.shard });
-    this.#exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.#exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        // Its socket has left the SO_REUSEPORT group: the kernel re-hashes its clients to the others.
+        if (this.#running && !this.#closing) wlog.error({ code }, 'turn relay thread exited');
+        resolve();
+      }),
+    );
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (r: WorkerReport) => {
-        if (r.type === 'ready') resolve(r.port);
-        else if (r.type === 'failed') reject(Object.assign(new Error(r.message), { code: r.code }));
+        if (r.type === 'ready') {
+          this.#running = true;
+          resolve(r.port);
+        } else if (r.type === 'failed') reject(Object.assign(new Error(r.message), { code: r.code }));
         else if (r.type === 'log') wlog[r.level](r.fields, r.msg);
       });
       this.worker.on('error', (err) => {
