@@ -74,22 +74,6 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   if (developmentMode) await app.register(devTokenRoute, { secret: devSecret });
   await app.register(clientAssetRoutes, { dir: CLIENT_DIR });
 
-  try {
-    await app.listen({ host: config.http.host, port: config.http.port });
-  } catch (error) {
-    // Nothing half-started may outlive a failed start (e.g. the port is taken).
-    signaling.close();
-    sfu.close();
-    await app.close();
-    await turn?.server.close();
-    throw error;
-  }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.http.port;
-  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
-  const url = `http://${host}:${port}`;
-  logger.info({ url, signaling: `ws://${host}:${port}${SIGNALING_PATH}`, rtcListenIp: rtc.listenIp, developmentMode }, 'server listening');
-
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -101,5 +85,18 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     })();
     return closing;
   };
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (error) {
+    // Nothing half-started may outlive a failed start (e.g. the port is taken).
+    await close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, signaling: `ws://${host}:${port}${SIGNALING_PATH}`, rtcListenIp: rtc.listenIp, developmentMode }, 'server listening');
+
   return { app, sfu, signaling, turn, registry, logger, url, signalingUrl: `ws://${host}:${port}${SIGNALING_PATH}`, keys, developmentMode, close };
 }

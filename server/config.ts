@@ -114,8 +114,12 @@ export const ENV_KEYS: Record<string, string> = {
   TSFU_TURN_RELAY_IP: 'turn.server.relayAddress',
 };
 
-/** Maps whose keys belong to someone else: replaced or merged without the unknown-key check here. */
-const OPEN_MAPS = new Set(['auth.keys', 'turn.server']);
+/** How a map whose keys are not ours is merged (no unknown-key check here): replaced whole, or key by key. */
+const OPEN_MAPS: Record<string, 'replace' | 'shallow'> = {
+  'auth.keys': 'replace',
+  // Checked key by key by the TURN server's own validation at start-up.
+  'turn.server': 'shallow',
+};
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -127,12 +131,10 @@ function merge(base: Record<string, unknown>, override: Record<string, unknown>,
     if (value === undefined) continue;
     const here = path ? `${path}.${key}` : key;
     if (!(key in base)) throw new ConfigError(`unknown configuration key "${here}"`);
-    if (here === 'turn.server' && isObject(base[key]) && isObject(value)) {
-      out[key] = { ...base[key], ...value }; // checked key by key by the TURN server's own validation
-    } else {
-      // auth.keys is replaced whole; sections are merged key by key.
-      out[key] = isObject(base[key]) && isObject(value) && !OPEN_MAPS.has(here) ? merge(base[key] as Record<string, unknown>, value, here) : value;
-    }
+    const current = base[key];
+    if (!isObject(current) || !isObject(value) || OPEN_MAPS[here] === 'replace') out[key] = value;
+    else if (OPEN_MAPS[here] === 'shallow') out[key] = { ...current, ...value };
+    else out[key] = merge(current, value, here);
   }
   return out;
 }

@@ -21,7 +21,6 @@ import { TypedEmitter } from './typed-emitter.js';
 export interface ParticipantEvents extends Record<string, unknown[]> {
   subscriberOffer: [SubscriberOffer];
   iceCandidate: [PeerRole, IceCandidateJson];
-  connectionState: [PeerRole, string];
   dataRejected: [DataRejection];
   '@trackPublished': [PublishedTrack];
   '@trackUnpublished': [PublishedTrack];
@@ -71,7 +70,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       metrics: init.metrics,
       logger: init.logger,
       onIceCandidate: (role, candidate) => this.emit('iceCandidate', role, candidate),
-      onConnectionState: (role, state) => this.emit('connectionState', role, state),
+      onConnectionState: (role, state) => init.logger.info({ peer: role, state }, 'peer connection state'),
     };
     this.subscriber = new SubscriberPeer(createPeerConnection(init.options), this.#context, {
       onOffer: (offer) => this.emit('subscriberOffer', offer),

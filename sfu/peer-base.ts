@@ -41,10 +41,6 @@ export abstract class PeerBase {
     });
   }
 
-  get connectionState(): string {
-    return this.pc.connectionState;
-  }
-
   async addIceCandidate(candidate: IceCandidateJson): Promise<void> {
     if (this.closed) return;
     try {

@@ -5,7 +5,6 @@ import type { ExtensionIdMap } from './header-extensions.js';
 import { keyframeDetectorFor, type KeyframeDetector } from './keyframe.js';
 import { PacketCache } from './packet-cache.js';
 import type { SfuMetrics } from './sfu-metrics.js';
-import { TypedEmitter } from './typed-emitter.js';
 import type { PublishedTrackInfo, TrackKind, TrackSource } from './sfu-types.js';
 
 export interface PublishedTrackInit {
@@ -30,7 +29,7 @@ export interface PublishedTrackInit {
  * subscriber's DownTrack, keeps the packet cache that answers their NACKs, and asks the publisher for
  * key frames at a bounded rate.
  */
-export class PublishedTrack extends TypedEmitter<{ '@close': [] }> {
+export class PublishedTrack {
   readonly id: string;
   readonly kind: TrackKind;
   readonly source: TrackSource;
@@ -47,12 +46,10 @@ export class PublishedTrack extends TypedEmitter<{ '@close': [] }> {
   #codec: RTCRtpCodecParameters | undefined;
   #unsubscribe?: () => void;
   #isKeyframe: KeyframeDetector | undefined;
-  #mimeType: string | undefined;
   #lastPliAt = -Infinity;
   #closed = false;
 
   constructor(init: PublishedTrackInit) {
-    super();
     this.id = init.id;
     this.kind = init.kind;
     this.source = init.source;
@@ -71,17 +68,9 @@ export class PublishedTrack extends TypedEmitter<{ '@close': [] }> {
     return this.#closed;
   }
 
+  /** The publisher's codec, e.g. `video/VP8`: subscribers receive it as it is. */
   get mimeType(): string | undefined {
-    return this.#mimeType;
-  }
-
-  get downTrackCount(): number {
-    return this.#downTracks.size;
-  }
-
-  /** The publisher's negotiated codec (payload type, fmtp), offered to subscribers as-is. */
-  get codec(): RTCRtpCodecParameters | undefined {
-    return this.#codec;
+    return this.#codec?.mimeType;
   }
 
   get info(): PublishedTrackInfo {
@@ -91,7 +80,7 @@ export class PublishedTrack extends TypedEmitter<{ '@close': [] }> {
       kind: this.kind,
       source: this.source,
       ...(this.name ? { name: this.name } : {}),
-      ...(this.#mimeType ? { mimeType: this.#mimeType } : {}),
+      ...(this.#codec ? { mimeType: this.#codec.mimeType } : {}),
     };
   }
 
@@ -136,8 +125,6 @@ export class PublishedTrack extends TypedEmitter<{ '@close': [] }> {
     for (const downTrack of [...this.#downTracks]) downTrack.close();
     this.#downTracks.clear();
     this.cache?.clear();
-    this.emit('@close');
-    this.removeAllListeners();
   }
 
   readonly #onRtp = (packet: RtpPacket): void => {
@@ -148,7 +135,6 @@ export class PublishedTrack extends TypedEmitter<{ '@close': [] }> {
 
   #setCodec(codec: RTCRtpCodecParameters): void {
     this.#codec = codec;
-    this.#mimeType = codec.mimeType;
     this.#isKeyframe = keyframeDetectorFor(codec.mimeType);
   }
 }

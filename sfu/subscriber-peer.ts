@@ -52,10 +52,6 @@ export class SubscriberPeer extends PeerBase {
     return this.#downTracks;
   }
 
-  get offerOutstanding(): boolean {
-    return this.#offerOutstanding;
-  }
-
   /** Sends a data frame to this participant; false when the channel is not open. */
   sendData(frame: Uint8Array, reliable: boolean): boolean {
     const channel = reliable ? this.#channels.reliable : this.#channels.lossy;

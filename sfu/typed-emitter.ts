@@ -30,8 +30,4 @@ export class TypedEmitter<Events extends Record<string, unknown[]>> {
   protected removeAllListeners(): void {
     this.#emitter.removeAllListeners();
   }
-
-  listenerCount(event: keyof Events & string): number {
-    return this.#emitter.listenerCount(event);
-  }
 }

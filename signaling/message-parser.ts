@@ -1,7 +1,7 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import { ErrorCode, SignalingError } from './errors.js';
-import { clientMessageSchemas, type ClientMessage, type ClientMessageType } from './messages.js';
+import { clientMessageSchemas, type ClientMessage } from './messages.js';
 
 const checkers = new Map<string, TypeCheck<TSchema>>(
   Object.entries(clientMessageSchemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),
@@ -29,8 +29,4 @@ export function parseClientMessage(text: string): ClientMessage {
     throw new SignalingError(ErrorCode.SCHEMA_VIOLATION, `${type}: ${where}: ${first?.message ?? 'invalid'}`);
   }
   return value as ClientMessage;
-}
-
-export function isClientMessageType(type: string): type is ClientMessageType {
-  return checkers.has(type);
 }
