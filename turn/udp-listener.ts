@@ -12,6 +12,13 @@ export interface UdpListenOptions {
   readonly address: string;
   readonly port: number;
   readonly reusePort: boolean;
+  /**
+   * Start serving at once (default). A relay thread binds with false and calls serveUdp once every
+   * thread has joined the SO_REUSEPORT group: each join re-hashes the clients over the group, so a
+   * client served earlier could land on a thread that does not hold its allocation (437). Until
+   * then datagrams are read and dropped; STUN clients retransmit.
+   */
+  readonly serve?: boolean;
 }
 
 /** Binds the listener; rejects (with nothing left open) if the port cannot be bound. */
@@ -25,7 +32,7 @@ export async function bindUdpListener(shard: RelayShard, options: UdpListenOptio
     // Node >= 22.12; @types/node 20 does not know the option yet.
     ...({ reusePort: options.reusePort } as object),
   });
-  socket.on('message', (msg, rinfo) => shard.udpMessage(socket, msg, rinfo));
+  if (options.serve !== false) serveUdp(shard, socket);
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -44,6 +51,10 @@ export async function bindUdpListener(shard: RelayShard, options: UdpListenOptio
   }
   socket.on('error', (err) => shard.guard('udp-listener', err));
   return socket;
+}
+
+export function serveUdp(shard: RelayShard, socket: dgram.Socket): void {
+  socket.on('message', (msg, rinfo) => shard.udpMessage(socket, msg, rinfo));
 }
 
 export function closeUdp(socket: dgram.Socket): Promise<void> {

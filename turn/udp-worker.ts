@@ -1,13 +1,14 @@
 // A UDP relay thread (worker_threads entry): one shard with its own TurnCore, relay sockets and
 // timer, and a UDP listener bound with SO_REUSEPORT on the port every relay thread shares.
-// worker-pool.ts starts it; it answers 'ready' with the bound port (or 'failed'), forwards log
-// events (never per packet) and closes everything on 'close', then lets the thread end.
+// worker-pool.ts starts it; it answers 'ready' with the bound port (or 'failed'), starts serving on
+// 'serve' (once every thread is bound), forwards log events (never per packet) and closes
+// everything on 'close', then lets the thread end.
 import type dgram from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TurnConfig } from './config.js';
 import { RelayShard, type ShardLog } from './shard.js';
 import type { TurnMemory } from './shared-memory.js';
-import { bindUdpListener, closeUdp } from './udp-listener.js';
+import { bindUdpListener, closeUdp, serveUdp } from './udp-listener.js';
 
 export interface UdpWorkerData {
   readonly config: TurnConfig;
@@ -49,8 +50,13 @@ const log: ShardLog = { debug: forward('debug', 20), info: forward('info', 30), 
 const shard = new RelayShard({ config: data.config, memory: data.memory, shard: data.shard, shards: data.shards, log, clock: { now: Date.now } });
 let socket: dgram.Socket | null = null;
 
-port.on('message', (m: { type: 'close' }) => {
-  if (m.type !== 'close') return;
+export type PoolCommand = { readonly type: 'serve' } | { readonly type: 'close' };
+
+port.on('message', (m: PoolCommand) => {
+  if (m.type === 'serve') {
+    if (socket) serveUdp(shard, socket);
+    return;
+  }
   shard.close();
   void (socket ? closeUdp(socket) : Promise.resolve()).then(() => {
     report({ type: 'closed' });
@@ -58,7 +64,7 @@ port.on('message', (m: { type: 'close' }) => {
   });
 });
 
-bindUdpListener(shard, { address: data.config.listenAddress, port: data.port, reusePort: true }).then(
+bindUdpListener(shard, { address: data.config.listenAddress, port: data.port, reusePort: true, serve: false }).then(
   (s) => {
     socket = s;
     report({ type: 'ready', port: s.address().port });

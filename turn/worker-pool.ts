@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { TurnConfig } from './config.js';
 import type { TurnMemory } from './shared-memory.js';
-import type { UdpWorkerData, WorkerReport } from './udp-worker.js';
+import type { PoolCommand, UdpWorkerData, WorkerReport } from './udp-worker.js';
 
 export interface UdpWorkers {
   /** The UDP port all of them listen on. */
@@ -64,9 +64,13 @@ class Thread {
     this.ready.catch(() => undefined);
   }
 
+  command(c: PoolCommand): void {
+    this.worker.postMessage(c);
+  }
+
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
-    this.worker.postMessage({ type: 'close' });
+    this.command({ type: 'close' });
     const timer = setTimeout(() => void this.worker.terminate(), CLOSE_TIMEOUT_MS);
     this.#closing = this.#exited.then(() => clearTimeout(timer));
     return this.#closing;
@@ -90,6 +94,7 @@ export async function startUdpWorkers(options: UdpWorkerOptions): Promise<UdpWor
     const port = await spawn(first, config.udpPort).ready;
     const rest = Array.from({ length: count - 1 }, (_, i) => spawn(first + 1 + i, port).ready);
     await Promise.all(rest);
+    for (const t of threads) t.command({ type: 'serve' });
     let closing: Promise<void> | null = null;
     return { port, close: () => (closing ??= close()) };
   } catch (err) {

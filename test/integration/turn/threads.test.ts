@@ -1,10 +1,13 @@
 // The UDP listener sharded over worker threads (SO_REUSEPORT): clients on different threads both
 // relay, and the allocation quotas hold across threads (shared memory, not per thread).
 import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTurnServer, type TurnServer } from '../../../turn/index.js';
+import { freeUdpPort } from '../../../bench/turn/util.js';
+import { MessageBuilder } from '../../../turn/stun/builder.js';
 import { TurnTestClient, type Credentials } from './client.js';
 import { loopbackConfig } from './tools.js';
 
@@ -76,6 +79,31 @@ describe('TURN server with two UDP relay threads', () => {
       await server.close();
     }
     expect(server.stats()).toMatchObject({ allocations: 0, relaySockets: 0, portsInUse: 0 });
+  });
+
+  it('serves no datagram until every thread has joined the port (a later join would move clients to another thread)', async () => {
+    const port = await freeUdpPort();
+    const client = dgram.createSocket('udp4');
+    await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+    let started = false;
+    const answers = { beforeStart: 0, afterStart: 0 };
+    client.on('message', () => (started ? answers.afterStart++ : answers.beforeStart++));
+    const binding = (): void => client.send(new MessageBuilder(0x0001, randomBytes(12)).finish({ fingerprint: true }), port, '127.0.0.1');
+    const spam = setInterval(binding, 2);
+    try {
+      const { server } = await start({ udpPort: port });
+      started = true;
+      try {
+        await until(() => answers.afterStart > 0);
+        expect(answers).toMatchObject({ beforeStart: 0 });
+        expect(answers.afterStart).toBeGreaterThan(0);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      clearInterval(spam);
+      client.close();
+    }
   });
 
   it('holds the per-user and total allocation quotas across threads', async () => {
