@@ -50,7 +50,7 @@ export const ConfigSchema = Type.Object(
       {
         /** Start the embedded STUN/TURN server and hand out its credentials in join replies. */
         enabled: Type.Boolean(),
-        /** Address put in the turn: URLs; the TURN listen address when empty. */
+        /** Address put in the turn: URLs (the TURN listen address when empty), and, when an IP, the relays' advertised address. */
         announcedIp: Type.String(),
         /** Lifetime of the time-limited credentials in a join reply. */
         credentialTtlSeconds: Positive,
@@ -112,6 +112,7 @@ export const ENV_KEYS: Record<string, string> = {
   TSFU_TURN_AUTH_SECRET: 'turn.server.authSecret',
   TSFU_TURN_LISTEN_IP: 'turn.server.listenAddress',
   TSFU_TURN_RELAY_IP: 'turn.server.relayAddress',
+  TSFU_TURN_RELAY_ANNOUNCED_IP: 'turn.server.relayAnnouncedAddress',
 };
 
 /** How a map whose keys are not ours is merged (no unknown-key check here): replaced whole, or key by key. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { mintTurnCredentials, startTurnServer, validateTurnConfig, type TurnServer } from '../turn/index.js';
@@ -16,6 +17,8 @@ export async function startTurnService(config: Config['turn'], logger: Logger, r
   const options = { ...config.server };
   // Time-limited credentials need a shared secret; a single node can make its own for the process lifetime.
   if (options.authSecret === undefined) options.authSecret = randomBytes(32).toString('base64url');
+  // Behind a 1:1 NAT the relays are reached at the same public address as the listener.
+  if (options.relayAnnouncedAddress === undefined && isIP(config.announcedIp) !== 0) options.relayAnnouncedAddress = config.announcedIp;
   let turnConfig;
   try {
     turnConfig = validateTurnConfig(options);

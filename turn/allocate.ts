@@ -114,7 +114,8 @@ export function relayOpened(ctx: CoreContext, allocation: Allocation): TurnActio
   const client = allocation.client;
   const tid = c.transactionId;
   const b = ctx.responder.success(fakeRequest(allocation));
-  b.add(Attr.XorRelayedAddress, encodeXorAddress({ family: allocation.family, address: allocation.relayAddress, port: allocation.relayPort }, tid));
+  const advertised = ctx.policy.relayAnnouncedAddress ?? allocation.relayAddress;
+  b.add(Attr.XorRelayedAddress, encodeXorAddress({ family: allocation.family, address: advertised, port: allocation.relayPort }, tid));
   b.add(Attr.Lifetime, encodeUint32(c.lifetimeSeconds));
   if (c.reservationToken) b.add(Attr.ReservationToken, c.reservationToken);
   if (c.addressError !== null) b.add(Attr.AddressErrorCode, addressErrorValue(c.addressError));

@@ -29,8 +29,13 @@ export interface TurnConfig {
    * (os.availableParallelism()); 1 = the main thread only. TCP/TLS always run on the main thread.
    */
   readonly threads: number;
-  /** Address relay sockets bind and XOR-RELAYED-ADDRESS advertises. */
+  /** Address relay sockets bind (0.0.0.0 or :: binds every address; then relayAnnouncedAddress is required). */
   readonly relayAddress: string;
+  /**
+   * Address XOR-RELAYED-ADDRESS advertises when relays sit behind a 1:1 NAT, e.g. a cloud VM's
+   * public IP for a private relayAddress (coturn's external-ip). Same family; relayAddress when absent.
+   */
+  readonly relayAnnouncedAddress?: string;
   /** Inclusive relay port range [min, max]. */
   readonly relayPortRange: readonly [number, number];
   readonly realm: string;
@@ -117,6 +122,7 @@ const checks: Record<keyof TurnConfig, Check> = {
   tls: object({ cert: str, key: str, port: int(0, 65535) }),
   threads: int(0, 256),
   relayAddress: ip,
+  relayAnnouncedAddress: ip,
   relayPortRange: (v, k) => {
     if (!Array.isArray(v) || v.length !== 2) return fail(k, 'must be [min, max]');
     int(1, 65535)(v[0], `${k}[0]`);
@@ -144,6 +150,8 @@ const checks: Record<keyof TurnConfig, Check> = {
 };
 
 /** Merges `partial` over the defaults; throws naming the first unknown or invalid key. */
+const isUnspecified = (address: string): boolean => address === '0.0.0.0' || /^[0:]+$/.test(address);
+
 export function validateTurnConfig(partial: unknown): TurnConfig {
   if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
     throw new Error('turn config: must be an object');
@@ -154,6 +162,13 @@ export function validateTurnConfig(partial: unknown): TurnConfig {
     if (value !== undefined) check!(value, key);
   }
   const config = { ...defaultTurnConfig, ...(partial as Partial<TurnConfig>) };
+  const announced = config.relayAnnouncedAddress;
+  if (announced === undefined && isUnspecified(config.relayAddress)) {
+    fail('relayAddress', `${config.relayAddress} cannot be advertised to clients: set relayAnnouncedAddress too`);
+  }
+  if (announced !== undefined && (isUnspecified(announced) || isIP(announced) !== isIP(config.relayAddress))) {
+    fail('relayAnnouncedAddress', `must be a specific address of the same family as relayAddress (${config.relayAddress})`);
+  }
   if (config.maxAllocationLifetimeSeconds < config.defaultAllocationLifetimeSeconds) {
     fail('maxAllocationLifetimeSeconds', 'must be at least defaultAllocationLifetimeSeconds');
   }

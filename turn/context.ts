@@ -35,6 +35,8 @@ export interface TurnObserver {
 export interface CorePolicy {
   readonly realm: string;
   readonly relayAddress: string;
+  /** What XOR-RELAYED-ADDRESS shows when it is not relayAddress (a 1:1 NAT in front of the relays). */
+  readonly relayAnnouncedAddress?: string;
   readonly relayFamily: 4 | 6;
   readonly defaultLifetimeSeconds: number;
   readonly maxLifetimeSeconds: number;

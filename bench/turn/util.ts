@@ -52,11 +52,41 @@ export function median(values: number[]): number {
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
-/** UDP datagrams the kernel dropped for full receive buffers in this network namespace (/proc/net/snmp). */
-export function udpRcvbufErrors(): number {
+/** A counter of the Udp: line of /proc/net/snmp (this network namespace, every socket). */
+function udpCounter(name: string): number {
   const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
   if (lines.length < 2) return NaN;
   const names = lines[0].split(/\s+/);
   const values = lines[1].split(/\s+/);
-  return Number(values[names.indexOf('RcvbufErrors')]);
+  return Number(values[names.indexOf(name)]);
+}
+
+/** UDP datagrams the kernel dropped for full receive buffers. */
+export const udpRcvbufErrors = (): number => udpCounter('RcvbufErrors');
+
+/** UDP datagrams delivered to sockets. */
+export const udpInDatagrams = (): number => udpCounter('InDatagrams');
+
+/**
+ * Samples a counter every `everyMs` until stopped; `steadyRate()` is the median per-second rate
+ * over the windows at >= half the busiest window's rate (the load's plateau, not its ramp or tail).
+ */
+export function sampleRate(read: () => number, everyMs: number): { steadyRate(): number; stop(): void } {
+  const rates: number[] = [];
+  let last = read();
+  let at = performance.now();
+  const timer = setInterval(() => {
+    const value = read();
+    const now = performance.now();
+    rates.push(((value - last) * 1000) / (now - at));
+    last = value;
+    at = now;
+  }, everyMs);
+  return {
+    steadyRate() {
+      const peak = Math.max(0, ...rates);
+      return median(rates.filter((r) => r >= peak / 2));
+    },
+    stop: () => clearInterval(timer),
+  };
 }

@@ -70,11 +70,12 @@ export class TurnTestClient {
     throw new Error('no answer after three attempts');
   }
 
-  /** Allocate: the error code (null on success) and the relayed port. */
-  async allocate(creds: Credentials): Promise<{ code: number | null; relayPort: number }> {
+  /** Allocate: the error code (null on success) and the relayed address and port. */
+  async allocate(creds: Credentials): Promise<{ code: number | null; relayAddress: string; relayPort: number }> {
     const res = await this.request(Method.Allocate, () => [[Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])]], creds);
-    const relayed = findAttribute(res, Attr.XorRelayedAddress);
-    return { code: errorCode(res), relayPort: relayed ? decodeXorAddress(res, relayed)!.port : -1 };
+    const attr = findAttribute(res, Attr.XorRelayedAddress);
+    const relayed = attr ? decodeXorAddress(res, attr) : null;
+    return { code: errorCode(res), relayAddress: relayed?.address ?? '', relayPort: relayed?.port ?? -1 };
   }
 
   async release(creds: Credentials): Promise<number | null> {

@@ -31,6 +31,14 @@ describe('turn config', () => {
     expect(() => validateTurnConfig({ defaultAllocationLifetimeSeconds: 900, maxAllocationLifetimeSeconds: 600 })).toThrow(/maxAllocationLifetimeSeconds/);
     expect(() => validateTurnConfig(null)).toThrow(/must be an object/);
   });
+
+  it('needs an advertised relay address, of the relay family, when relays bind every address', () => {
+    expect(() => validateTurnConfig({ relayAddress: '0.0.0.0' })).toThrow(/"relayAddress" 0\.0\.0\.0 cannot be advertised/);
+    expect(() => validateTurnConfig({ relayAddress: '::' })).toThrow(/set relayAnnouncedAddress/);
+    expect(() => validateTurnConfig({ relayAddress: '0.0.0.0', relayAnnouncedAddress: '2001:db8::1' })).toThrow(/"relayAnnouncedAddress" must be .* same family/);
+    expect(() => validateTurnConfig({ relayAddress: '10.0.0.5', relayAnnouncedAddress: '0.0.0.0' })).toThrow(/"relayAnnouncedAddress"/);
+    expect(validateTurnConfig({ relayAddress: '0.0.0.0', relayAnnouncedAddress: '203.0.113.10' }).relayAnnouncedAddress).toBe('203.0.113.10');
+  });
 });
 
 describe('TURN REST API credentials', () => {
