@@ -219,8 +219,9 @@ async function main(): Promise<void> {
       'so a round that shares the machine with other work can still lose packets. The difference from coturn is mostly user space: ' +
       'the JavaScript relay path is a few percent of the server\'s CPU profile (TURN_BENCH_PROFILE=dir runs it under --cpu-prof, ' +
       'one profile per thread); the rest is Node\'s per-datagram machinery (a 64 KiB buffer, an ArrayBuffer, a Buffer and an rinfo ' +
-      'object per receive, a callback into JavaScript, a SendWrap per send, and their garbage). In the kernel, libuv reads each relay ' +
-      'socket until EAGAIN, so a relay socket woken for one datagram costs two recvmsg calls.',
+      'object per receive, a callback into JavaScript, a SendWrap per send, and their garbage). The kernel part is not where the ' +
+      'gap is: under `strace -c -f` (one separate run of this load) ours made 1.3 recvmsg calls per datagram it sent, coturn 2.3, ' +
+      'because libuv drains a busy listener up to 32 datagrams per wakeup.',
   ].join('\n');
   console.log(`\n${table}\n`);
   if (!process.argv.includes('--no-write-docs')) writeDocs(table);
