@@ -17,14 +17,18 @@ export interface Credentials {
 export class TurnTestClient {
   readonly #socket: dgram.Socket;
   readonly #serverPort: number;
+  readonly #host: string;
+  readonly #family: 4 | 6;
   readonly #waiting = new Map<string, (m: StunMessage) => void>();
   #nonce = '';
   /** ChannelData payloads received, by channel number. */
   readonly received: Array<{ channel: number; data: Buffer }> = [];
 
-  private constructor(socket: dgram.Socket, serverPort: number) {
+  private constructor(socket: dgram.Socket, serverPort: number, host: string) {
     this.#socket = socket;
     this.#serverPort = serverPort;
+    this.#host = host;
+    this.#family = host.includes(':') ? 6 : 4;
     socket.on('message', (msg) => {
       if (msg.length >= 4 && (msg[0] & 0xc0) === 0x40) {
         this.received.push({ channel: msg.readUInt16BE(0), data: Buffer.from(msg.subarray(4, 4 + msg.readUInt16BE(2))) });
@@ -35,10 +39,11 @@ export class TurnTestClient {
     });
   }
 
-  static async open(serverPort: number): Promise<TurnTestClient> {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    return new TurnTestClient(socket, serverPort);
+  /** A client on `host` (127.0.0.1 or ::1) talking to the server at the same host. */
+  static async open(serverPort: number, host = '127.0.0.1'): Promise<TurnTestClient> {
+    const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((r) => socket.bind(0, host, () => r()));
+    return new TurnTestClient(socket, serverPort, host);
   }
 
   get port(): number {
@@ -71,8 +76,10 @@ export class TurnTestClient {
   }
 
   /** Allocate: the error code (null on success) and the relayed address and port. */
-  async allocate(creds: Credentials): Promise<{ code: number | null; relayAddress: string; relayPort: number }> {
-    const res = await this.request(Method.Allocate, () => [[Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])]], creds);
+  async allocate(creds: Credentials, family: 4 | 6 = 4): Promise<{ code: number | null; relayAddress: string; relayPort: number }> {
+    const attrs: Array<[number, Buffer]> = [[Attr.RequestedTransport, Buffer.from([17, 0, 0, 0])]];
+    if (family === 6) attrs.push([Attr.RequestedAddressFamily, Buffer.from([2, 0, 0, 0])]);
+    const res = await this.request(Method.Allocate, () => attrs, creds);
     const attr = findAttribute(res, Attr.XorRelayedAddress);
     const relayed = attr ? decodeXorAddress(res, attr) : null;
     return { code: errorCode(res), relayAddress: relayed?.address ?? '', relayPort: relayed?.port ?? -1 };
@@ -85,7 +92,7 @@ export class TurnTestClient {
   async channelBind(creds: Credentials, channel: number, peerPort: number): Promise<number | null> {
     const number = Buffer.from([channel >> 8, channel & 0xff, 0, 0]);
     return errorCode(
-      await this.request(Method.ChannelBind, (tid) => [[Attr.ChannelNumber, number], [Attr.XorPeerAddress, encodeXorAddress({ family: 4, address: '127.0.0.1', port: peerPort }, tid)]], creds),
+      await this.request(Method.ChannelBind, (tid) => [[Attr.ChannelNumber, number], [Attr.XorPeerAddress, encodeXorAddress({ family: this.#family, address: this.#host, port: peerPort }, tid)]], creds),
     );
   }
 
@@ -94,7 +101,7 @@ export class TurnTestClient {
     out.writeUInt16BE(channel, 0);
     out.writeUInt16BE(data.length, 2);
     data.copy(out, 4);
-    this.#socket.send(out, this.#serverPort, '127.0.0.1');
+    this.#socket.send(out, this.#serverPort, this.#host);
   }
 
   close(): void {
@@ -113,7 +120,7 @@ export class TurnTestClient {
         this.#waiting.delete(key);
         resolve(m);
       });
-      this.#socket.send(msg, this.#serverPort, '127.0.0.1');
+      this.#socket.send(msg, this.#serverPort, this.#host);
     });
   }
 }
