@@ -149,9 +149,9 @@ const checks: Record<keyof TurnConfig, Check> = {
   },
 };
 
-/** Merges `partial` over the defaults; throws naming the first unknown or invalid key. */
 const isUnspecified = (address: string): boolean => address === '0.0.0.0' || /^[0:]+$/.test(address);
 
+/** Merges `partial` over the defaults; throws naming the first unknown or invalid key. */
 export function validateTurnConfig(partial: unknown): TurnConfig {
   if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
     throw new Error('turn config: must be an object');
