@@ -1,6 +1,7 @@
 // TURN server configuration: one typed object, defaults here, strict validation that names any
 // unknown or mistyped key (CONVENTIONS.md: "reject unknown keys with a message that names the key").
 import { isIP } from 'node:net';
+import { parseIp } from './ip.js';
 import { parseCidr } from './peer-filter.js';
 
 export interface TurnTlsConfig {
@@ -149,7 +150,7 @@ const checks: Record<keyof TurnConfig, Check> = {
   },
 };
 
-const isUnspecified = (address: string): boolean => address === '0.0.0.0' || /^[0:]+$/.test(address);
+const isUnspecified = (address: string): boolean => parseIp(address)?.every((b) => b === 0) ?? false;
 
 /** Merges `partial` over the defaults; throws naming the first unknown or invalid key. */
 export function validateTurnConfig(partial: unknown): TurnConfig {

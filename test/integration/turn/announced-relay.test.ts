@@ -2,15 +2,12 @@
 // the relay socket stays bound to the private one. 127.0.0.2 stands in for the public address; the
 // peer reaches the relay at the bound address, as the NAT would deliver it.
 import dgram from 'node:dgram';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { expect, it } from 'vitest';
-import { startTurnServer } from '../../../turn/index.js';
 import { TurnTestClient } from './client.js';
-import { USERS, loopbackConfig } from './tools.js';
+import { USERS, startLoopbackServer } from './tools.js';
 
 it('advertises relayAnnouncedAddress in XOR-RELAYED-ADDRESS and relays through the bound address', async () => {
-  const server = await startTurnServer(loopbackConfig({ relayAnnouncedAddress: '127.0.0.2' }), { logger: pino({ level: 'silent' }), registry: new Registry() });
+  const server = await startLoopbackServer({ relayAnnouncedAddress: '127.0.0.2' });
   const peer = dgram.createSocket('udp4');
   await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
   const client = await TurnTestClient.open(server.addresses.udp!.port);

@@ -6,10 +6,10 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTurnServer, type TurnServer } from '../../../turn/index.js';
-import { freeUdpPort } from '../../../bench/turn/util.js';
 import { MessageBuilder } from '../../../turn/stun/builder.js';
+import { Method, StunClass, messageType } from '../../../turn/stun/constants.js';
 import { TurnTestClient, type Credentials } from './client.js';
-import { loopbackConfig } from './tools.js';
+import { freeUdpPort, loopbackConfig } from './tools.js';
 
 const users = { alice: 'alice-secret', bob: 'bob-secret', probe: 'probe-secret' };
 const creds = (user: keyof typeof users): Credentials => ({ user, password: users[user] });
@@ -88,7 +88,7 @@ describe('TURN server with two UDP relay threads', () => {
     let started = false;
     const answers = { beforeStart: 0, afterStart: 0 };
     client.on('message', () => (started ? answers.afterStart++ : answers.beforeStart++));
-    const binding = (): void => client.send(new MessageBuilder(0x0001, randomBytes(12)).finish({ fingerprint: true }), port, '127.0.0.1');
+    const binding = (): void => client.send(new MessageBuilder(messageType(Method.Binding, StunClass.Request), randomBytes(12)).finish({ fingerprint: true }), port, '127.0.0.1');
     const spam = setInterval(binding, 2);
     try {
       const { server } = await start({ udpPort: port });

@@ -7,22 +7,24 @@ import { Registry } from 'prom-client';
 import { startTurnServer, validateTurnConfig, type TurnConfig, type TurnServer } from '../../../turn/index.js';
 import { formatIpv6 } from '../../../turn/ip.js';
 
-/**
- * Every IPv4 range except 127.0.0.0/8, and all of IPv6: with allowedPeerCidrs 127.0.0.1/32 the only
- * peer a test can relay to is 127.0.0.1, whatever a fuzzer puts in XOR-PEER-ADDRESS.
- */
-export const EVERYTHING_BUT_LOOPBACK = [
-  '0.0.0.0/2', '64.0.0.0/3', '96.0.0.0/4', '112.0.0.0/5', '120.0.0.0/6', '124.0.0.0/7', '126.0.0.0/8', '128.0.0.0/1', '::/0',
-];
-
 /** IPv6 peers other than ::1: per bit of ::1, the prefix that matches it up to that bit and differs at it. */
-export const EVERY_IPV6_BUT_LOOPBACK = Array.from({ length: 128 }, (_, i) => {
+const EVERY_IPV6_BUT_LOOPBACK = Array.from({ length: 128 }, (_, i) => {
   const bytes = new Uint8Array(16);
   bytes[15] = 1;
   bytes[i >> 3] ^= 0x80 >> (i & 7);
   for (let bit = i + 1; bit < 128; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
   return `${formatIpv6(bytes)}/${i + 1}`;
 });
+
+/**
+ * Every IPv4 range except 127.0.0.0/8, and every IPv6 address except ::1: with allowedPeerCidrs
+ * 127.0.0.1/32 (or ::1/128) the only peer a test can relay to is loopback, whatever a fuzzer puts
+ * in XOR-PEER-ADDRESS.
+ */
+export const EVERYTHING_BUT_LOOPBACK = [
+  '0.0.0.0/2', '64.0.0.0/3', '96.0.0.0/4', '112.0.0.0/5', '120.0.0.0/6', '124.0.0.0/7', '126.0.0.0/8', '128.0.0.0/1',
+  ...EVERY_IPV6_BUT_LOOPBACK,
+];
 
 export const USERS = { alice: 'alice-secret' };
 export const AUTH_SECRET = 'shared-rest-secret';
