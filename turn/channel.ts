@@ -6,6 +6,8 @@
 //  - the transport address is already bound to a different channel number.
 // RFC 8656 §12: after a binding expires, neither its number nor its address may be rebound to
 // something else for 5 minutes; rebinding the same pair inside that window revives it.
+// A table holds at most `maxBindings` (config `maxChannelsPerAllocation`), quarantined ones
+// included; a new binding past that is refused with 508 (RFC 8656 §12.2, "capacity limit").
 import { CHANNEL_MAX, CHANNEL_MIN } from './stun/constants.js';
 
 export const CHANNEL_LIFETIME_MS = 600_000;
@@ -31,7 +33,7 @@ export class ChannelBinding {
 
 export type BindResult =
   | { readonly ok: true; readonly binding: ChannelBinding; readonly created: boolean }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: 'invalid' | 'capacity'; readonly detail: string };
 
 export function isValidChannelNumber(n: number): boolean {
   return n >= CHANNEL_MIN && n <= CHANNEL_MAX;
@@ -51,20 +53,21 @@ export class ChannelTable {
     return this.#byNumber.get(number);
   }
 
-  /** Applies RFC 8656 §12.2 rules; installs or refreshes the binding. */
-  bind(number: number, peerAddress: string, peerPort: number, now: number): BindResult {
-    if (!isValidChannelNumber(number)) return { ok: false, reason: 'channel number out of range' };
+  /** Applies RFC 8656 §12.2 rules; installs or refreshes the binding, at most `maxBindings` of them. */
+  bind(number: number, peerAddress: string, peerPort: number, now: number, maxBindings = Infinity): BindResult {
+    if (!isValidChannelNumber(number)) return { ok: false, reason: 'invalid', detail: 'channel number out of range' };
     const peerKey = `${peerAddress}|${peerPort}`;
     const byNumber = this.#byNumber.get(number);
     const byPeer = this.#byPeer.get(peerKey);
     if (byNumber && (byNumber.peerAddress !== peerAddress || byNumber.peerPort !== peerPort)) {
-      return { ok: false, reason: 'channel bound to another peer' };
+      return { ok: false, reason: 'invalid', detail: 'channel bound to another peer' };
     }
-    if (byPeer && byPeer.number !== number) return { ok: false, reason: 'peer bound to another channel' };
+    if (byPeer && byPeer.number !== number) return { ok: false, reason: 'invalid', detail: 'peer bound to another channel' };
     if (byNumber) {
       byNumber.expiresAt = now + CHANNEL_LIFETIME_MS;
       return { ok: true, binding: byNumber, created: false };
     }
+    if (this.#byNumber.size >= maxBindings) return { ok: false, reason: 'capacity', detail: `at most ${maxBindings} channels per allocation` };
     const binding = new ChannelBinding(number, peerAddress, peerPort, now);
     this.#byNumber.set(number, binding);
     this.#byPeer.set(peerKey, binding);

@@ -53,6 +53,10 @@ export interface TurnConfig {
   readonly deniedPeerCidrs: readonly string[];
   readonly maxAllocationsPerUser: number;
   readonly maxAllocationsTotal: number;
+  /** Peer IPs with a permission, per allocation (RFC 8656 §10.2: 508 past it). */
+  readonly maxPermissionsPerAllocation: number;
+  /** Channel bindings per allocation, in their 5-minute quarantine included (RFC 8656 §12.2: 508 past it). */
+  readonly maxChannelsPerAllocation: number;
   /** Relayed bytes per second per allocation, both directions together (0 = unlimited). */
   readonly bandwidthBytesPerSecond: number;
   /** Requests without valid credentials, per source IP (perSecond 0 = unlimited). */
@@ -77,6 +81,8 @@ export const defaultTurnConfig: TurnConfig = {
   deniedPeerCidrs: [],
   maxAllocationsPerUser: 100,
   maxAllocationsTotal: 10_000,
+  maxPermissionsPerAllocation: 64,
+  maxChannelsPerAllocation: 64,
   bandwidthBytesPerSecond: 1_250_000,
   unauthenticatedRateLimit: { perSecond: 200, burst: 1000 },
   software: 'tsfu-turn',
@@ -143,6 +149,9 @@ const checks: Record<keyof TurnConfig, Check> = {
   deniedPeerCidrs: cidrs,
   maxAllocationsPerUser: int(0, 1_000_000),
   maxAllocationsTotal: int(0, 1_000_000),
+  maxPermissionsPerAllocation: int(1, 65_535),
+  // Channel numbers 0x4000-0x7FFF (channel.ts): no more bindings than numbers.
+  maxChannelsPerAllocation: int(1, 0x4000),
   bandwidthBytesPerSecond: int(0, Number.MAX_SAFE_INTEGER),
   unauthenticatedRateLimit: object({ perSecond: int(0, 1_000_000), burst: int(1, 10_000_000) }),
   software: (v, k) => {

@@ -41,6 +41,10 @@ export interface CorePolicy {
   readonly defaultLifetimeSeconds: number;
   readonly maxLifetimeSeconds: number;
   readonly bandwidthBytesPerSecond: number;
+  /** Peer IPs one allocation may hold permissions for (RFC 8656 §10.2: 508 past it). */
+  readonly maxPermissionsPerAllocation: number;
+  /** Channel bindings one allocation may hold, quarantined ones included (RFC 8656 §12.2: 508 past it). */
+  readonly maxChannelsPerAllocation: number;
   readonly resolveCredentials: CredentialResolver;
   /** True when relaying to this peer IP is allowed (else 403). */
   readonly allowPeer: (address: string) => boolean;

@@ -1,5 +1,8 @@
 // Refresh (RFC 8656 §8.2 "Receiving a Refresh Request"), CreatePermission (§10.2) and
 // ChannelBind (§12.2). Each runs after authentication and needs the 5-tuple's allocation (437).
+// Permissions and channels per allocation are capped (maxPermissionsPerAllocation,
+// maxChannelsPerAllocation): a request that would pass a cap installs nothing and gets 508
+// (Insufficient Capacity), which §10.2 and §12.2 name for "some capacity limit or similar".
 import type { Allocation, ClientRef } from './allocation.js';
 import { grantedLifetime } from './allocation.js';
 import { send, type CoreContext, type TurnAction } from './context.js';
@@ -11,9 +14,12 @@ import { findAttribute, findAttributes, type StunMessage } from './stun/message.
 
 type Handler = (ctx: CoreContext, client: ClientRef, msg: StunMessage, a: Allocation, now: number) => TurnAction[];
 
-const errorReply = (ctx: CoreContext, client: ClientRef, msg: StunMessage, a: Allocation, code: number): TurnAction[] => [
-  send(client, finish(ctx.responder.error(msg, code), a.key)),
+const errorReply = (ctx: CoreContext, client: ClientRef, msg: StunMessage, a: Allocation, code: number, reason?: string): TurnAction[] => [
+  send(client, finish(ctx.responder.error(msg, code, reason), a.key)),
 ];
+
+const capacityReply = (ctx: CoreContext, client: ClientRef, msg: StunMessage, a: Allocation, detail: string): TurnAction[] =>
+  errorReply(ctx, client, msg, a, ErrorCode.InsufficientCapacity, `Insufficient Capacity: ${detail}`);
 
 /** RFC 8656 §8: lifetime 0 deletes; otherwise the allocation is extended by the granted lifetime. */
 export const handleRefresh: Handler = (ctx, client, msg, a, now) => {
@@ -46,6 +52,17 @@ function checkPeer(ctx: CoreContext, a: Allocation, peer: TransportAddress | nul
   return 0;
 }
 
+/**
+ * True when `added` more peer IPs fit under the permission cap. Expired permissions that no
+ * channel holds (tick() sweeps them each second) are swept here first, so they never count.
+ */
+function permissionsFit(ctx: CoreContext, a: Allocation, added: number, now: number): boolean {
+  const max = ctx.policy.maxPermissionsPerAllocation;
+  if (a.permissions.size + added <= max) return true;
+  for (const [address, p] of a.permissions) if (p.expiresAt <= now && p.channelsByPort.size === 0) a.permissions.delete(address);
+  return a.permissions.size + added <= max;
+}
+
 /** Installs or refreshes the permission for a peer IP (RFC 8656 §9). */
 export function installPermission(a: Allocation, address: string, now: number): Permission {
   let p = a.permissions.get(address);
@@ -68,6 +85,10 @@ export const handleCreatePermission: Handler = (ctx, client, msg, a, now) => {
     if (code) return errorReply(ctx, client, msg, a, code);
     peers.push(peer!);
   }
+  const added = new Set(peers.map((p) => p.address).filter((address) => !a.permissions.has(address))).size;
+  if (added > 0 && !permissionsFit(ctx, a, added, now)) {
+    return capacityReply(ctx, client, msg, a, `at most ${ctx.policy.maxPermissionsPerAllocation} permissions per allocation`);
+  }
   for (const peer of peers) installPermission(a, peer.address, now);
   return [send(client, finish(ctx.responder.success(msg), a.key))];
 };
@@ -81,8 +102,13 @@ export const handleChannelBind: Handler = (ctx, client, msg, a, now) => {
   const peer = decodeXorAddress(msg, peerAttr);
   const code = checkPeer(ctx, a, peer);
   if (code) return errorReply(ctx, client, msg, a, code);
-  const result = a.channels.bind(channel, peer!.address, peer!.port, now);
-  if (!result.ok) return errorReply(ctx, client, msg, a, ErrorCode.BadRequest);
+  if (!a.permissions.has(peer!.address) && !permissionsFit(ctx, a, 1, now)) {
+    return capacityReply(ctx, client, msg, a, `at most ${ctx.policy.maxPermissionsPerAllocation} permissions per allocation`);
+  }
+  const result = a.channels.bind(channel, peer!.address, peer!.port, now, ctx.policy.maxChannelsPerAllocation);
+  if (!result.ok) {
+    return result.reason === 'capacity' ? capacityReply(ctx, client, msg, a, result.detail) : errorReply(ctx, client, msg, a, ErrorCode.BadRequest);
+  }
   const permission = installPermission(a, peer!.address, now);
   permission.channelsByPort.set(peer!.port, result.binding);
   return [send(client, finish(ctx.responder.success(msg), a.key))];

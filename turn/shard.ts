@@ -10,7 +10,7 @@ import type { TurnConfig } from './config.js';
 import { TurnCore, type TurnAction } from './core.js';
 import { createCredentialResolver } from './credentials.js';
 import { PeerFilter } from './peer-filter.js';
-import { ALLOCATIONS_CREATED, AUTH_FAILURES, HANDLER_ERRORS, REFUSED, RELAY_SOCKETS, TCP_CONNECTIONS } from './shard-counters.js';
+import { ALLOCATIONS_CREATED, AUTH_FAILURES, DROPPED, HANDLER_ERRORS, REFUSED, RELAY_SOCKETS, TCP_CONNECTIONS } from './shard-counters.js';
 import { shardState, type TurnMemory } from './shared-memory.js';
 import { SEND_INDICATION_TYPE } from './stun/relay-codec.js';
 
@@ -180,7 +180,9 @@ export class RelayShard {
       return;
     }
     const socket = client.handle as net.Socket;
-    if (!socket.destroyed && socket.writableLength < MAX_TCP_BACKLOG) socket.write(data);
+    if (socket.destroyed) return;
+    if (socket.writableLength >= MAX_TCP_BACKLOG) this.counters[DROPPED]++;
+    else socket.write(data);
   }
 
   #perform(actions: TurnAction[]): void {

@@ -15,6 +15,19 @@ export interface BoundAddress {
 
 let nextConnection = 1;
 
+/**
+ * One TLS record per TURN message. When writes queue up behind a slow connection, a Writable
+ * flushes them through `_writev`, and Node's TLS socket encrypts such a batch with one SSL_write:
+ * several messages in one record. TLS is a byte stream and RFC 8656 §12.5 has clients frame by
+ * length, but coturn's clients (turnutils_uclient) take each SSL_read, one record, as one message
+ * and drop the rest (issue 7: 1,997 of 2,000 received). coturn's server writes one message per
+ * SSL_write; without `_writev` the queue is flushed one `_write` (one SSL_write) per chunk, as
+ * Node itself does for blocking pipes. A record is at most 16 KiB; larger messages span several.
+ */
+function oneRecordPerWrite(socket: net.Socket): void {
+  (socket as unknown as { _writev: null })._writev = null;
+}
+
 function onConnection(shard: RelayShard, transport: ClientTransport) {
   return (socket: net.Socket): void => {
     const key = `${transport}|${nextConnection++}`;
@@ -27,6 +40,7 @@ function onConnection(shard: RelayShard, transport: ClientTransport) {
       handle: socket,
     };
     const framer = new TcpFramer();
+    if (transport === 'tls') oneRecordPerWrite(socket);
     shard.streamOpened(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {

@@ -32,6 +32,8 @@ export function makeCore(overrides: Partial<TurnCoreOptions> & { allowed?: strin
     maxLifetimeSeconds: 3600,
     nonceLifetimeSeconds: 600,
     bandwidthBytesPerSecond: 0,
+    maxPermissionsPerAllocation: 64,
+    maxChannelsPerAllocation: 64,
     maxAllocationsPerUser: 100,
     maxAllocationsTotal: 1000,
     unauthenticatedRateLimit: { perSecond: 0, burst: 1 },
