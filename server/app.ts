@@ -5,9 +5,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Sfu } from '../sfu/index.js';
+import { registerMediaPortMetrics } from '../sfu/media-port-metrics.js';
 import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/index.js';
 import { clientAssetRoutes } from './client-assets.js';
-import { isDevelopmentMode, type Config } from './config.js';
+import { assertDevelopmentModeAllowed, isDevelopmentMode, isLoopbackHost, type Config } from './config.js';
 import { DEV_KID, devTokenRoute } from './dev-token-route.js';
 import { createRootLogger } from './logger.js';
 import { opsRoutes } from './ops-routes.js';
@@ -37,17 +38,22 @@ const CLIENT_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/server/
 /** The composition root: builds the SFU, signaling and HTTP routes from one validated config and listens. */
 export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = options.logger ?? createRootLogger(config);
+  assertDevelopmentModeAllowed(config); // loadConfig checked it already; a Config built by hand is checked here
   const developmentMode = isDevelopmentMode(config);
   const devSecret = randomBytes(32).toString('base64url');
   const keys = developmentMode ? { [DEV_KID]: devSecret } : { ...config.auth.keys };
   if (developmentMode) {
     logger.warn({ kid: DEV_KID }, 'DEVELOPMENT MODE: no auth.keys configured; using a generated key and serving GET /dev/token. Configure auth.keys (or TSFU_AUTH_KEYS) for production.');
+    if (!isLoopbackHost(config.http.host)) {
+      logger.warn({ host: config.http.host }, 'DEVELOPMENT MODE ON THE NETWORK (auth.allowDevelopmentModeOnNetwork): anyone who reaches this address gets a full-grant token from GET /dev/token.');
+    }
   }
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tsfu_' });
   const rtc = config.rtc;
   const sfu = new Sfu(rtc, { logger: logger.child({ name: 'sfu' }), registry });
+  registerMediaPortMetrics(registry, rtc);
   const turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
   const signaling = new SignalingService(config.signaling, {
     sfu,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { defaultSfuOptions } from '../sfu/index.js';
@@ -21,6 +22,17 @@ export const ConfigSchema = Type.Object(
         maxDataMessageBytes: Positive,
         pliMinIntervalMs: Positive,
         packetCacheSize: Positive,
+        dataMessagesPerSecond: Positive,
+        dataMessageBurst: Positive,
+        dataBytesPerSecond: Positive,
+        dataBytesBurst: Positive,
+        dataLossyMaxBufferedBytes: Positive,
+        dataReliableHighWaterBytes: Positive,
+        dataStallTimeoutMs: Positive,
+        maxTracksPerParticipant: Positive,
+        maxSubscriptionsPerParticipant: Positive,
+        subscriberAnswerTimeoutMs: Positive,
+        negotiationDelayMs: Type.Integer({ minimum: 0 }),
       },
       strict,
     ),
@@ -28,6 +40,12 @@ export const ConfigSchema = Type.Object(
       {
         /** kid → HS256 secret (at least 32 characters). Empty = development mode. */
         keys: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 32 })),
+        /**
+         * Development mode serves a full-grant token to anyone (GET /dev/token), so it refuses to start
+         * when http.host is not a loopback address, unless this says the operator wants exactly that.
+         * Optional (false when absent), so configs built in code need not name it.
+         */
+        allowDevelopmentModeOnNetwork: Type.Optional(Type.Boolean()),
       },
       strict,
     ),
@@ -36,6 +54,7 @@ export const ConfigSchema = Type.Object(
         maxMessageBytes: Positive,
         messagesPerSecond: Positive,
         messageBurst: Positive,
+        maxQueuedMessages: Positive,
         connectionsPerIpPerSecond: Positive,
         connectionBurstPerIp: Positive,
         maxParticipantsPerRoom: Positive,
@@ -78,7 +97,7 @@ export function defaultConfig(): Config {
   return {
     http: { host: '127.0.0.1', port: 7880 },
     rtc: { ...defaultSfuOptions },
-    auth: { keys: {} },
+    auth: { keys: {}, allowDevelopmentModeOnNetwork: false },
     signaling: { ...defaultSignalingOptions },
     turn: { enabled: true, announcedIp: '', credentialTtlSeconds: 3600, server: { udpPort: 3478, tcpPort: 3478, relayPortRange: [30000, 39999] } },
     iceServers: [],
@@ -105,6 +124,7 @@ export const ENV_KEYS: Record<string, string> = {
   TSFU_RTC_PORT_MIN: 'rtc.portMin',
   TSFU_RTC_PORT_MAX: 'rtc.portMax',
   TSFU_AUTH_KEYS: 'auth.keys',
+  TSFU_ALLOW_DEV_MODE_ON_NETWORK: 'auth.allowDevelopmentModeOnNetwork',
   TSFU_LOG_LEVEL: 'log.level',
   TSFU_SHUTDOWN_GRACE_MS: 'shutdown.graceMs',
   TSFU_TURN_ENABLED: 'turn.enabled',
@@ -199,10 +219,38 @@ export function validateConfig(value: unknown): Config {
     throw new ConfigError('signaling.heartbeatTimeoutMs must be longer than signaling.heartbeatIntervalMs');
   }
   if ((config.rtc.packetCacheSize & (config.rtc.packetCacheSize - 1)) !== 0) throw new ConfigError('rtc.packetCacheSize must be a power of two');
+  // Whole messages are counted (envelope and header too): a burst below the payload limit would refuse the largest messages for ever.
+  if (config.rtc.dataBytesBurst < config.rtc.maxDataMessageBytes + 4100) throw new ConfigError('rtc.dataBytesBurst must be at least rtc.maxDataMessageBytes + 4100 (payload, prefix and the largest header)');
+  assertDevelopmentModeAllowed(config);
   return config;
 }
 
 /** Development mode: no keys configured. */
 export function isDevelopmentMode(config: Config): boolean {
   return Object.keys(config.auth.keys).length === 0;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** 127.0.0.0/8, ::1 (and IPv4-mapped 127/8), or "localhost"; never 0.0.0.0, ::, another address or a host name. */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * Development mode hands anyone who can reach GET /dev/token a token with every grant for any room:
+ * refuse it on an address other machines can reach unless auth.allowDevelopmentModeOnNetwork says so.
+ */
+export function assertDevelopmentModeAllowed(config: Config): void {
+  if (!isDevelopmentMode(config) || isLoopbackHost(config.http.host) || config.auth.allowDevelopmentModeOnNetwork === true) return;
+  throw new ConfigError(
+    `refusing to start in development mode on http.host "${config.http.host}", which is not a loopback address: ` +
+      'with no auth.keys anyone who can reach it gets a full-grant token from GET /dev/token. ' +
+      'Configure auth.keys (TSFU_AUTH_KEYS=kid:secret), listen on 127.0.0.1, or set auth.allowDevelopmentModeOnNetwork ' +
+      '(TSFU_ALLOW_DEV_MODE_ON_NETWORK=true) to serve development mode on the network anyway.',
+  );
 }

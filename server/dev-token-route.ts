@@ -5,7 +5,8 @@ export const DEV_KID = 'dev';
 
 /**
  * Development mode only (no keys configured): `GET /dev/token?room=R&identity=I` mints a token with every
- * grant, for the demo page. Never registered once real keys are configured.
+ * grant, for the demo page. Never registered once real keys are configured, and development mode only
+ * starts on a loopback http.host unless auth.allowDevelopmentModeOnNetwork is set (config.ts).
  */
 export async function devTokenRoute(app: FastifyInstance, opts: { secret: string }): Promise<void> {
   app.get<{ Querystring: { room?: string; identity?: string; name?: string } }>(

@@ -1,13 +1,39 @@
 import { decodeDataEnvelope, encodeDataEnvelope, parseUpstreamHeader } from './data-envelope.js';
+import { DataRateLimit } from './data-rate-limit.js';
 import type { Participant } from './participant.js';
+
+/** Each sender's allowance, kept as long as the participant object lives (a WeakMap: nothing to clean up). */
+const allowances = new WeakMap<Participant, DataRateLimit>();
+
+function allowanceOf(sender: Participant, now: number): DataRateLimit {
+  let allowance = allowances.get(sender);
+  if (!allowance) {
+    allowance = new DataRateLimit(sender.dataLimits, now);
+    allowances.set(sender, allowance);
+  }
+  return allowance;
+}
 
 /**
  * Delivers one data message from `sender` to the other participants it names (all of them when it names
  * none), tagged with the sender's identity; refuses it with a reason the sender is told (returns -1).
+ * Each receiver's channel applies its own backpressure (data-channel-sink.ts); one that refuses a frame
+ * does not stop delivery to the others.
  */
-export function routeDataMessage(participants: ReadonlyMap<string, Participant>, sender: Participant, data: Buffer, reliable: boolean): number {
+export function routeDataMessage(participants: ReadonlyMap<string, Participant>, sender: Participant, data: Buffer, reliable: boolean, now = performance.now()): number {
   if (!sender.grants.canPublishData) {
     sender.rejectData({ code: 'PERMISSION_DENIED', message: 'this token does not grant canPublishData' });
+    return -1;
+  }
+  const allowance = allowanceOf(sender, now);
+  if (!allowance.take(data.length, now)) {
+    if (allowance.shouldNotify(now)) {
+      const { dataMessagesPerSecond, dataBytesPerSecond } = sender.dataLimits;
+      sender.rejectData({
+        code: 'RATE_LIMITED',
+        message: `more than ${dataMessagesPerSecond} data messages or ${dataBytesPerSecond} bytes per second; messages are being dropped`,
+      });
+    }
     return -1;
   }
   const envelope = decodeDataEnvelope(data);

@@ -4,7 +4,7 @@ import { buildExtensionRemap, type ExtensionIdMap } from './header-extensions.js
 import type { PublishedTrack } from './published-track.js';
 import { RetransmitGate } from './rtp/retransmit-gate.js';
 import { absSendTime24, RtpHeaderWriter } from './rtp/rtp-header-writer.js';
-import { roundTripMs, writeSenderReport, type SenderStats } from './rtp/sender-report.js';
+import { roundTripMs, rtpTimestampAt, rtpTimestampFromReport, writeSenderReport, type SenderStats } from './rtp/sender-report.js';
 import { SenderReportTimer, type SenderReportSource } from './rtp/sender-report-timer.js';
 import type { SrtpSender } from './rtp/srtp-sender.js';
 import { sendProtected, srtpSenderFor, srtpSessionOf } from './rtp/werift-transport.js';
@@ -40,7 +40,7 @@ export class DownTrack implements SenderReportSource {
   readonly track: PublishedTrack;
   readonly transceiver: RTCRtpTransceiver;
   readonly #forwarder: Forwarder;
-  readonly #result: ForwardResult = { sequenceNumber: 0, timestamp: 0 };
+  readonly #result: ForwardResult = { sequenceNumber: 0, timestamp: 0, newest: false };
   readonly #metrics: SfuMetrics;
   readonly #kind: 'audio' | 'video';
   /** Counters bound to this track's kind once, so the per-packet `inc` hashes no labels. */
@@ -60,6 +60,8 @@ export class DownTrack implements SenderReportSource {
   #srtp?: SrtpSender;
   #srtpSession?: object;
   #reports?: SenderReportTimer;
+  /** Whether this down track has asked for its first key frame (once, when it could first send). */
+  #askedForKeyframe = false;
   #closed = false;
 
   constructor(track: PublishedTrack, transceiver: RTCRtpTransceiver, metrics: SfuMetrics) {
@@ -83,7 +85,11 @@ export class DownTrack implements SenderReportSource {
     return this.#closed;
   }
 
-  /** Called once the subscriber connection has negotiated this m-line: learn payload types and extension ids. */
+  /**
+   * Called whenever the subscriber connection has (re)negotiated this m-line: learn payload types and
+   * extension ids. It asks for no key frame: a renegotiation must not make every camera send one, and a new
+   * down track asks once it can send (see `forward`), when the key frame can reach the subscriber.
+   */
   negotiated(subscriberExtensions: ExtensionIdMap): void {
     const codecs = this.transceiver.codecs;
     // The publisher's codec, wherever the subscriber's answer put it: the SFU forwards and never transcodes.
@@ -99,21 +105,27 @@ export class DownTrack implements SenderReportSource {
     this.#midBytes = this.transceiver.mid ? serializeSdesMid(this.transceiver.mid) : undefined;
     const dtls = this.transceiver.sender.dtlsTransport;
     if (!this.#reports && dtls && !this.#closed) this.#reports = SenderReportTimer.register(dtls, this);
-    if (this.#kind === 'video') this.track.requestKeyframe('subscribe');
   }
 
-  /** Per-packet entry point from the PublishedTrack. */
-  forward(packet: RtpPacket, keyframe: boolean): void {
+  /**
+   * Per-packet entry point from the PublishedTrack, with the packet's extended sequence number and
+   * timestamp. The first packet that finds the transport connected and waits for a key frame asks the
+   * publisher for one ('subscribe'); later waits ask again at the track's bounded rate ('waiting').
+   */
+  forward(packet: RtpPacket, extendedSeq: number, extendedTs: number, keyframe: boolean): void {
     if (this.#closed || this.#payloadType < 0) return;
     const dtls = this.transceiver.sender.dtlsTransport;
     if (!dtls || dtls.state !== 'connected') return;
-    const header = packet.header;
     const result = this.#result;
-    const drop = this.#forwarder.decide(header.ssrc, header.sequenceNumber, header.timestamp, keyframe, result);
+    const drop = this.#forwarder.decide(packet.header.ssrc, extendedSeq, extendedTs, keyframe, result);
     if (drop !== DropReason.None) {
-      if (drop === DropReason.WaitingForKeyframe) this.track.requestKeyframe('waiting');
+      if (drop === DropReason.WaitingForKeyframe) {
+        this.track.requestKeyframe(this.#askedForKeyframe ? 'waiting' : 'subscribe');
+        this.#askedForKeyframe = true;
+      }
       return;
     }
+    this.#askedForKeyframe = true;
     const ssrc = this.transceiver.sender.ssrc;
     const sentAt = this.#send(dtls, packet, result.sequenceNumber, result.timestamp, this.#payloadType, ssrc, NOT_RTX);
     if (sentAt === 0) return;
@@ -121,16 +133,28 @@ export class DownTrack implements SenderReportSource {
     stats.ssrc = ssrc;
     stats.packetCount = (stats.packetCount + 1) >>> 0;
     stats.octetCount = (stats.octetCount + packet.payload.length) >>> 0;
-    stats.lastRtpTimestamp = result.timestamp;
-    stats.lastSentAtMs = sentAt;
+    // Only the newest packet moves the clock the fallback report extrapolates from; a late one would pull it back.
+    if (result.newest) {
+      stats.lastRtpTimestamp = result.timestamp;
+      stats.lastSentAtMs = sentAt;
+    }
     this.#forwardedPackets.inc();
     this.#forwardedBytes.inc(packet.payload.length);
   }
 
-  /** This down track's Sender Report, for the connection's report timer; nothing before the first packet. */
+  /**
+   * This down track's Sender Report, for the connection's report timer; nothing before the first packet.
+   * Its RTP time comes from the publisher's own latest report on the source being forwarded (so audio and
+   * video keep the publisher's relation: lip sync), translated by the forwarding offset; before the first
+   * one, from the newest packet sent (rtpTimestampAt).
+   */
   writeSenderReport(out: Buffer, offset: number, now: number): number {
     if (this.#closed || this.#stats.packetCount === 0) return 0;
-    return writeSenderReport(out, offset, this.#stats, now);
+    const report = this.track.senderReport;
+    const rtpTimestamp = report !== undefined && report.ssrc === this.#forwarder.sourceSsrc
+      ? rtpTimestampFromReport(this.#forwarder.outgoingTimestamp(report.rtpTimestamp), report.receivedAtMs, this.#stats.clockRate, now)
+      : rtpTimestampAt(this.#stats, now);
+    return writeSenderReport(out, offset, this.#stats, now, rtpTimestamp);
   }
 
   close(): void {
@@ -202,10 +226,12 @@ export class DownTrack implements SenderReportSource {
     const dtls = sender.dtlsTransport;
     if (!dtls || dtls.state !== 'connected') return;
     const now = performance.now();
+    const forwarder = this.#forwarder;
     for (const lost of nack.lost) {
-      const original = cache.get(this.#forwarder.incomingSequenceNumber(lost));
-      if (!original || !this.#gate.allow(lost, now)) continue;
-      const timestamp = this.#forwarder.outgoingTimestamp(original.header.timestamp);
+      const incoming = forwarder.incomingSequenceNumber(lost);
+      const original = incoming < 0 ? undefined : cache.get(incoming);
+      if (!original || original.header.ssrc !== forwarder.sourceSsrc || !this.#gate.allow(lost, now)) continue;
+      const timestamp = forwarder.outgoingTimestamp(original.header.timestamp);
       let sent: number;
       if (this.#rtxPayloadType >= 0) {
         // RFC 4588 §4: the RTX payload starts with the original sequence number, as the subscriber knows it.

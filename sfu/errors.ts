@@ -29,3 +29,11 @@ export class NotFoundError extends Error {
     this.name = 'NotFoundError';
   }
 }
+
+/** A configured per-participant limit (tracks published, tracks received, queued candidates) would be passed. */
+export class LimitExceededError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LimitExceededError';
+  }
+}

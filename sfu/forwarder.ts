@@ -1,32 +1,42 @@
 /**
  * The per-subscriber forwarding decision for one track, without I/O (LiveKit's Forwarder idea): given an
- * incoming packet, drop it or give the outgoing sequence number and timestamp. Output numbering stays
- * continuous across a source change (publisher restart, new SSRC) and starts at a key frame for video.
+ * incoming packet's extended sequence number and timestamp (unwrapped once at the edge by the published
+ * track's RtpUnwrapper), drop it or give the outgoing 16-bit sequence number and 32-bit timestamp.
+ *
+ * Everything is compared in extended numbers, so it stays right after any number of wraps: the outgoing
+ * extended number is the incoming one plus an offset, which keeps losses as gaps (the subscriber NACKs them)
+ * and puts late packets in their place. Output numbering stays continuous across a source change
+ * (publisher restart, new SSRC) and a resume, and starts at a key frame for video.
  */
 export interface ForwardResult {
   sequenceNumber: number;
   timestamp: number;
+  /** True when the packet is the newest forwarded so far (in extended order); false for a late one. */
+  newest: boolean;
 }
 
 export const enum DropReason {
   None = 0,
   WaitingForKeyframe = 1,
+  /** Older than the first packet forwarded from this source: the subscriber never had what came before. */
   BeforeStart = 2,
   Paused = 3,
 }
 
-const SEQ_MOD = 0x10000;
-const HALF_SEQ = 0x8000;
+const SEQ_MOD = 0x1_0000;
 
 export class Forwarder {
   #started = false;
   #paused = false;
   #sourceSsrc = -1;
+  /** Extended incoming sequence number of the first packet forwarded from the current source. */
   #startSeq = 0;
+  /** Outgoing extended = incoming extended + offset. */
   #seqOffset = 0;
   #tsOffset = 0;
-  #lastOutSeq = 0;
-  #lastOutTs = 0;
+  /** Extended outgoing sequence number and timestamp of the newest packet forwarded. */
+  #highestSeq = 0;
+  #highestTs = 0;
   #hasOutput = false;
 
   /**
@@ -39,12 +49,17 @@ export class Forwarder {
     initialSeq = Math.floor(Math.random() * SEQ_MOD),
     initialTs = Math.floor(Math.random() * 0x1_0000_0000),
   ) {
-    this.#lastOutSeq = (initialSeq - 1 + SEQ_MOD) % SEQ_MOD;
-    this.#lastOutTs = initialTs >>> 0;
+    this.#highestSeq = initialSeq - 1;
+    this.#highestTs = initialTs;
   }
 
   get started(): boolean {
     return this.#started;
+  }
+
+  /** The SSRC of the source being forwarded (-1 before the first packet). */
+  get sourceSsrc(): number {
+    return this.#sourceSsrc;
   }
 
   /** Stop forwarding (e.g. the subscriber muted the track); `resume` waits for a key frame again. */
@@ -59,7 +74,7 @@ export class Forwarder {
   }
 
   /** Fills `out` and returns DropReason.None when the packet is to be sent. Allocates nothing. */
-  decide(ssrc: number, sequenceNumber: number, timestamp: number, isKeyframe: boolean, out: ForwardResult): DropReason {
+  decide(ssrc: number, extendedSeq: number, extendedTs: number, isKeyframe: boolean, out: ForwardResult): DropReason {
     if (this.#paused) return DropReason.Paused;
     if (ssrc !== this.#sourceSsrc) {
       this.#sourceSsrc = ssrc;
@@ -67,39 +82,45 @@ export class Forwarder {
     }
     if (!this.#started) {
       if (this.waitForKeyframe && !isKeyframe) return DropReason.WaitingForKeyframe;
-      this.#start(sequenceNumber, timestamp);
-    } else if (((sequenceNumber - this.#startSeq + SEQ_MOD) % SEQ_MOD) >= HALF_SEQ) {
+      this.#start(extendedSeq, extendedTs);
+    } else if (extendedSeq < this.#startSeq) {
       return DropReason.BeforeStart;
     }
-    const outSeq = (sequenceNumber + this.#seqOffset) % SEQ_MOD;
-    const outTs = (timestamp + this.#tsOffset) >>> 0;
-    // Track the newest output (in 16-bit serial arithmetic) so a later rebase continues after it.
-    if (((outSeq - this.#lastOutSeq + SEQ_MOD) % SEQ_MOD) < HALF_SEQ) {
-      this.#lastOutSeq = outSeq;
-      this.#lastOutTs = outTs;
+    const outSeq = extendedSeq + this.#seqOffset;
+    const outTs = extendedTs + this.#tsOffset;
+    const newest = outSeq > this.#highestSeq;
+    if (newest) {
+      this.#highestSeq = outSeq;
+      this.#highestTs = outTs;
     }
     this.#hasOutput = true;
-    out.sequenceNumber = outSeq;
-    out.timestamp = outTs;
+    out.sequenceNumber = outSeq & 0xffff;
+    out.timestamp = outTs >>> 0;
+    out.newest = newest;
     return DropReason.None;
   }
 
-  /** The incoming sequence number an outgoing one was mapped from (to answer a NACK from the cache). */
+  /**
+   * The incoming 16-bit sequence number an outgoing one was mapped from (to answer a NACK from the cache),
+   * or -1 when it was not forwarded from the current source under the current mapping.
+   */
   incomingSequenceNumber(outgoing: number): number {
-    return (outgoing - this.#seqOffset + SEQ_MOD) % SEQ_MOD;
+    if (!this.#started) return -1;
+    const extended = this.#highestSeq + (((outgoing - this.#highestSeq) << 16) >> 16);
+    if (extended > this.#highestSeq || extended < this.#startSeq + this.#seqOffset) return -1;
+    return (extended - this.#seqOffset) & 0xffff;
   }
 
-  /** The outgoing timestamp for an incoming one under the current mapping (for retransmissions). */
+  /** The outgoing timestamp for an incoming one under the current mapping (retransmissions, Sender Reports). */
   outgoingTimestamp(incoming: number): number {
     return (incoming + this.#tsOffset) >>> 0;
   }
 
-  #start(sequenceNumber: number, timestamp: number): void {
-    const nextSeq = (this.#lastOutSeq + 1) % SEQ_MOD;
-    const nextTs = this.#hasOutput ? (this.#lastOutTs + this.timestampStep) >>> 0 : this.#lastOutTs;
-    this.#seqOffset = (nextSeq - sequenceNumber + SEQ_MOD) % SEQ_MOD;
-    this.#tsOffset = (nextTs - timestamp) >>> 0;
-    this.#startSeq = sequenceNumber;
+  #start(extendedSeq: number, extendedTs: number): void {
+    const nextTs = this.#hasOutput ? this.#highestTs + this.timestampStep : this.#highestTs;
+    this.#seqOffset = this.#highestSeq + 1 - extendedSeq;
+    this.#tsOffset = nextTs - extendedTs;
+    this.#startSeq = extendedSeq;
     this.#started = true;
   }
 }

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
-import { InvalidStateError, NotFoundError, PermissionError } from './errors.js';
+import { InvalidStateError, LimitExceededError, NotFoundError, PermissionError } from './errors.js';
+import { randomId } from './ids.js';
+import type { NegotiationQueue } from './negotiation-queue.js';
 import type { PeerContext } from './peer-base.js';
 import { createPeerConnection } from './peer-factory.js';
 import type { PublishedTrack } from './published-track.js';
 import { PublisherPeer } from './publisher-peer.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
-import { SubscriberPeer, type SubscriberOffer } from './subscriber-peer.js';
+import { SubscriberPeer, subscriberHeaderExtensions, type SubscriberOffer } from './subscriber-peer.js';
 import type {
   DataRejection,
   Grants,
@@ -22,17 +24,40 @@ export interface ParticipantEvents extends Record<string, unknown[]> {
   subscriberOffer: [SubscriberOffer];
   iceCandidate: [PeerRole, IceCandidateJson];
   dataRejected: [DataRejection];
+  /** The participant stopped reading reliable data; it is closed right after this event (reason `data-stalled`). */
+  dataStalled: [{ code: 'DATA_STALLED'; message: string }];
+  /** The participant cannot go on (its media connection failed, or it never answered an offer); it closes next. */
+  failed: [ParticipantFailure];
   '@trackPublished': [PublishedTrack];
   '@trackUnpublished': [PublishedTrack];
   '@data': [Buffer, boolean];
   '@close': [string];
 }
 
+export interface ParticipantFailure {
+  code: 'CONNECTION_FAILED' | 'NEGOTIATION_FAILED';
+  message: string;
+}
+
+/** A track another participant publishes, and the opaque stream id its publisher's tracks are sent in. */
+export interface TrackSource {
+  track: PublishedTrack;
+  streamId: string;
+}
+
+/** Candidates for the publisher connection kept until the first publishOffer creates it. */
+const MAX_EARLY_PUBLISHER_CANDIDATES = 32;
+
 export interface ParticipantInit {
   identity: string;
   name?: string;
   grants: Grants;
+  /** Receive every track published in the room without asking (default); else only those `subscribe`d. */
+  autoSubscribe?: boolean;
   options: SfuOptions;
+  negotiationQueue: NegotiationQueue;
+  /** Finds a track published in the room by id (set by the room). */
+  findTrack?: (trackId: string) => TrackSource | undefined;
   metrics: SfuMetrics;
   logger: Logger;
 }
@@ -49,6 +74,9 @@ export interface PublishAnswer {
  */
 export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly identity: string;
+  /** Opaque, SDP-safe id: the msid stream id of this participant's tracks at every subscriber. */
+  readonly sid = randomId('PA_');
+  readonly autoSubscribe: boolean;
   readonly name?: string;
   readonly grants: Grants;
   readonly joinedAt = Date.now();
@@ -57,6 +85,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly #context: PeerContext;
   readonly #tracks = new Map<string, PublishedTrack>();
   #publisher?: PublisherPeer;
+  #earlyPublisherCandidates: IceCandidateJson[] = [];
   #closed = false;
 
   constructor(init: ParticipantInit) {
@@ -64,19 +93,29 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.identity = init.identity;
     this.name = init.name;
     this.grants = init.grants;
+    this.autoSubscribe = init.autoSubscribe ?? true;
     this.#init = init;
     this.#context = {
       options: init.options,
       metrics: init.metrics,
       logger: init.logger,
       onIceCandidate: (role, candidate) => this.emit('iceCandidate', role, candidate),
-      onConnectionState: (role, state) => init.logger.info({ peer: role, state }, 'peer connection state'),
+      onConnectionState: (role, state) => {
+        init.logger.info({ peer: role, state }, 'peer connection state');
+        if (state === 'failed') this.#fail({ code: 'CONNECTION_FAILED', message: `the ${role} media connection failed (ICE or DTLS)` });
+      },
     };
-    this.subscriber = new SubscriberPeer(createPeerConnection(init.options), this.#context, {
+    const pc = createPeerConnection(init.options, { headerExtensions: subscriberHeaderExtensions() });
+    this.subscriber = new SubscriberPeer(pc, this.#context, init.negotiationQueue, {
       onOffer: (offer) => this.emit('subscriberOffer', offer),
       onData: (data, reliable) => this.emit('@data', data, reliable),
+      onDataStalled: (message) => {
+        this.emit('dataStalled', { code: 'DATA_STALLED', message });
+        this.close('data-stalled');
+      },
+      onNegotiationFailed: (message) => this.#fail({ code: 'NEGOTIATION_FAILED', message }),
     });
-    this.subscriber.negotiate();
+    this.subscriber.negotiate(true);
   }
 
   get closed(): boolean {
@@ -91,6 +130,11 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     return this.#init.options.maxDataMessageBytes;
   }
 
+  /** This participant's data allowance as a sender (data-router.ts). */
+  get dataLimits(): SfuOptions {
+    return this.#init.options;
+  }
+
   get peerConnectionCount(): number {
     return this.#closed ? 0 : 1 + (this.#publisher ? 1 : 0);
   }
@@ -98,6 +142,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   snapshot(): ParticipantSnapshot {
     return {
       identity: this.identity,
+      sid: this.sid,
       ...(this.name ? { name: this.name } : {}),
       joinedAt: this.joinedAt,
       tracks: [...this.#tracks.values()].map((t) => t.info),
@@ -110,6 +155,9 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity);
     const result = await this.#publisher.handleOffer(sdp, descriptions);
     this.#assertOpen();
+    const early = this.#earlyPublisherCandidates;
+    this.#earlyPublisherCandidates = [];
+    for (const candidate of early) await this.#publisher.addIceCandidate(candidate).catch(() => undefined);
     for (const track of result.removed) this.#unpublish(track);
     for (const track of result.added) {
       this.#tracks.set(track.id, track);
@@ -133,19 +181,54 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   async addIceCandidate(role: PeerRole, candidate: IceCandidateJson): Promise<void> {
     this.#assertOpen();
     const peer = role === 'publisher' ? this.#publisher : this.subscriber;
-    if (!peer) throw new InvalidStateError('no publisher connection yet: send publishOffer first');
+    if (!peer) {
+      // Clients gather while setting their local offer, before publishOffer is sent (docs/PROTOCOL.md, "ICE").
+      if (this.#earlyPublisherCandidates.length >= MAX_EARLY_PUBLISHER_CANDIDATES) {
+        throw new LimitExceededError(`more than ${MAX_EARLY_PUBLISHER_CANDIDATES} publisher candidates before the first publishOffer`);
+      }
+      this.#earlyPublisherCandidates.push(candidate);
+      return;
+    }
     await peer.addIceCandidate(candidate);
   }
 
-  /** Starts receiving another participant's track (called by the room). */
-  subscribe(track: PublishedTrack): void {
-    if (this.#closed || !this.grants.canSubscribe) return;
-    this.subscriber.addTrack(track);
+  /**
+   * Starts receiving another participant's track (the room calls it for auto-subscription). False, and
+   * nothing done, when this participant cannot subscribe or already receives its maximum number of tracks.
+   */
+  subscribe(source: TrackSource): boolean {
+    if (this.#closed || !this.grants.canSubscribe) return false;
+    if (this.subscriber.downTracks.has(source.track.id)) return true;
+    if (this.subscriber.downTracks.size >= this.#init.options.maxSubscriptionsPerParticipant) {
+      this.#init.logger.warn({ trackId: source.track.id, limit: this.#init.options.maxSubscriptionsPerParticipant }, 'subscription limit reached; track not subscribed');
+      return false;
+    }
+    this.subscriber.addTrack(source.track, source.streamId);
+    return true;
   }
 
   unsubscribe(trackId: string): void {
     if (this.#closed) return;
     this.subscriber.removeTrack(trackId);
+  }
+
+  /** The client's `subscribe`: all of `trackIds` or none (unknown track, own track, or over the limit). */
+  requestSubscribe(trackIds: readonly string[]): void {
+    this.#assertOpen();
+    if (!this.grants.canSubscribe) throw new PermissionError('this token does not grant canSubscribe');
+    const sources = this.#resolveTracks(trackIds);
+    const added = sources.filter((s) => !this.subscriber.downTracks.has(s.track.id)).length;
+    const limit = this.#init.options.maxSubscriptionsPerParticipant;
+    if (this.subscriber.downTracks.size + added > limit) {
+      throw new LimitExceededError(`subscribing to ${added} more tracks would pass the limit of ${limit} received tracks; unsubscribe some first`);
+    }
+    for (const source of sources) this.subscribe(source);
+  }
+
+  /** The client's `unsubscribe`: stops receiving each of `trackIds` (tracks not received, or gone, are ignored). */
+  requestUnsubscribe(trackIds: readonly string[]): void {
+    this.#assertOpen();
+    for (const trackId of trackIds) this.unsubscribe(trackId);
   }
 
   sendData(frame: Uint8Array, reliable: boolean): boolean {
@@ -160,10 +243,27 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const track of [...this.#tracks.values()]) this.#unpublish(track);
+    this.#earlyPublisherCandidates = [];
     this.#publisher?.close();
     this.subscriber.close();
     this.emit('@close', reason);
     this.removeAllListeners();
+  }
+
+  #resolveTracks(trackIds: readonly string[]): TrackSource[] {
+    return [...new Set(trackIds)].map((trackId) => {
+      const source = this.#init.findTrack?.(trackId);
+      if (!source || source.track.publisherIdentity === this.identity) throw new NotFoundError(`track ${trackId} is not published by another participant`);
+      return source;
+    });
+  }
+
+  /** Tells the driver (which reports it to the client), then closes. */
+  #fail(failure: ParticipantFailure): void {
+    if (this.#closed) return;
+    this.#init.logger.warn({ code: failure.code }, failure.message);
+    this.emit('failed', failure);
+    this.close(failure.code === 'CONNECTION_FAILED' ? 'connection-failed' : 'negotiation-failed');
   }
 
   #unpublish(track: PublishedTrack): void {

@@ -2,7 +2,7 @@ import type { RTCIceCandidate, RTCPeerConnection, RTCRtpTransceiver } from 'weri
 import type { Logger } from 'pino';
 import { InvalidSdpError } from './errors.js';
 import type { ExtensionIdMap } from './header-extensions.js';
-import { announceAddress } from './peer-factory.js';
+import { announceAddress, closePeerConnection } from './peer-factory.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
 import type { IceCandidateJson, PeerRole } from './sfu-types.js';
@@ -68,9 +68,10 @@ export abstract class PeerBase {
     return map;
   }
 
+  /** Closes the connection; its socket closes (and its port returns to the pool) even if ICE is still gathering. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pc.close().catch(() => undefined);
+    void closePeerConnection(this.pc);
   }
 }

@@ -1,15 +1,30 @@
 import { RTCPeerConnection, type PeerConfig } from 'werift';
-import { sfuCodecs, sfuHeaderExtensions } from './media-capabilities.js';
+import { LimitExceededError } from './errors.js';
+import { mediaPortPool } from './media-port-pool.js';
+import { PeerMediaSockets } from './peer-media-sockets.js';
 import type { SfuOptions } from './sfu-options.js';
+import { sfuCodecs, sfuHeaderExtensions } from './media-capabilities.js';
+import { bufferEarlyDtls } from './werift-dtls-early.js';
 
 const isIpv4 = (host: string) => !host.includes(':');
 
+const socketsByPeer = new WeakMap<RTCPeerConnection, PeerMediaSockets>();
+
+/** The subset of the SFU's options a peer connection is made from. */
+export type PeerFactoryOptions = Pick<SfuOptions, 'listenIp' | 'portMin' | 'portMax'>;
+
 /**
  * A werift peer connection restricted to one interface: it gathers and announces a single host candidate
- * on `listenIp` and pairs only with IPv4 remote candidates, so everything works on 127.0.0.1 alone.
+ * on `listenIp`, bound directly to a port of `portMin..portMax` taken from the process's pool (no probing), and
+ * pairs only with IPv4 remote candidates, so everything works on 127.0.0.1 alone. DTLS records that arrive
+ * before werift starts DTLS are kept and replayed (sfu/werift-dtls-early.ts). Throws LimitExceededError when
+ * every port of the range is in use.
  */
-export function createPeerConnection(options: SfuOptions, extra: Partial<PeerConfig> = {}): RTCPeerConnection {
+export function createPeerConnection(options: PeerFactoryOptions, extra: Partial<PeerConfig> = {}): RTCPeerConnection {
   const ip = options.listenIp;
+  const pool = mediaPortPool(ip, options.portMin, options.portMax);
+  if (pool.free === 0) throw new LimitExceededError(`no free media port in ${pool.min}..${pool.max}`);
+  const sockets = new PeerMediaSockets(pool, ip);
   const config: Partial<PeerConfig> = {
     codecs: sfuCodecs(),
     headerExtensions: sfuHeaderExtensions(),
@@ -18,12 +33,28 @@ export function createPeerConnection(options: SfuOptions, extra: Partial<PeerCon
     iceUseIpv4: false,
     iceUseIpv6: false,
     iceAdditionalHostAddresses: [ip],
-    iceInterfaceAddresses: { udp4: ip },
-    icePortRange: [options.portMin, options.portMax],
+    // Also the key by which werift's socket requests reach `sockets` (sfu/werift-peer-internals.ts).
+    iceInterfaceAddresses: sockets.interfaceAddresses,
     iceFilterCandidatePair: (pair) => pair.localCandidate.host === ip && isIpv4(pair.remoteCandidate.host),
     iceFilterStunResponse: (_message, addr) => isIpv4(addr[0]),
   };
-  return new RTCPeerConnection({ ...config, ...extra });
+  const pc = new RTCPeerConnection({ ...config, ...extra });
+  socketsByPeer.set(pc, sockets);
+  // Whoever closes it (the SFU, a test bot): from then on no socket of its may stay bound.
+  pc.signalingStateChange.subscribe((state) => {
+    if (state === 'closed') void sockets.close();
+  });
+  if (!process.env.NO_EARLY) bufferEarlyDtls(pc);
+  return pc;
+}
+
+/**
+ * Closes a peer connection made by {@link createPeerConnection} and resolves once its sockets are closed and
+ * their ports back in the pool (werift closes them; any it left open are closed here).
+ */
+export async function closePeerConnection(pc: RTCPeerConnection): Promise<void> {
+  await pc.close().catch(() => undefined);
+  await socketsByPeer.get(pc)?.close(true);
 }
 
 /** Rewrites the listen address to the announced one in a candidate line or a whole SDP (1:1 NAT). */

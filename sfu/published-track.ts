@@ -1,9 +1,12 @@
-import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RtpPacket } from 'werift';
+import type { Counter } from 'prom-client';
+import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RtcpPacket, RtcpSrPacket, RtpPacket } from 'werift';
 import type { DownTrack } from './down-track.js';
 import { InvalidStateError } from './errors.js';
 import type { ExtensionIdMap } from './header-extensions.js';
 import { keyframeDetectorFor, type KeyframeDetector } from './keyframe.js';
 import { PacketCache } from './packet-cache.js';
+import { Arrival, RtpUnwrapper } from './rtp/rtp-unwrapper.js';
+import { RTCP_SR } from './rtp/sender-report.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 import type { PublishedTrackInfo, TrackKind, TrackSource } from './sfu-types.js';
 
@@ -24,10 +27,18 @@ export interface PublishedTrackInit {
   metrics: SfuMetrics;
 }
 
+/** The RTP half of the publisher's latest Sender Report on this track, and when it arrived (Unix ms). */
+export interface PublisherSenderReport {
+  ssrc: number;
+  rtpTimestamp: number;
+  receivedAtMs: number;
+}
+
 /**
- * One track a participant publishes (mediasoup's Producer): receives its RTP once and fans it out to every
- * subscriber's DownTrack, keeps the packet cache that answers their NACKs, and asks the publisher for
- * key frames at a bounded rate.
+ * One track a participant publishes (mediasoup's Producer): receives its RTP once, unwraps its numbers
+ * (dropping duplicates) and fans it out to every subscriber's DownTrack, keeps the packet cache that
+ * answers their NACKs and the publisher's latest Sender Report, and asks the publisher for key frames at a
+ * bounded rate.
  */
 export class PublishedTrack {
   readonly id: string;
@@ -42,11 +53,18 @@ export class PublishedTrack {
   readonly #downTracks = new Set<DownTrack>();
   readonly #pliMinIntervalMs: number;
   readonly #metrics: SfuMetrics;
+  readonly #forwardErrors: Counter.Internal;
+  readonly #duplicates: Counter.Internal;
+  readonly #stale: Counter.Internal;
+  readonly #unwrapper = new RtpUnwrapper();
+  readonly #senderReport: PublisherSenderReport = { ssrc: -1, rtpTimestamp: 0, receivedAtMs: 0 };
+  readonly #unsubscribeRtcp: () => void;
   #remote?: MediaStreamTrack;
   #codec: RTCRtpCodecParameters | undefined;
   #unsubscribe?: () => void;
   #isKeyframe: KeyframeDetector | undefined;
   #lastPliAt = -Infinity;
+  #lastKeyframeAt = -Infinity;
   #closed = false;
 
   constructor(init: PublishedTrackInit) {
@@ -60,6 +78,10 @@ export class PublishedTrack {
     this.#receiver = init.receiver;
     this.#pliMinIntervalMs = init.pliMinIntervalMs;
     this.#metrics = init.metrics;
+    this.#forwardErrors = init.metrics.forwardErrors.labels(init.kind);
+    this.#duplicates = init.metrics.packetsDiscarded.labels('duplicate');
+    this.#stale = init.metrics.packetsDiscarded.labels('stale');
+    this.#unsubscribeRtcp = init.receiver.onRtcp.subscribe((packet) => this.#onRtcp(packet)).unSubscribe;
     this.cache = init.kind === 'video' ? new PacketCache(init.packetCacheSize) : undefined;
     if (init.codec) this.#setCodec(init.codec);
   }
@@ -84,6 +106,12 @@ export class PublishedTrack {
     };
   }
 
+  /** The publisher's latest Sender Report for the SSRC being received, or undefined before the first. */
+  get senderReport(): Readonly<PublisherSenderReport> | undefined {
+    const report = this.#senderReport;
+    return report.ssrc >= 0 && report.ssrc === this.#remote?.ssrc ? report : undefined;
+  }
+
   /** Called when werift reports the remote track; with simulcast, the first rid's track (pc.onTrack reports only it). */
   attachRemote(track: MediaStreamTrack): void {
     if (this.#closed) throw new InvalidStateError(`track ${this.id} is closed`);
@@ -104,13 +132,18 @@ export class PublishedTrack {
     this.#downTracks.delete(downTrack);
   }
 
-  /** Sends a PLI to the publisher unless one went out within `pliMinIntervalMs`. */
-  requestKeyframe(reason: 'subscribe' | 'subscriber-pli' | 'waiting'): boolean {
+  /**
+   * Sends a PLI to the publisher unless one went out within `pliMinIntervalMs`. One exception: `subscribe`
+   * (a new down track that can now send and waits for its first key frame) is not held back by a request
+   * whose key frame has already been forwarded, before this down track could send; so at most one such
+   * extra request per key frame received.
+   */
+  requestKeyframe(reason: 'subscribe' | 'subscriber-pli' | 'waiting' | 'loss'): boolean {
     if (this.#closed || this.kind !== 'video') return false;
     const ssrc = this.#remote?.ssrc;
     if (ssrc === undefined) return false;
     const now = performance.now();
-    if (now - this.#lastPliAt < this.#pliMinIntervalMs) return false;
+    if (now - this.#lastPliAt < this.#pliMinIntervalMs && (reason !== 'subscribe' || this.#lastKeyframeAt < this.#lastPliAt)) return false;
     this.#lastPliAt = now;
     this.#metrics.plisSent.inc({ reason });
     this.#receiver.sendRtcpPLI(ssrc).catch(() => undefined);
@@ -122,16 +155,43 @@ export class PublishedTrack {
     this.#closed = true;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    this.#unsubscribeRtcp();
     for (const downTrack of [...this.#downTracks]) downTrack.close();
     this.#downTracks.clear();
     this.cache?.clear();
   }
 
   readonly #onRtp = (packet: RtpPacket): void => {
+    const header = packet.header;
+    const unwrapper = this.#unwrapper;
+    const arrival = unwrapper.unwrap(header.ssrc, header.sequenceNumber, header.timestamp);
+    if (arrival >= Arrival.Duplicate) {
+      (arrival === Arrival.Duplicate ? this.#duplicates : this.#stale).inc();
+      return;
+    }
     this.cache?.store(packet);
     const keyframe = this.#isKeyframe !== undefined && this.#isKeyframe(packet.payload);
-    for (const downTrack of this.#downTracks) downTrack.forward(packet, keyframe);
+    if (keyframe) this.#lastKeyframeAt = performance.now();
+    const sequenceNumber = unwrapper.sequenceNumber;
+    const timestamp = unwrapper.timestamp;
+    for (const downTrack of this.#downTracks) {
+      // One failing subscriber must not cost the others this packet.
+      try {
+        downTrack.forward(packet, sequenceNumber, timestamp, keyframe);
+      } catch {
+        this.#forwardErrors.inc();
+      }
+    }
   };
+
+  #onRtcp(packet: RtcpPacket): void {
+    if (packet.type !== RTCP_SR) return;
+    const report = packet as RtcpSrPacket;
+    if (report.ssrc !== this.#remote?.ssrc) return;
+    this.#senderReport.ssrc = report.ssrc;
+    this.#senderReport.rtpTimestamp = report.senderInfo.rtpTimestamp;
+    this.#senderReport.receivedAtMs = performance.timeOrigin + performance.now();
+  }
 
   #setCodec(codec: RTCRtpCodecParameters): void {
     this.#codec = codec;

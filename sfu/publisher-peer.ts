@@ -1,5 +1,6 @@
 import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
-import { InvalidSdpError, InvalidStateError } from './errors.js';
+import { InvalidSdpError, InvalidStateError, LimitExceededError } from './errors.js';
+import { sendingMediaSections } from './sdp-sections.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { PublishedTrack } from './published-track.js';
 import type { TrackDescription, TrackKind } from './sfu-types.js';
@@ -8,6 +9,7 @@ import { checkSessionDescription } from './sdp-check.js';
 import { remoteCodecOrder, sortByRemoteOrder } from './codec-order.js';
 import { sfuCodecs } from './media-capabilities.js';
 import { attachTransportCc, type TransportCcFeedback } from './transport-cc/attach.js';
+import { PublisherNack } from './rtp/publisher-nack.js';
 
 export interface PublishResult {
   sdp: string;
@@ -18,6 +20,8 @@ export interface PublishResult {
 /** The connection a client publishes on: the client offers, the SFU answers (docs/PROTOCOL.md, "Publishing"). */
 export class PublisherPeer extends PeerBase {
   readonly #tracksByMid = new Map<string, PublishedTrack>();
+  /** Our NACK generator for each published video track, by mid (replaces werift's; see sfu/rtp/publisher-nack.ts). */
+  readonly #nackByMid = new Map<string, PublisherNack>();
   readonly #identity: string;
   #busy = false;
 
@@ -39,6 +43,9 @@ export class PublisherPeer extends PeerBase {
     if (this.closed) throw new InvalidStateError('publisher connection is closed');
     if (this.#busy) throw new InvalidStateError('a publish offer is already being processed');
     checkSessionDescription(sdp, 'the publish offer');
+    const sending = sendingMediaSections(sdp).length;
+    const maxTracks = this.context.options.maxTracksPerParticipant;
+    if (sending > maxTracks) throw new LimitExceededError(`the offer sends ${sending} tracks; a participant may publish at most ${maxTracks}`);
     this.#busy = true;
     try {
       try {
@@ -65,6 +72,7 @@ export class PublisherPeer extends PeerBase {
       for (const [mid, track] of this.#tracksByMid) {
         if (receiving.has(mid)) continue;
         this.#tracksByMid.delete(mid);
+        this.#closeNack(mid);
         removed.push(track);
       }
       return { sdp: this.localSdp(), added, removed };
@@ -78,6 +86,7 @@ export class PublisherPeer extends PeerBase {
     for (const [mid, track] of this.#tracksByMid) {
       if (track.id !== trackId) continue;
       this.#tracksByMid.delete(mid);
+      this.#closeNack(mid);
       return track;
     }
     return undefined;
@@ -86,8 +95,14 @@ export class PublisherPeer extends PeerBase {
   override close(): void {
     if (this.closed) return;
     this.#transportCc.close();
+    for (const mid of [...this.#nackByMid.keys()]) this.#closeNack(mid);
     this.#tracksByMid.clear();
     super.close();
+  }
+
+  #closeNack(mid: string): void {
+    this.#nackByMid.get(mid)?.close();
+    this.#nackByMid.delete(mid);
   }
 
   #followPublisherCodecOrder(sdp: string): void {
@@ -120,6 +135,14 @@ export class PublisherPeer extends PeerBase {
       pliMinIntervalMs: options.pliMinIntervalMs,
       metrics,
     });
+    if (track.kind === 'video') {
+      // werift's receiver NACK generator is not wrap-safe and never stops its timer: ours takes its place.
+      this.#closeNack(mid);
+      this.#nackByMid.set(mid, PublisherNack.attach(transceiver.receiver, {
+        metrics,
+        onUnrecoveredLoss: () => track.requestKeyframe('loss'),
+      }));
+    }
     // werift reports a simulcast receiver's first rid only through onTrack; later rids are in receiver.tracks.
     const existing = transceiver.receiver.tracks[0];
     if (existing) track.attachRemote(existing);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { routeDataMessage } from './data-router.js';
 import { InvalidStateError } from './errors.js';
-import { Participant, type ParticipantInit } from './participant.js';
+import { Participant, type ParticipantInit, type TrackSource } from './participant.js';
 import type { PublishedTrack } from './published-track.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 import type { ParticipantSnapshot, PublishedTrackInfo } from './sfu-types.js';
@@ -15,11 +15,12 @@ export interface RoomEvents extends Record<string, unknown[]> {
   '@close': [];
 }
 
-export type JoinOptions = Omit<ParticipantInit, 'options' | 'metrics' | 'logger'>;
+export type JoinOptions = Omit<ParticipantInit, 'options' | 'metrics' | 'logger' | 'negotiationQueue' | 'findTrack'>;
 
 /**
- * A room (mediasoup's Router): its participants, and the wiring that subscribes everyone to everyone
- * else's tracks and routes data messages. Closes itself when its last participant leaves.
+ * A room (mediasoup's Router): its participants, and the wiring that subscribes participants who chose
+ * auto-subscription to everyone else's tracks, finds tracks for explicit subscriptions, and routes data
+ * messages. Closes itself when its last participant leaves.
  */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly id: string;
@@ -60,7 +61,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.#participants.has(options.identity)) {
       throw new InvalidStateError(`${options.identity} is already in room ${this.id}`);
     }
-    const participant = new Participant(this.#makeInit(options));
+    const participant = new Participant({ ...this.#makeInit(options), findTrack: (trackId) => this.#findTrack(trackId) });
     this.#participants.set(participant.identity, participant);
     participant.on('@trackPublished', (track) => this.#onTrackPublished(participant, track));
     participant.on('@trackUnpublished', (track) => this.#onTrackUnpublished(track));
@@ -69,10 +70,12 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.#metrics.dataMessages.inc({ channel: reliable ? 'reliable' : 'lossy', result: delivered < 0 ? 'rejected' : 'delivered' });
     });
     participant.once('@close', (reason) => this.#onParticipantClosed(participant, reason));
-    // A late joiner receives everything already published.
-    for (const other of this.#participants.values()) {
-      if (other === participant) continue;
-      for (const track of other.publishedTracks.values()) participant.subscribe(track);
+    // A late joiner receives everything already published, unless it subscribes itself.
+    if (participant.autoSubscribe) {
+      for (const other of this.#participants.values()) {
+        if (other === participant) continue;
+        for (const track of other.publishedTracks.values()) participant.subscribe({ track, streamId: other.sid });
+      }
     }
     this.#logger.info({ roomId: this.id, participantId: participant.identity }, 'participant joined');
     this.emit('participantJoined', participant.snapshot());
@@ -90,7 +93,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   #onTrackPublished(publisher: Participant, track: PublishedTrack): void {
     for (const other of this.#participants.values()) {
-      if (other !== publisher) other.subscribe(track);
+      if (other !== publisher && other.autoSubscribe) other.subscribe({ track, streamId: publisher.sid });
     }
     this.emit('trackPublished', track.info);
   }
@@ -98,6 +101,14 @@ export class Room extends TypedEmitter<RoomEvents> {
   #onTrackUnpublished(track: PublishedTrack): void {
     for (const other of this.#participants.values()) other.unsubscribe(track.id);
     this.emit('trackUnpublished', track.info);
+  }
+
+  #findTrack(trackId: string): TrackSource | undefined {
+    for (const participant of this.#participants.values()) {
+      const track = participant.publishedTracks.get(trackId);
+      if (track) return { track, streamId: participant.sid };
+    }
+    return undefined;
   }
 
   #onParticipantClosed(participant: Participant, reason: string): void {

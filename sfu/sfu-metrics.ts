@@ -7,8 +7,18 @@ export interface SfuMetrics {
   nacksReceived: Counter;
   packetsRetransmitted: Counter;
   plisSent: Counter<'reason'>;
+  /** A down track threw while forwarding; the packet still went to the others. */
+  forwardErrors: Counter<'kind'>;
+  /** Incoming packets not forwarded at all: duplicates, or too old to tell (RtpUnwrapper). */
+  packetsDiscarded: Counter<'reason'>;
   dataMessages: Counter<'channel' | 'result'>;
   connectSeconds: Histogram<'peer'>;
+  /** Generic NACK packets the SFU sent to publishers (sfu/rtp/publisher-nack.ts). */
+  publisherNacksSent: Counter;
+  /** Packets lost on the way from a publisher, by outcome: `recovered` (retransmitted or late) or `unrecovered`. */
+  publisherLostPackets: Counter<'result'>;
+  /** NACK timers running for published tracks: zero while nothing is missing. */
+  publisherNackTimers: Gauge;
 }
 
 export interface SfuCounts {
@@ -33,7 +43,12 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
     nacksReceived: new Counter({ name: 'tsfu_sfu_nacks_received_total', help: 'Generic NACK feedback messages from subscribers', registers: [registry] }),
     packetsRetransmitted: new Counter({ name: 'tsfu_sfu_retransmitted_packets_total', help: 'Packets resent from the cache to answer NACKs', registers: [registry] }),
     plisSent: new Counter({ name: 'tsfu_sfu_plis_sent_total', help: 'Key-frame requests sent to publishers', labelNames: ['reason'], registers: [registry] }),
+    forwardErrors: new Counter({ name: 'tsfu_sfu_forward_errors_total', help: 'Packets a down track failed to forward (the others still got them)', labelNames: ['kind'], registers: [registry] }),
+    packetsDiscarded: new Counter({ name: 'tsfu_sfu_discarded_packets_total', help: 'Incoming RTP packets dropped before forwarding, by reason (duplicate, stale)', labelNames: ['reason'], registers: [registry] }),
     dataMessages: new Counter({ name: 'tsfu_sfu_data_messages_total', help: 'Data-channel messages by channel and outcome', labelNames: ['channel', 'result'], registers: [registry] }),
+    publisherNacksSent: new Counter({ name: 'tsfu_sfu_publisher_nacks_sent_total', help: 'Generic NACK packets sent to publishers', registers: [registry] }),
+    publisherLostPackets: new Counter({ name: 'tsfu_sfu_publisher_lost_packets_total', help: 'Packets lost from publishers, by result (recovered or unrecovered)', labelNames: ['result'], registers: [registry] }),
+    publisherNackTimers: new Gauge({ name: 'tsfu_sfu_publisher_nack_timers', help: 'NACK timers running for published tracks (zero while nothing is missing)', registers: [registry] }),
     connectSeconds: new Histogram({
       name: 'tsfu_sfu_connect_seconds',
       help: 'Time from the first description to ICE+DTLS connected',

@@ -13,6 +13,25 @@ export interface SfuOptions {
   pliMinIntervalMs: number;
   /** RTP packets kept per published video track to answer NACKs. Power of two. */
   packetCacheSize: number;
+  /** Data messages one participant may send per second, and the burst allowed above it (RATE_LIMITED past it). */
+  dataMessagesPerSecond: number;
+  dataMessageBurst: number;
+  /** Data bytes (whole messages) one participant may send per second, and the burst allowed above it. */
+  dataBytesPerSecond: number;
+  dataBytesBurst: number;
+  /** Lossy messages to a receiver whose channel has more than this many bytes buffered are dropped. */
+  dataLossyMaxBufferedBytes: number;
+  /** A receiver whose reliable channel stays above this many buffered bytes for `dataStallTimeoutMs` is disconnected. */
+  dataReliableHighWaterBytes: number;
+  dataStallTimeoutMs: number;
+  /** Tracks one participant may publish; an offer that would publish more is refused (LIMIT_EXCEEDED). */
+  maxTracksPerParticipant: number;
+  /** Tracks one participant may receive at once (200: a room of 100 with camera and microphone); auto-subscription stops there and `subscribe` is refused past it. */
+  maxSubscriptionsPerParticipant: number;
+  /** A subscriber offer not answered within this time is sent again once, then the participant is closed. */
+  subscriberAnswerTimeoutMs: number;
+  /** Changes to a subscriber's tracks made within this window share one offer (joins of a busy room come in bursts). */
+  negotiationDelayMs: number;
 }
 
 export const defaultSfuOptions: SfuOptions = {
@@ -23,4 +42,15 @@ export const defaultSfuOptions: SfuOptions = {
   maxDataMessageBytes: 16 * 1024,
   pliMinIntervalMs: 500,
   packetCacheSize: 1024,
+  dataMessagesPerSecond: 100,
+  dataMessageBurst: 200,
+  dataBytesPerSecond: 256 * 1024,
+  dataBytesBurst: 512 * 1024,
+  dataLossyMaxBufferedBytes: 64 * 1024,
+  dataReliableHighWaterBytes: 1024 * 1024,
+  dataStallTimeoutMs: 5_000,
+  maxTracksPerParticipant: 4,
+  maxSubscriptionsPerParticipant: 200,
+  subscriberAnswerTimeoutMs: 10_000,
+  negotiationDelayMs: 50,
 };

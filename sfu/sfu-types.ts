@@ -20,6 +20,8 @@ export interface PublishedTrackInfo {
 
 export interface ParticipantSnapshot {
   identity: string;
+  /** Opaque id, safe in SDP: the msid stream id of this participant's tracks. */
+  sid: string;
   name?: string;
   joinedAt: number;
   tracks: PublishedTrackInfo[];
@@ -50,6 +52,6 @@ export interface DataDelivery {
 
 /** Why a data message from a participant was refused; the driver reports it to the sender. */
 export interface DataRejection {
-  code: 'DATA_TOO_LARGE' | 'PERMISSION_DENIED' | 'SCHEMA_VIOLATION';
+  code: 'DATA_TOO_LARGE' | 'PERMISSION_DENIED' | 'SCHEMA_VIOLATION' | 'RATE_LIMITED';
   message: string;
 }

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import { InvalidStateError } from './errors.js';
+import { Counter, type Registry } from 'prom-client';
+import { InvalidStateError, NotFoundError } from './errors.js';
 import { Room, type JoinOptions } from './room.js';
+import { NegotiationQueue } from './negotiation-queue.js';
+import './werift-fingerprints.js';
 import { createSfuMetrics, type SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
+import { setListenerErrorReporter } from './typed-emitter.js';
 
 export interface SfuDeps {
   logger: Logger;
@@ -25,11 +28,18 @@ export class Sfu {
   readonly metrics: SfuMetrics;
   readonly #rooms = new Map<string, Room>();
   readonly #logger: Logger;
+  readonly #negotiations: NegotiationQueue;
   #closed = false;
 
   constructor(options: SfuOptions, deps: SfuDeps) {
     this.options = options;
     this.#logger = deps.logger;
+    this.#negotiations = new NegotiationQueue(options.negotiationDelayMs);
+    const listenerErrors = new Counter({ name: 'tsfu_sfu_listener_errors_total', help: 'Exceptions thrown by event listeners, caught by the SFU (a bug)', registers: [deps.registry] });
+    setListenerErrorReporter((error, event) => {
+      listenerErrors.inc();
+      this.#logger.error({ err: error, event }, 'an event listener threw; the SFU carried on');
+    });
     this.metrics = createSfuMetrics(deps.registry, {
       rooms: () => this.#rooms.size,
       participants: () => this.dump().participants,
@@ -43,8 +53,20 @@ export class Sfu {
     return this.#rooms;
   }
 
-  /** The room, created on first use. */
+  /** The room if it exists; looking a room up never creates it. */
+  findRoom(roomId: string): Room | undefined {
+    return this.#rooms.get(roomId);
+  }
+
+  /** The room, which must exist (throws NotFoundError). */
   room(roomId: string): Room {
+    const room = this.#rooms.get(roomId);
+    if (!room) throw new NotFoundError(`room ${roomId} does not exist`);
+    return room;
+  }
+
+  /** The room, created when it does not exist yet (to join it at once: an empty room closes with its last participant). */
+  openRoom(roomId: string): Room {
     if (this.#closed) throw new InvalidStateError('the SFU is closed');
     let room = this.#rooms.get(roomId);
     if (!room) {
@@ -82,12 +104,14 @@ export class Sfu {
     this.#closed = true;
     for (const room of [...this.#rooms.values()]) room.close();
     this.#rooms.clear();
+    this.#negotiations.close();
   }
 
   #participantInit(roomId: string, join: JoinOptions) {
     return {
       ...join,
       options: this.options,
+      negotiationQueue: this.#negotiations,
       metrics: this.metrics,
       logger: this.#logger.child({ roomId, participantId: join.identity }),
     };

@@ -1,9 +1,12 @@
-import type { RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import type { RTCDataChannel, RTCPeerConnection, RTCRtpHeaderExtensionParameters, RTCRtpTransceiver } from 'werift';
+import { DataChannelSink } from './data-channel-sink.js';
 import { DownTrack } from './down-track.js';
 import { InvalidSdpError, InvalidStateError } from './errors.js';
-import { sfuCodecs } from './media-capabilities.js';
+import { sfuCodecs, sfuHeaderExtensions } from './media-capabilities.js';
+import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { checkSessionDescription } from './sdp-check.js';
+import { answerMismatch, mediaSections } from './sdp-sections.js';
 import type { PublishedTrack } from './published-track.js';
 
 export interface SubscriberOffer {
@@ -15,6 +18,10 @@ export interface SubscriberOffer {
 export interface SubscriberPeerEvents {
   onOffer(offer: SubscriberOffer): void;
   onData(data: Buffer, reliable: boolean): void;
+  /** The client stopped reading reliable data (wired by the data-channel flow control). */
+  onDataStalled(message: string): void;
+  /** The client did not answer an offer, even when sent again: the connection cannot follow the room. */
+  onNegotiationFailed(message: string): void;
 }
 
 /** Data channels negotiated out of band with fixed ids (docs/PROTOCOL.md, "Data messages"). */
@@ -24,20 +31,55 @@ export const DATA_CHANNELS = {
 } as const;
 
 /**
- * The connection a client receives on: the SFU offers whenever its set of down tracks changes, with at
- * most one offer outstanding (changes made meanwhile go into the next one). Also carries both data channels.
+ * Header extensions offered on down tracks: the ones the SFU writes (mid, transport-cc, abs-send-time) and
+ * the one it forwards (audio level). Publishers' rid/repaired-rid mean nothing downstream; leaving them out
+ * keeps each m-line of a 200-track offer short.
  */
-export class SubscriberPeer extends PeerBase {
+const DOWN_TRACK_EXTENSIONS = new Set([
+  'urn:ietf:params:rtp-hdrext:sdes:mid',
+  'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+]);
+
+export function subscriberHeaderExtensions(): { audio: RTCRtpHeaderExtensionParameters[]; video: RTCRtpHeaderExtensionParameters[] } {
+  const all = sfuHeaderExtensions();
+  return {
+    audio: all.audio.filter((e) => DOWN_TRACK_EXTENSIONS.has(e.uri)),
+    video: all.video.filter((e) => DOWN_TRACK_EXTENSIONS.has(e.uri)),
+  };
+}
+
+interface OutstandingOffer {
+  offer: SubscriberOffer;
+  /** The mid of each m-line, in order: the answer must have the same (RFC 3264 §6). */
+  mids: (string | undefined)[];
+  timer: NodeJS.Timeout;
+  resent: boolean;
+}
+
+/**
+ * The connection a client receives on: the SFU offers whenever its set of down tracks changes, with at
+ * most one offer outstanding (changes made meanwhile go into the next one), built in its turn of the SFU's
+ * NegotiationQueue. An offer unanswered for `subscriberAnswerTimeoutMs` is sent once more, then the
+ * connection is given up (onNegotiationFailed). Also carries both data channels.
+ */
+export class SubscriberPeer extends PeerBase implements Negotiator {
   readonly #downTracks = new Map<string, DownTrack>();
   readonly #channels: { reliable: RTCDataChannel; lossy: RTCDataChannel };
+  readonly #dataSink: DataChannelSink;
   readonly #events: SubscriberPeerEvents;
-  #offerOutstanding = false;
-  #renegotiate = false;
-  #negotiating = false;
+  readonly #queue: NegotiationQueue;
+  #outstanding?: OutstandingOffer;
+  /** Changes not yet in an offer. */
+  #dirty = false;
+  /** Down tracks whose m-line an answer has negotiated. */
+  readonly #negotiated = new WeakSet<DownTrack>();
 
-  constructor(pc: RTCPeerConnection, context: PeerContext, events: SubscriberPeerEvents) {
+  constructor(pc: RTCPeerConnection, context: PeerContext, queue: NegotiationQueue, events: SubscriberPeerEvents) {
     super('subscriber', pc, context);
     this.#events = events;
+    this.#queue = queue;
     const open = (label: keyof typeof DATA_CHANNELS) => {
       const channel = pc.createDataChannel(label, { negotiated: true, ...DATA_CHANNELS[label] });
       channel.onMessage.subscribe((message) => {
@@ -46,26 +88,35 @@ export class SubscriberPeer extends PeerBase {
       return channel;
     };
     this.#channels = { reliable: open('reliable'), lossy: open('lossy') };
+    this.#dataSink = new DataChannelSink(this.#channels, context.options, context.metrics, (message) => {
+      if (!this.closed) events.onDataStalled(message);
+    });
   }
 
   get downTracks(): ReadonlyMap<string, DownTrack> {
     return this.#downTracks;
   }
 
-  /** Sends a data frame to this participant; false when the channel is not open. */
-  sendData(frame: Uint8Array, reliable: boolean): boolean {
-    const channel = reliable ? this.#channels.reliable : this.#channels.lossy;
-    if (this.closed || channel.readyState !== 'open') return false;
-    channel.send(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
-    return true;
+  /** Whether an offer is waiting for its answer. */
+  get offerOutstanding(): boolean {
+    return this.#outstanding !== undefined;
   }
 
-  addTrack(track: PublishedTrack): void {
+  /** Sends a data frame to this participant; false when the channel is not open or the frame was dropped (data-channel-sink.ts). */
+  sendData(frame: Uint8Array, reliable: boolean): boolean {
+    return !this.closed && this.#dataSink.send(frame, reliable) === 'sent';
+  }
+
+  /**
+   * Starts sending `track` in the stream `streamId` (its publisher's opaque id: the msid, RFC 8830, groups a
+   * publisher's tracks so browsers lip-sync them; identities never enter the SDP). werift puts the new
+   * m-line in the place of a stopped one of the same kind when there is one, so m-lines are reused.
+   */
+  addTrack(track: PublishedTrack, streamId: string): void {
     if (this.closed) throw new InvalidStateError('subscriber connection is closed');
     if (this.#downTracks.has(track.id)) return;
     const transceiver = this.pc.addTransceiver(track.kind, { direction: 'sendonly' });
-    // One stream per publisher (msid, RFC 8830): browsers lip-sync the audio and video of a stream.
-    transceiver.sender.streamId = track.publisherIdentity;
+    transceiver.sender.streamId = streamId;
     this.#preferCodec(transceiver, track);
     this.#downTracks.set(track.id, new DownTrack(track, transceiver, this.context.metrics));
     this.negotiate();
@@ -81,63 +132,90 @@ export class SubscriberPeer extends PeerBase {
     this.negotiate();
   }
 
-  /** Starts an offer now, or after the outstanding one is answered. */
-  negotiate(): void {
+  /** Asks for an offer: in this connection's turn of the queue, or after the outstanding one is answered. */
+  negotiate(first = false): void {
     if (this.closed) return;
-    if (this.#offerOutstanding || this.#negotiating) {
-      this.#renegotiate = true;
-      return;
-    }
-    this.#negotiating = true;
-    // Let changes made in the same tick (a late joiner subscribing to many tracks) share one offer.
-    setImmediate(() => void this.#sendOffer());
+    this.#dirty = true;
+    if (!this.#outstanding) this.#queue.enqueue(this, first);
   }
 
-  async handleAnswer(sdp: string): Promise<void> {
-    if (this.closed) throw new InvalidStateError('subscriber connection is closed');
-    if (!this.#offerOutstanding) throw new InvalidStateError('no subscriber offer is outstanding');
-    checkSessionDescription(sdp, 'the subscriber answer');
+  /** The queue's turn: builds and sends the offer (nothing when one is outstanding or nothing changed). */
+  async runNegotiation(): Promise<void> {
+    if (this.closed || this.#outstanding || !this.#dirty) return;
+    this.#dirty = false;
     try {
-      await this.pc.setRemoteDescription({ type: 'answer', sdp });
-    } catch (error) {
-      throw new InvalidSdpError(`cannot apply the subscriber answer: ${(error as Error).message}`);
-    }
-    this.#offerOutstanding = false;
-    for (const downTrack of this.#downTracks.values()) {
-      if (downTrack.transceiver.mid) downTrack.negotiated(PeerBase.extensionIds(downTrack.transceiver));
-    }
-    if (this.#renegotiate) {
-      this.#renegotiate = false;
-      this.negotiate();
-    }
-  }
-
-  override close(): void {
-    if (this.closed) return;
-    for (const downTrack of this.#downTracks.values()) downTrack.close();
-    this.#downTracks.clear();
-    this.#channels.reliable.close();
-    this.#channels.lossy.close();
-    super.close();
-  }
-
-  async #sendOffer(): Promise<void> {
-    try {
-      if (this.closed) return;
-      this.#renegotiate = false;
       await this.pc.setLocalDescription(await this.pc.createOffer());
       if (this.closed) return;
       const tracks: Record<string, string> = {};
       for (const [trackId, downTrack] of this.#downTracks) {
         if (downTrack.transceiver.mid) tracks[downTrack.transceiver.mid] = trackId;
       }
-      this.#offerOutstanding = true;
-      this.#events.onOffer({ sdp: this.localSdp(), tracks });
+      const sdp = this.localSdp();
+      const offer = { sdp, tracks };
+      this.#outstanding = { offer, mids: mediaSections(sdp).map((s) => s.mid), timer: this.#answerTimer(), resent: false };
+      this.#events.onOffer(offer);
     } catch (error) {
-      if (!this.closed) this.context.logger.error({ err: error }, 'subscriber offer failed');
-    } finally {
-      this.#negotiating = false;
+      if (this.closed) return;
+      this.context.logger.error({ err: error }, 'subscriber offer failed');
+      this.#events.onNegotiationFailed(`the server could not build a subscriber offer: ${(error as Error).message}`);
     }
+  }
+
+  async handleAnswer(sdp: string): Promise<void> {
+    if (this.closed) throw new InvalidStateError('subscriber connection is closed');
+    const outstanding = this.#outstanding;
+    if (!outstanding) throw new InvalidStateError('no subscriber offer is outstanding');
+    checkSessionDescription(sdp, 'the subscriber answer');
+    const mismatch = answerMismatch(outstanding.mids, sdp);
+    if (mismatch) throw new InvalidSdpError(`the subscriber answer does not answer the outstanding offer: ${mismatch}`);
+    try {
+      // In its own turn: applying a 200-m-line answer is tens of ms, and a join's answers arrive together.
+      await this.#queue.exclusive(() => this.pc.setRemoteDescription({ type: 'answer', sdp }));
+    } catch (error) {
+      if (this.closed) throw new InvalidStateError('subscriber connection is closed');
+      throw new InvalidSdpError(`cannot apply the subscriber answer: ${(error as Error).message}`);
+    }
+    if (this.closed || this.#outstanding !== outstanding) return;
+    clearTimeout(outstanding.timer);
+    this.#outstanding = undefined;
+    // Only m-lines this answer negotiated for the first time: an m-line's codecs and extension ids never change
+    // once answered (the offerer chose them), and calling every down track on every answer is O(room) per answer.
+    for (const downTrack of this.#downTracks.values()) {
+      if (!downTrack.transceiver.mid || this.#negotiated.has(downTrack)) continue;
+      this.#negotiated.add(downTrack);
+      downTrack.negotiated(PeerBase.extensionIds(downTrack.transceiver));
+    }
+    if (this.#dirty) this.#queue.enqueue(this);
+  }
+
+  override close(): void {
+    if (this.closed) return;
+    clearTimeout(this.#outstanding?.timer);
+    this.#outstanding = undefined;
+    this.#queue.remove(this);
+    for (const downTrack of this.#downTracks.values()) downTrack.close();
+    this.#downTracks.clear();
+    this.#dataSink.close();
+    this.#channels.reliable.close();
+    this.#channels.lossy.close();
+    super.close();
+  }
+
+  /** No answer in time: the same offer once more (the first may have been lost or refused), then give up. */
+  #answerTimer(): NodeJS.Timeout {
+    const timeoutMs = this.context.options.subscriberAnswerTimeoutMs;
+    return setTimeout(() => {
+      const outstanding = this.#outstanding;
+      if (this.closed || !outstanding) return;
+      if (outstanding.resent) {
+        this.#events.onNegotiationFailed(`no usable subscriberAnswer within ${timeoutMs} ms, twice`);
+        return;
+      }
+      outstanding.resent = true;
+      outstanding.timer = this.#answerTimer();
+      this.context.logger.warn({ timeoutMs }, 'subscriber offer unanswered; sending it again');
+      this.#events.onOffer(outstanding.offer);
+    }, timeoutMs);
   }
 
   /** Subscribers receive the publisher's codec (and its RTX), nothing else. */

@@ -24,6 +24,10 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   CONNECTION_RATE_LIMITED: 'CONNECTION_RATE_LIMITED',
   DATA_TOO_LARGE: 'DATA_TOO_LARGE',
+  DATA_STALLED: 'DATA_STALLED',
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  CONNECTION_FAILED: 'CONNECTION_FAILED',
+  NEGOTIATION_FAILED: 'NEGOTIATION_FAILED',
   JOIN_TIMEOUT: 'JOIN_TIMEOUT',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL: 'INTERNAL',
@@ -46,17 +50,24 @@ export const CloseCode = {
   HEARTBEAT_TIMEOUT: 4005,
   JOIN_TIMEOUT: 4006,
   ROOM_FULL: 4007,
+  DATA_STALLED: 4008,
+  CONNECTION_FAILED: 4009,
+  NEGOTIATION_FAILED: 4010,
   RATE_LIMITED: 4029,
   SERVER_SHUTDOWN: 4050,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-/** An error that a request handler turns into an `error` reply; `close` also closes the socket. */
+/**
+ * An error that a request handler turns into an `error` reply; `close` also closes the socket.
+ * `requestType` names the request when it is known before a handler runs (a schema violation).
+ */
 export class SignalingError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly close?: CloseCode,
+    readonly requestType?: string,
   ) {
     super(message);
     this.name = 'SignalingError';

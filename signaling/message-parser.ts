@@ -26,7 +26,7 @@ export function parseClientMessage(text: string): ClientMessage {
   if (!checker.Check(value)) {
     const first = checker.Errors(value).First();
     const where = first?.path || '/';
-    throw new SignalingError(ErrorCode.SCHEMA_VIOLATION, `${type}: ${where}: ${first?.message ?? 'invalid'}`);
+    throw new SignalingError(ErrorCode.SCHEMA_VIOLATION, `${type}: ${where}: ${first?.message ?? 'invalid'}`, undefined, type);
   }
   return value as ClientMessage;
 }

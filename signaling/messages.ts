@@ -3,7 +3,14 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 /** Version of the signaling protocol described in docs/PROTOCOL.md. Bumped on any incompatible change. */
 export const PROTOCOL_VERSION = 1;
 
-const Sdp = Type.String({ minLength: 1, maxLength: 60_000 });
+/**
+ * A subscriber answer for the largest allowed subscription (rtc.maxSubscriptionsPerParticipant, 200 by
+ * default: 100 participants with camera and microphone) is about 150 kB from a browser (≈ 0.7 kB per m-line)
+ * and 200 kB from werift (≈ 1 kB); `signaling.maxMessageBytes` (256 KiB) bounds the frame.
+ */
+const Sdp = Type.String({ minLength: 1, maxLength: 250_000 });
+/** One request names at most this many tracks (a full room's worth). */
+const TrackIds = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 400 });
 const Identity = Type.String({ minLength: 1, maxLength: 128 });
 const TrackId = Type.String({ minLength: 1, maxLength: 64 });
 const PeerTarget = Type.Union([Type.Literal('publisher'), Type.Literal('subscriber')]);
@@ -31,8 +38,11 @@ export const JoinRequest = Type.Object(
   {
     type: Type.Literal('join'),
     room: Type.String({ minLength: 1, maxLength: 128 }),
-    token: Type.String({ minLength: 1, maxLength: 8192 }),
+    // An empty token passes the schema so that it gets TOKEN_MISSING and 4001, as every other token problem does.
+    token: Type.String({ maxLength: 8192 }),
     protocolVersion: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Receive every track published in the room without asking (default true); false: only `subscribe`d ones. */
+    autoSubscribe: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -70,7 +80,23 @@ export const UnpublishRequest = Type.Object(
   { additionalProperties: false },
 );
 
+export const SubscribeRequest = Type.Object(
+  { type: Type.Literal('subscribe'), trackIds: TrackIds },
+  { additionalProperties: false },
+);
+
+export const UnsubscribeRequest = Type.Object(
+  { type: Type.Literal('unsubscribe'), trackIds: TrackIds },
+  { additionalProperties: false },
+);
+
 export const LeaveRequest = Type.Object({ type: Type.Literal('leave') }, { additionalProperties: false });
+
+/** Answered with `pong` carrying the same `id`, in any state: an application-level round trip. */
+export const PingRequest = Type.Object(
+  { type: Type.Literal('ping'), id: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) },
+  { additionalProperties: false },
+);
 
 /** Every message a client may send, keyed by `type`. */
 export const clientMessageSchemas = {
@@ -79,7 +105,10 @@ export const clientMessageSchemas = {
   subscriberAnswer: SubscriberAnswer,
   trickle: TrickleRequest,
   unpublish: UnpublishRequest,
+  subscribe: SubscribeRequest,
+  unsubscribe: UnsubscribeRequest,
   leave: LeaveRequest,
+  ping: PingRequest,
 } satisfies Record<string, TSchema>;
 
 export type ClientMessageType = keyof typeof clientMessageSchemas;
@@ -104,6 +133,8 @@ export interface TrackInfo {
 
 export interface ParticipantInfo {
   identity: string;
+  /** Opaque id: the msid stream id of this participant's tracks in subscriber offers (identities never enter SDP). */
+  sid: string;
   name?: string;
   joinedAt: number;
   tracks: TrackInfo[];
@@ -138,5 +169,6 @@ export type ServerMessage =
   | { type: 'subscriberOffer'; sdp: string; tracks: Record<string, string> }
   | { type: 'trickle'; target: PeerTargetName; candidate: IceCandidateInit }
   | { type: 'rtt'; rttMs: number }
+  | { type: 'pong'; id?: number }
   | { type: 'error'; code: string; message: string; requestType?: string }
   | { type: 'leave'; reason: string };

@@ -32,6 +32,7 @@ const sfuErrorCodes: Record<string, ErrorCode> = {
   InvalidStateError: ErrorCode.WRONG_STATE,
   PermissionError: ErrorCode.PERMISSION_DENIED,
   NotFoundError: ErrorCode.TRACK_NOT_FOUND,
+  LimitExceededError: ErrorCode.LIMIT_EXCEEDED,
 };
 
 /** One participant's signaling WebSocket: join, then relay requests to the SFU and room events back. */
@@ -48,6 +49,9 @@ export class SignalingSession {
   #droppedThisSecond = 0;
   #dropWindowStart = 0;
   #lastRateErrorAt = -Infinity;
+  /** Parsed requests waiting for the one being handled: one at a time, in order (bounded by maxQueuedMessages). */
+  readonly #queue: ClientMessage[] = [];
+  #processing = false;
   readonly #socket: WebSocket;
   readonly #deps: SessionDeps;
   readonly #bucket: TokenBucket;
@@ -74,11 +78,20 @@ export class SignalingSession {
       subscriberOffer: (offer) => this.send({ type: 'subscriberOffer', sdp: offer.sdp, tracks: offer.tracks }),
       iceCandidate: (target, candidate) => this.send({ type: 'trickle', target, candidate }),
       dataRejected: (rejection) => this.#sendError(rejection.code as ErrorCode, rejection.message, 'data'),
+      failed: (failure) => {
+        const code = failure.code === 'CONNECTION_FAILED' ? ErrorCode.CONNECTION_FAILED : ErrorCode.NEGOTIATION_FAILED;
+        this.fail(new SignalingError(code, failure.message, code === ErrorCode.CONNECTION_FAILED ? CloseCode.CONNECTION_FAILED : CloseCode.NEGOTIATION_FAILED));
+      },
+      dataStalled: (stall) => {
+        this.#deps.metrics.connectionsRejected.inc({ reason: 'data-stalled' });
+        this.#sendError(ErrorCode.DATA_STALLED, `${stall.message}; disconnecting`, 'data');
+        this.close(CloseCode.DATA_STALLED, 'data channel stalled', 'data-stalled');
+      },
     };
     socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     socket.on('pong', () => this.#onPong());
     socket.on('close', () => this.#onSocketClosed());
-    socket.on('error', (error) => deps.logger.debug({ err: error }, 'websocket error'));
+    socket.on('error', (error) => this.#onSocketError(error));
   }
 
   get state(): State {
@@ -98,8 +111,9 @@ export class SignalingSession {
       this.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', 'heartbeat-timeout');
       return;
     }
-    this.#pingSentAt = now;
     try {
+      // Timed here, not at the tick's start: the RTT must not include the pings sent before this one.
+      this.#pingSentAt = performance.now();
       this.#socket.ping();
     } catch {
       // The socket is closing; its close event cleans up.
@@ -136,11 +150,47 @@ export class SignalingSession {
       message = parseClientMessage(data.toString());
     } catch (error) {
       this.#deps.metrics.messagesReceived.inc({ type: 'invalid' });
-      this.fail(error as SignalingError);
+      this.fail(error as SignalingError, (error as SignalingError).requestType);
       return;
     }
     this.#deps.metrics.messagesReceived.inc({ type: message.type });
-    this.#handle(message).catch((error: unknown) => this.#reportFailure(error, message.type));
+    if (this.#queue.length >= this.#deps.options.maxQueuedMessages) {
+      this.#sendError(ErrorCode.RATE_LIMITED, `more than ${this.#deps.options.maxQueuedMessages} requests waiting; message dropped`, message.type);
+      return;
+    }
+    this.#queue.push(message);
+    if (!this.#processing) void this.#drainQueue();
+  }
+
+  /** Handles queued requests one at a time: a request starts only once the previous one has finished. */
+  async #drainQueue(): Promise<void> {
+    this.#processing = true;
+    try {
+      for (let message = this.#queue.shift(); message && this.#state !== 'closed'; message = this.#queue.shift()) {
+        try {
+          await this.#handle(message);
+        } catch (error) {
+          this.#reportFailure(error, message.type);
+        }
+      }
+    } finally {
+      this.#processing = false;
+    }
+  }
+
+  /**
+   * Errors on the socket. Protocol violations by the client (invalid UTF-8, oversized or malformed frames:
+   * ws has already closed with 1007, 1009 or 1002) are the client's problem, logged without a stack and
+   * counted; anything else (a reset connection) is routine.
+   */
+  #onSocketError(error: Error & { code?: string }): void {
+    const code = error.code ?? 'unknown';
+    if (code.startsWith('WS_ERR_')) {
+      this.#deps.metrics.protocolErrors.inc({ code });
+      this.#deps.logger.info({ code, reason: error.message, ip: this.ip, roomId: this.roomId, participantId: this.identity }, 'client broke the WebSocket protocol; closed');
+    } else {
+      this.#deps.logger.debug({ code, reason: error.message, ip: this.ip }, 'websocket error');
+    }
   }
 
   /** Token bucket per connection; answers RATE_LIMITED at most once a second and closes abusers. */
@@ -163,6 +213,10 @@ export class SignalingSession {
 
   async #handle(message: ClientMessage): Promise<void> {
     if (message.type === 'join') return this.#join(message);
+    if (message.type === 'ping') {
+      this.send(message.id === undefined ? { type: 'pong' } : { type: 'pong', id: message.id });
+      return;
+    }
     if (this.#state !== 'joined' || !this.#participant) {
       throw new SignalingError(ErrorCode.NOT_JOINED, `"${message.type}" before joining; send join first`);
     }
@@ -179,6 +233,10 @@ export class SignalingSession {
         return participant.addIceCandidate(message.target, message.candidate);
       case 'unpublish':
         return participant.unpublish(message.trackId);
+      case 'subscribe':
+        return participant.requestSubscribe(message.trackIds);
+      case 'unsubscribe':
+        return participant.requestUnsubscribe(message.trackIds);
       case 'leave':
         this.close(CloseCode.NORMAL, 'left', 'left');
         return;
@@ -203,15 +261,15 @@ export class SignalingSession {
       type: 'leave',
       reason: 'replaced',
     });
-    sfu.room(message.room).participant(claims.identity)?.close('replaced');
-    // The room may have closed when the replaced participant left: look it up again.
-    const room = sfu.room(message.room);
+    sfu.findRoom(message.room)?.participant(claims.identity)?.close('replaced');
+    // The room may have closed when the replaced participant left: look it up (or create it) now.
+    const room = sfu.openRoom(message.room);
     if (room.participants.size >= options.maxParticipantsPerRoom) {
       throw new SignalingError(ErrorCode.ROOM_FULL, `room has ${options.maxParticipantsPerRoom} participants`, CloseCode.ROOM_FULL);
     }
     this.roomId = message.room;
     this.identity = claims.identity;
-    const participant = room.join({ identity: claims.identity, name: claims.name, grants: claims.grants });
+    const participant = room.join({ identity: claims.identity, name: claims.name, grants: claims.grants, autoSubscribe: message.autoSubscribe ?? true });
     this.#participant = participant;
     this.#room = room;
     for (const [event, listener] of Object.entries(this.#participantListeners)) participant.on(event as never, listener as never);
@@ -274,6 +332,7 @@ export class SignalingSession {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#joinTimer);
+    this.#queue.length = 0;
     const room = this.#room;
     const participant = this.#participant;
     if (room) for (const [event, listener] of Object.entries(this.#roomListeners)) room.off(event as never, listener as never);

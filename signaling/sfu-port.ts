@@ -16,6 +16,7 @@ export interface TrackInfoPort {
 
 export interface ParticipantSnapshotPort {
   identity: string;
+  sid: string;
   name?: string;
   joinedAt: number;
   tracks: TrackInfoPort[];
@@ -37,6 +38,10 @@ export type ParticipantPortEvents = {
   subscriberOffer: [{ sdp: string; tracks: Record<string, string> }];
   iceCandidate: [PeerRole, IceCandidatePort];
   dataRejected: [{ code: string; message: string }];
+  /** The participant stopped reading reliable data; the SFU closes it right after. */
+  dataStalled: [{ code: string; message: string }];
+  /** The participant's media connection failed or it never answered an offer; the SFU closes it right after. */
+  failed: [{ code: 'CONNECTION_FAILED' | 'NEGOTIATION_FAILED'; message: string }];
 };
 
 export interface ParticipantPort extends Emitter<ParticipantPortEvents> {
@@ -45,6 +50,10 @@ export interface ParticipantPort extends Emitter<ParticipantPortEvents> {
   publish(sdp: string, tracks: readonly { mid: string; source: TrackSource; name?: string }[]): Promise<{ sdp: string; tracks: (TrackInfoPort & { mid: string })[] }>;
   unpublish(trackId: string): void;
   answerSubscriber(sdp: string): Promise<void>;
+  /** Starts receiving these tracks (all or none). */
+  requestSubscribe(trackIds: readonly string[]): void;
+  /** Stops receiving these tracks. */
+  requestUnsubscribe(trackIds: readonly string[]): void;
   addIceCandidate(role: PeerRole, candidate: IceCandidatePort): Promise<void>;
   close(reason?: string): void;
 }
@@ -60,9 +69,17 @@ export interface RoomPort extends Emitter<RoomPortEvents> {
   readonly participants: ReadonlyMap<string, unknown>;
   participant(identity: string): ParticipantPort | undefined;
   snapshot(except?: string): ParticipantSnapshotPort[];
-  join(options: { identity: string; name?: string; grants: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean } }): ParticipantPort;
+  join(options: {
+    identity: string;
+    name?: string;
+    grants: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean };
+    autoSubscribe?: boolean;
+  }): ParticipantPort;
 }
 
 export interface SfuPort {
-  room(roomId: string): RoomPort;
+  /** The room if it exists; never creates one. */
+  findRoom(roomId: string): RoomPort | undefined;
+  /** The room, created if it does not exist (the caller joins it at once). */
+  openRoom(roomId: string): RoomPort;
 }

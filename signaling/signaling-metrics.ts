@@ -4,6 +4,7 @@ export interface SignalingMetrics {
   messagesReceived: Counter<'type'>;
   errorsSent: Counter<'code'>;
   connectionsRejected: Counter<'reason'>;
+  protocolErrors: Counter<'code'>;
   rttSeconds: Histogram;
   joinSeconds: Histogram;
 }
@@ -21,6 +22,12 @@ export function createSignalingMetrics(registry: Registry, openConnections: () =
     messagesReceived: new Counter({ name: 'tsfu_signaling_messages_received_total', help: 'Client messages by type (invalid ones as "invalid")', labelNames: ['type'], registers: [registry] }),
     errorsSent: new Counter({ name: 'tsfu_signaling_errors_total', help: 'Error replies sent to clients, by code', labelNames: ['code'], registers: [registry] }),
     connectionsRejected: new Counter({ name: 'tsfu_signaling_connections_rejected_total', help: 'Connections refused or closed by the server, by reason', labelNames: ['reason'], registers: [registry] }),
+    protocolErrors: new Counter({
+      name: 'tsfu_signaling_protocol_errors_total',
+      help: 'WebSocket protocol violations by clients (invalid UTF-8, oversized frames), by ws error code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
     rttSeconds: new Histogram({
       name: 'tsfu_signaling_rtt_seconds',
       help: 'WebSocket ping round-trip time',

@@ -5,6 +5,8 @@ export interface SignalingOptions {
   /** Sustained messages per second per connection, and the burst allowed above it. */
   messagesPerSecond: number;
   messageBurst: number;
+  /** Requests a connection may have waiting while an earlier one is handled (one at a time, in order); more are refused. */
+  maxQueuedMessages: number;
   /** New connections per IP address per second, and the burst allowed above it. */
   connectionsPerIpPerSecond: number;
   connectionBurstPerIp: number;
@@ -17,9 +19,11 @@ export interface SignalingOptions {
 }
 
 export const defaultSignalingOptions: SignalingOptions = {
-  maxMessageBytes: 64 * 1024,
+  // A subscriber answer for rtc.maxSubscriptionsPerParticipant (200) tracks is up to ~200 kB (messages.ts, Sdp).
+  maxMessageBytes: 256 * 1024,
   messagesPerSecond: 50,
   messageBurst: 100,
+  maxQueuedMessages: 32,
   connectionsPerIpPerSecond: 5,
   connectionBurstPerIp: 30,
   maxParticipantsPerRoom: 100,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode } from './errors.js';
+import { HeartbeatWheel } from './heartbeat-wheel.js';
 import type { IceServerInfo } from './messages.js';
 import { SignalingSession } from './session.js';
 import { createSignalingMetrics, type SignalingMetrics } from './signaling-metrics.js';
@@ -23,8 +24,9 @@ export interface SignalingServiceDeps {
 const sessionKey = (room: string, identity: string) => `${room}\u0000${identity}`;
 
 /**
- * Accepts signaling connections: per-IP connection rate limit, one heartbeat timer for all sessions, the
- * identity → session registry used for replacement, and draining at shutdown.
+ * Accepts signaling connections: per-IP connection rate limit, one heartbeat wheel for all sessions (each
+ * pinged once per interval, spread over it), the identity → session registry used for replacement, and
+ * draining at shutdown.
  */
 export class SignalingService {
   readonly metrics: SignalingMetrics;
@@ -34,7 +36,7 @@ export class SignalingService {
   readonly #joined = new Map<string, SignalingSession>();
   readonly #connectionLimiter: KeyedRateLimiter;
   readonly #tokens: TokenVerifier;
-  readonly #heartbeat: NodeJS.Timeout;
+  readonly #heartbeat: HeartbeatWheel<SignalingSession>;
   #draining = false;
 
   constructor(options: SignalingOptions, deps: SignalingServiceDeps) {
@@ -43,7 +45,8 @@ export class SignalingService {
     this.#tokens = new TokenVerifier(deps.keys, options.tokenClockToleranceSeconds);
     this.#connectionLimiter = new KeyedRateLimiter(options.connectionsPerIpPerSecond, options.connectionBurstPerIp);
     this.metrics = createSignalingMetrics(deps.registry, () => this.#sessions.size);
-    this.#heartbeat = setInterval(() => this.#tick(), options.heartbeatIntervalMs);
+    this.#heartbeat = new HeartbeatWheel(options.heartbeatIntervalMs, (now) => this.#connectionLimiter.sweep(now));
+    this.#heartbeat.start();
   }
 
   get sessionCount(): number {
@@ -78,10 +81,14 @@ export class SignalingService {
       onJoined: (s) => this.#joined.set(sessionKey(s.roomId!, s.identity!), s),
       onClosed: (s) => {
         this.#sessions.delete(s);
+        this.#heartbeat.delete(s);
         if (s.roomId && s.identity && this.#joined.get(sessionKey(s.roomId, s.identity)) === s) this.#joined.delete(sessionKey(s.roomId, s.identity));
       },
     });
+    // The close handler may already have run (a socket that closed during construction).
+    if (session.state === 'closed') return;
     this.#sessions.add(session);
+    this.#heartbeat.add(session);
   }
 
   /** Refuses new connections and tells every client the server is going away. */
@@ -95,13 +102,7 @@ export class SignalingService {
 
   close(): void {
     this.drain();
-    clearInterval(this.#heartbeat);
+    this.#heartbeat.stop();
     this.#connectionLimiter.clear();
-  }
-
-  #tick(): void {
-    const now = performance.now();
-    for (const session of this.#sessions) session.heartbeat(now);
-    this.#connectionLimiter.sweep(now);
   }
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Child } from './child.js';
-import type { ServerReply, ServerRequest } from './server-process.js';
+import type { ServerInspection, ServerReply, ServerRequest } from './server-process.js';
 import type { PublisherReply, PublisherRequest } from './publisher-process.js';
 
 const SERVER_ENTRY = fileURLToPath(new URL('./server-process.ts', import.meta.url));
@@ -19,9 +19,13 @@ export class ServerHandle {
     readonly signalingUrl: string,
   ) {}
 
-  /** `cpuProfileDir` runs the server under `node --cpu-prof` and writes the profile there on stop. */
-  static async start(options: { cpuProfileDir?: string } = {}): Promise<ServerHandle> {
+  /**
+   * `cpuProfileDir` runs the server under `node --cpu-prof` and writes the profile there on stop; `exposeGc`
+   * starts it with `--expose-gc` so `inspect({ gc: true })` reads memory after a full collection.
+   */
+  static async start(options: { cpuProfileDir?: string; exposeGc?: boolean } = {}): Promise<ServerHandle> {
     const prof = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+    if (options.exposeGc) prof.push('--expose-gc');
     const { child, ready } = await Child.start<ServerRequest, ServerReply>(SERVER_ENTRY, [], prof);
     return new ServerHandle(child, ready.url, ready.signalingUrl);
   }
@@ -30,6 +34,12 @@ export class ServerHandle {
   async sample(): Promise<ServerSample> {
     const reply = await this.child.ask({ type: 'sample' }, 'sample');
     return { cpuSeconds: reply.cpuMicros / 1e6, forwardedPackets: reply.forwardedPackets };
+  }
+
+  /** Memory, active handles and timers, and the SFU's object counts, read in the server process. */
+  async inspect(options: { gc?: boolean; counters?: readonly string[] } = {}): Promise<ServerInspection> {
+    const { type: _type, ...inspection } = await this.child.ask({ type: 'inspect', gc: options.gc, counters: options.counters && [...options.counters] }, 'inspect');
+    return inspection;
   }
 
   /** For each of `names`, the sum over labels of that counter in the server's Prometheus /metrics. */

@@ -1,4 +1,4 @@
-/** tsfu browser SDK: `Room.connect(url, token)`, then publish, subscribe (automatic) and send data. */
+/** tsfu browser SDK: `Room.connect(url, token)`, then publish, subscribe (automatic, or `room.subscribe()` with `autoSubscribe: false`) and send data. */
 export { Room, PROTOCOL_VERSION } from './room.js';
 export { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
 export type { LocalTrack } from './publisher.js';

@@ -12,12 +12,15 @@ export interface RemoteTrackInfo extends TrackInfo {
 /** Another participant in the room, as the server last described it. */
 export class RemoteParticipant {
   readonly identity: string;
+  /** Opaque id; the `id` of the MediaStream this participant's tracks arrive in. */
+  readonly sid: string;
   readonly name: string | undefined;
   readonly joinedAt: number;
   readonly tracks = new Map<string, RemoteTrackInfo>();
 
   constructor(info: ParticipantInfo) {
     this.identity = info.identity;
+    this.sid = info.sid;
     this.name = info.name;
     this.joinedAt = info.joinedAt;
     for (const track of info.tracks) this.tracks.set(track.trackId, { ...track });

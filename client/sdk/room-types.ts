@@ -12,6 +12,12 @@ export interface RoomOptions {
   joinTimeoutMs?: number;
   /** How long a publish waits for its `publishAnswer` (default 15 000 ms). */
   requestTimeoutMs?: number;
+  /**
+   * Receive every track published in the room without asking (default true). With false, the client receives
+   * only the tracks it asks for with `room.subscribe()`: for large rooms, where each received track costs an
+   * m-line in every offer and answer (docs/PROTOCOL.md, "Subscribing").
+   */
+  autoSubscribe?: boolean;
 }
 
 /** Which source each published track is announced as. */

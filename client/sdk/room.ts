@@ -91,7 +91,8 @@ export class Room extends TypedEmitter<RoomEvents> {
             ),
           ),
       };
-      if (!signal.send({ type: 'join', room: roomId, token, protocolVersion: PROTOCOL_VERSION })) {
+      const join = { type: 'join', room: roomId, token, protocolVersion: PROTOCOL_VERSION, autoSubscribe: options.autoSubscribe ?? true } as const;
+      if (!signal.send(join)) {
         fail(new RequestError(ClientErrorCode.CONNECTION_CLOSED, 'the socket closed before join was sent', 'join'));
       }
     });
@@ -176,6 +177,35 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.publishCaptured({ audio: constraints }, 'microphone');
   }
 
+  /**
+   * Starts receiving these tracks (by track id), for a room joined with `autoSubscribe: false` or tracks
+   * unsubscribed earlier. Each arrives as a `trackSubscribed` event once the server's next offer is applied. The
+   * server refuses the whole request (an `error` event, `requestType: "subscribe"`) when a track is unknown or
+   * the participant would receive more than its limit of tracks (`LIMIT_EXCEEDED`).
+   */
+  subscribe(trackIds: string | readonly string[]): void {
+    this.assertConnected('subscribe');
+    if (!this.grants.canSubscribe) throw new PermissionDeniedError('the token does not grant canSubscribe');
+    const ids = typeof trackIds === 'string' ? [trackIds] : [...trackIds];
+    if (ids.length > 0) this.signal.send({ type: 'subscribe', trackIds: ids });
+  }
+
+  /** Stops receiving these tracks; each ends with a `trackUnsubscribed` event once the server's offer is applied. */
+  unsubscribe(trackIds: string | readonly string[]): void {
+    this.assertConnected('unsubscribe');
+    const ids = typeof trackIds === 'string' ? [trackIds] : [...trackIds];
+    if (ids.length > 0) this.signal.send({ type: 'unsubscribe', trackIds: ids });
+  }
+
+  /**
+   * The participant whose tracks arrive in `stream`: the SFU sends each publisher's tracks in one stream whose
+   * id is the publisher's opaque `sid` (never its identity, which may hold any text).
+   */
+  participantForStream(stream: MediaStream): RemoteParticipant | undefined {
+    for (const participant of this.participants.values()) if (participant.sid === stream.id) return participant;
+    return undefined;
+  }
+
   /** Stops publishing one track (no renegotiation). Tracks the app captured itself are not stopped. */
   async unpublish(trackId: string): Promise<void> {
     this.assertConnected('unpublish');
@@ -234,7 +264,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         const info = participant?.tracks.get(msg.trackId);
         this.pendingSubscriptions.delete(msg.trackId);
         if (participant === undefined || info === undefined) return;
-        this.unsubscribe(info);
+        this.endSubscription(info);
         participant.tracks.delete(msg.trackId);
         this.emit('trackUnpublished', info, participant);
         return;
@@ -275,7 +305,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.pendingSubscriptions.set(trackId, { track, stream });
       return;
     }
-    this.unsubscribe(info);
+    this.endSubscription(info);
     info.track = track;
     info.stream = stream;
     this.emit('trackSubscribed', info, track, stream);
@@ -284,7 +314,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private onTrackEnded(trackId: string): void {
     this.pendingSubscriptions.delete(trackId);
     const info = this.findTrack(trackId);
-    if (info !== undefined) this.unsubscribe(info);
+    if (info !== undefined) this.endSubscription(info);
   }
 
   private resolvePending(info: RemoteTrackInfo): void {
@@ -294,7 +324,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.onTrackStarted(info.trackId, pending.track, pending.stream);
   }
 
-  private unsubscribe(info: RemoteTrackInfo): void {
+  private endSubscription(info: RemoteTrackInfo): void {
     const track = info.track;
     if (track === undefined) return;
     info.track = undefined;
@@ -306,7 +336,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private removeParticipant(participant: RemoteParticipant, reason: string): void {
     for (const info of [...participant.tracks.values()]) {
       this.pendingSubscriptions.delete(info.trackId);
-      this.unsubscribe(info);
+      this.endSubscription(info);
       participant.tracks.delete(info.trackId);
       this.emit('trackUnpublished', info, participant);
     }
@@ -351,7 +381,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.ownedTracks.clear();
     this.pendingSubscriptions.clear();
     for (const participant of this.participants.values()) {
-      for (const info of participant.tracks.values()) this.unsubscribe(info);
+      for (const info of participant.tracks.values()) this.endSubscription(info);
     }
     this.participants.clear();
     this.emit('disconnected', { code, reason });

@@ -1,11 +1,13 @@
 /**
  * RTCP Sender Reports (RFC 3550 §6.4.1) for the SFU's outgoing streams, built without I/O.
  *
- * The SFU does not sample media; it rewrites timestamps. A down track's report maps "now" in NTP time to the
- * RTP timestamp its last forwarded packet carried, advanced by the wall-clock time since that packet was sent
- * at the codec's clock rate. Audio and video of one publisher thus share the same reference (the SFU's clock
- * at forwarding time), which is what a receiver needs to line them up (lip sync, RFC 3550 §6.4.1 "NTP
- * timestamp" and "RTP timestamp" paragraphs).
+ * The SFU does not sample media; it rewrites timestamps. A receiver lines up audio and video (lip sync)
+ * with each stream's NTP↔RTP pair (RFC 3550 §6.4.1, "NTP timestamp" and "RTP timestamp"), so a down
+ * track's report carries the publisher's own relation: the RTP timestamp of the publisher's latest SR,
+ * translated into the down track's numbering and advanced at the clock rate by the time since that SR
+ * arrived (rtpTimestampFromReport), paired with "now" on the SFU's clock (which the subscriber echoes in
+ * LSR, for the round trip). Before the publisher's first SR, the newest forwarded packet stands in for it
+ * (rtpTimestampAt): right only as far as packets are forwarded at the pace they were captured.
  */
 
 export const RTCP_SR = 200;
@@ -26,10 +28,15 @@ export interface SenderStats {
   clockRate: number;
 }
 
-/** The RTP timestamp that corresponds to `nowMs`, extrapolated from the last packet sent. */
+/** The RTP timestamp that corresponds to `nowMs`, extrapolated from the newest packet sent. */
 export function rtpTimestampAt(stats: SenderStats, nowMs: number): number {
   const ticks = Math.round(((nowMs - stats.lastSentAtMs) * stats.clockRate) / 1000);
   return (stats.lastRtpTimestamp + ticks) >>> 0;
+}
+
+/** The RTP timestamp at `nowMs`, extrapolated from a publisher SR's (translated) RTP timestamp and its arrival time. */
+export function rtpTimestampFromReport(reportRtpTimestamp: number, receivedAtMs: number, clockRate: number, nowMs: number): number {
+  return (reportRtpTimestamp + Math.round(((nowMs - receivedAtMs) * clockRate) / 1000)) >>> 0;
 }
 
 /** NTP seconds (32 bits) and fraction (32 bits) for a Unix time in milliseconds. */
@@ -50,7 +57,7 @@ export function compactNtp(seconds: number, fraction: number): number {
  *
  *   V=2 P RC | PT=200 | length | SSRC | NTP sec | NTP frac | RTP ts | packet count | octet count
  */
-export function writeSenderReport(out: Buffer, offset: number, stats: SenderStats, nowMs: number): number {
+export function writeSenderReport(out: Buffer, offset: number, stats: SenderStats, nowMs: number, rtpTimestamp = rtpTimestampAt(stats, nowMs)): number {
   const { seconds, fraction } = ntpFromUnixMs(nowMs);
   out[offset] = 0x80;
   out[offset + 1] = RTCP_SR;
@@ -58,7 +65,7 @@ export function writeSenderReport(out: Buffer, offset: number, stats: SenderStat
   out.writeUInt32BE(stats.ssrc >>> 0, offset + 4);
   out.writeUInt32BE(seconds, offset + 8);
   out.writeUInt32BE(fraction, offset + 12);
-  out.writeUInt32BE(rtpTimestampAt(stats, nowMs), offset + 16);
+  out.writeUInt32BE(rtpTimestamp >>> 0, offset + 16);
   out.writeUInt32BE(stats.packetCount >>> 0, offset + 20);
   out.writeUInt32BE(stats.octetCount >>> 0, offset + 24);
   return SENDER_REPORT_BYTES;

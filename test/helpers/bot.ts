@@ -11,6 +11,25 @@ const botOptions = { ...defaultSfuOptions, portMin: 50000, portMax: 59999 };
 export interface BotOptions {
   /** Percentage of incoming RTP the bot's subscriber connection drops (werift's debug option). */
   inboundLossPercent?: number;
+  /** Called with every RTP packet the subscriber connection receives (after werift's SRTP and RTX unwrapping). */
+  onRtp?: (packet: RtpPacket, track: ReceivedTrack) => void;
+  /** Sent in `join` when set: false receives only the tracks `subscribe`d (docs/PROTOCOL.md, "Subscribing"). */
+  autoSubscribe?: boolean;
+}
+
+export interface PublishOptions {
+  video?: boolean;
+  audio?: boolean;
+  videoKbps?: number;
+  videoCodec?: 'VP8' | 'H264';
+  /** Packets per video frame (30 frames/s), instead of splitting each frame into packets of <= 1100 bytes. */
+  videoPacketsPerFrame?: number;
+  /** The first RTP sequence number of each source (default 1000); near 65535 to make the 16-bit wrap come early. */
+  firstSequenceNumber?: number;
+  /** Called with each packet's own payload buffer before it is sent; may write into it (e.g. a soak's stamp). */
+  stamp?: (kind: 'audio' | 'video', payload: Buffer) => void;
+  /** false: negotiate the tracks but send no RTP (large rooms where negotiation is what is tested). */
+  sendMedia?: boolean;
 }
 
 export interface ReceivedTrack {
@@ -45,6 +64,15 @@ export class Bot {
   #midToTrack: Record<string, string> = {};
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
+  readonly #onRtp?: BotOptions['onRtp'];
+  /** Subscriber offers received, answers sent, and failures to apply an offer. */
+  offersReceived = 0;
+  answersSent = 0;
+  readonly negotiationErrors: string[] = [];
+  /** Track ids carried by the latest subscriber offer this bot answered (mid → track id). */
+  answeredTracks: Record<string, string> = {};
+  /** msid lines of the latest subscriber offer (stream id and track id), as a browser would read them. */
+  offeredMsids: string[] = [];
 
   /** PLIs/FIRs the SFU sent to this bot's publisher connection. */
   keyframeRequests = 0;
@@ -55,6 +83,7 @@ export class Bot {
     readonly signaling: SignalingClient,
     options: BotOptions,
   ) {
+    this.#onRtp = options.onRtp;
     // werift drops this share of incoming RTP, so its receivers NACK and the SFU must retransmit.
     this.subscriber = createPeerConnection(botOptions, options.inboundLossPercent ? { debug: { inboundPacketLoss: options.inboundLossPercent } } : {});
     const channel = (label: string, id: number, ordered: boolean) => {
@@ -83,13 +112,14 @@ export class Bot {
   static async join(url: string, room: string, identity: string, grants?: MintTokenOptions['grants'], options: BotOptions = {}): Promise<Bot> {
     const signaling = await SignalingClient.connect(url);
     const bot = new Bot(identity, signaling, options);
-    signaling.send({ type: 'join', room, token: await testToken({ room, identity, grants }) });
+    const autoSubscribe = options.autoSubscribe === undefined ? {} : { autoSubscribe: options.autoSubscribe };
+    signaling.send({ type: 'join', room, token: await testToken({ room, identity, grants }), ...autoSubscribe });
     await signaling.waitFor('joined');
     return bot;
   }
 
   /** Publishes synthetic VP8 video (~`videoKbps`) and Opus audio; returns the published track ids. */
-  async publish(options: { video?: boolean; audio?: boolean; videoKbps?: number; videoCodec?: 'VP8' | 'H264' } = {}): Promise<string[]> {
+  async publish(options: PublishOptions = {}): Promise<string[]> {
     const { video = true, audio = true, videoKbps = 1000, videoCodec = 'VP8' } = options;
     const pc = (this.publisher = createPeerConnection(botOptions));
     pc.onIceCandidate.subscribe((candidate) => {
@@ -116,8 +146,25 @@ export class Bot {
     this.signaling.send({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks });
     const answer = await this.signaling.waitFor('publishAnswer', (m) => this.signaling.messages.indexOf(m) >= before);
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-    for (const source of sources) this.#startSource(source.track, source.kind, videoKbps, videoCodec);
+    if (options.sendMedia !== false) for (const source of sources) this.#startSource(source.track, source.kind, videoKbps, videoCodec, options);
     return answer.tracks.map((t) => t.trackId);
+  }
+
+  /** Asks to receive these tracks (`subscribe`). */
+  subscribe(trackIds: string[]): void {
+    this.signaling.send({ type: 'subscribe', trackIds });
+  }
+
+  /** Asks to stop receiving these tracks (`unsubscribe`). */
+  unsubscribe(trackIds: string[]): void {
+    this.signaling.send({ type: 'unsubscribe', trackIds });
+  }
+
+  /** Whether the latest answered subscriber offer carries every one of `trackIds`. */
+  hasNegotiated(trackIds: Iterable<string>): boolean {
+    const carried = new Set(Object.values(this.answeredTracks));
+    for (const id of trackIds) if (!carried.has(id)) return false;
+    return true;
   }
 
   sendData(text: string, options: { reliable?: boolean; to?: string[]; topic?: string } = {}): void {
@@ -143,14 +190,17 @@ export class Bot {
     await Promise.all([this.subscriber.close(), this.publisher?.close()]);
   }
 
-  #startSource(track: MediaStreamTrack, kind: 'audio' | 'video', videoKbps: number, codec: 'VP8' | 'H264'): void {
-    let sequenceNumber = 1000;
+  #startSource(track: MediaStreamTrack, kind: 'audio' | 'video', videoKbps: number, codec: 'VP8' | 'H264', options: PublishOptions = {}): void {
+    const stamp = options.stamp;
+    let sequenceNumber = (options.firstSequenceNumber ?? 1000) & 0xffff;
     let timestamp = 5000;
     let frame = 0;
     if (kind === 'audio') {
       const payload = Buffer.alloc(80, 0xfc);
       this.#timers.push(setInterval(() => {
-        track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 111, sequenceNumber, timestamp, marker: true }), payload));
+        const own = stamp ? Buffer.from(payload) : payload;
+        stamp?.('audio', own);
+        track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 111, sequenceNumber, timestamp, marker: true }), own));
         sequenceNumber = (sequenceNumber + 1) & 0xffff;
         timestamp = (timestamp + 960) >>> 0;
       }, 20));
@@ -158,7 +208,7 @@ export class Bot {
     }
     // 30 frames/s; every frame split into packets of <= 1100 bytes; a key frame every 60 frames or on request.
     const frameBytes = Math.round((videoKbps * 1000) / 8 / 30);
-    const packetsPerFrame = Math.max(1, Math.ceil(frameBytes / 1100));
+    const packetsPerFrame = options.videoPacketsPerFrame ?? Math.max(1, Math.ceil(frameBytes / 1100));
     const chunk = Math.ceil(frameBytes / packetsPerFrame);
     this.#timers.push(setInterval(() => {
       const keyframe = frame % 60 === 0 || this.#forceKeyframe;
@@ -173,6 +223,7 @@ export class Bot {
           payload[0] = 0x7c;
           payload[1] = (i === 0 ? 0x80 : 0) | (i === packetsPerFrame - 1 ? 0x40 : 0) | (keyframe ? 5 : 1);
         }
+        stamp?.('video', payload);
         const header = new RtpHeader({ payloadType: codec === 'VP8' ? 96 : 102, sequenceNumber, timestamp, marker: i === packetsPerFrame - 1 });
         track.writeRtp(new RtpPacket(header, payload));
         sequenceNumber = (sequenceNumber + 1) & 0xffff;
@@ -194,16 +245,28 @@ export class Bot {
       stats.firstPacketAt ??= performance.now();
       stats.lastSequenceNumber = packet.header.sequenceNumber;
       stats.payloadTypes.add(packet.header.payloadType);
+      this.#onRtp?.(packet, stats);
     });
   }
 
   async #onSignal(message: { type: string; [k: string]: unknown }): Promise<void> {
     if (this.#closed) return;
     if (message.type === 'subscriberOffer') {
-      this.#midToTrack = { ...this.#midToTrack, ...(message.tracks as Record<string, string>) };
-      await this.subscriber.setRemoteDescription({ type: 'offer', sdp: message.sdp as string });
-      await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
+      this.offersReceived++;
+      const tracks = message.tracks as Record<string, string>;
+      this.#midToTrack = { ...this.#midToTrack, ...tracks };
+      this.offeredMsids = [...(message.sdp as string).matchAll(/^a=msid:(.*)$/gm)].map((m) => m[1].replace(/\r$/, ''));
+      try {
+        await this.subscriber.setRemoteDescription({ type: 'offer', sdp: message.sdp as string });
+        await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
+      } catch (error) {
+        this.negotiationErrors.push((error as Error).message);
+        return;
+      }
+      if (this.#closed) return;
       this.signaling.send({ type: 'subscriberAnswer', sdp: this.subscriber.localDescription!.sdp });
+      this.answersSent++;
+      this.answeredTracks = tracks;
     } else if (message.type === 'trickle') {
       const pc = message.target === 'publisher' ? this.publisher : this.subscriber;
       await pc?.addIceCandidate(message.candidate as never).catch(() => undefined);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { SignJWT } from 'jose';
+import type { Counter } from 'prom-client';
 import type { RunningServer } from '../../server/app.js';
 import { CloseCode, ErrorCode } from '../../signaling/errors.js';
 import { Bot } from '../helpers/bot.js';
@@ -16,6 +17,11 @@ afterAll(async () => {
 });
 
 const connect = () => SignalingClient.connect(server.signalingUrl);
+
+async function protocolErrors(code: string): Promise<number> {
+  const metric = await (server.registry.getSingleMetric('tsfu_signaling_protocol_errors_total') as Counter).get();
+  return metric.values.find((v) => v.labels.code === code)?.value ?? 0;
+}
 
 describe('malformed frames get an error reply and the connection stays usable', () => {
   test.each([
@@ -35,6 +41,14 @@ describe('malformed frames get an error reply and the connection stays usable', 
     // Still open and still serving: a valid join works afterwards.
     client.send({ type: 'join', room: 'bad-input', token: await testToken({ room: 'bad-input', identity: `u-${code}-${Math.random()}` }) });
     await client.waitFor('joined');
+    client.close();
+  });
+
+  test('a schema violation names the request type', async () => {
+    const client = await connect();
+    const error = await client.expectError({ type: 'publishOffer', sdp: 5, tracks: [] });
+    expect(error.code).toBe(ErrorCode.SCHEMA_VIOLATION);
+    expect(error.requestType).toBe('publishOffer');
     client.close();
   });
 
@@ -77,10 +91,13 @@ describe('requests in the wrong state', () => {
     client.close();
   });
 
-  test('trickle for the publisher before any publish gets WRONG_STATE', async () => {
+  test('trickle for the publisher before any publish is accepted (queued), not refused', async () => {
     const { client } = await joinRoom(server.signalingUrl, 'state', 'trickler');
-    const error = await client.expectError({ type: 'trickle', target: 'publisher', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' } });
-    expect(error.code).toBe(ErrorCode.WRONG_STATE);
+    client.send({ type: 'trickle', target: 'publisher', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0' } });
+    // Requests are answered in order: once the unpublish after it is answered, the trickle has been handled.
+    const error = await client.expectError({ type: 'unpublish', trackId: 'TR_marker' });
+    expect(error.code).toBe(ErrorCode.TRACK_NOT_FOUND);
+    expect(client.messages.filter((m) => m.type === 'error').map((m) => m.requestType)).toEqual(['unpublish']);
     client.close();
   });
 
@@ -146,13 +163,27 @@ describe('tokens', () => {
   test('garbage in the token field is refused', async () => {
     await expectRefusal('not.a.jwt', 'tok', ErrorCode.TOKEN_INVALID, CloseCode.UNAUTHORIZED);
   });
+
+  test('an empty token is refused with TOKEN_MISSING and 4001', async () => {
+    await expectRefusal('', 'tok', ErrorCode.TOKEN_MISSING, CloseCode.UNAUTHORIZED);
+  });
 });
 
 describe('limits', () => {
-  test('a frame over the size limit closes the socket with 1009', async () => {
+  test('a frame over the size limit closes the socket with 1009, counted as a protocol error', async () => {
+    const before = await protocolErrors('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
     const client = await connect();
     client.send(JSON.stringify({ type: 'join', room: 'r', token: 'x'.repeat(5000) }));
     expect((await client.closed).code).toBe(CloseCode.MESSAGE_TOO_BIG);
+    expect(await protocolErrors('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')).toBe(before + 1);
+  });
+
+  test('a text frame that is not UTF-8 closes the socket with 1007, counted as a protocol error', async () => {
+    const before = await protocolErrors('WS_ERR_INVALID_UTF8');
+    const client = await connect();
+    client.socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await client.closed).code).toBe(1007);
+    expect(await protocolErrors('WS_ERR_INVALID_UTF8')).toBe(before + 1);
   });
 
   test('a message flood gets RATE_LIMITED and then the socket is closed with 4029', async () => {

@@ -56,6 +56,7 @@ function setup() {
     kind: 'video',
     extensions: { 5: URI.level },
     cache,
+    senderReport: undefined as { ssrc: number; rtpTimestamp: number; receivedAtMs: number } | undefined,
     addDownTrack: () => undefined,
     removeDownTrack: () => undefined,
     requestKeyframe: (reason: string) => keyframes.push(reason),
@@ -65,7 +66,12 @@ function setup() {
   const down = new DownTrack(track as unknown as PublishedTrack, transceiver as unknown as RTCRtpTransceiver, metrics);
   down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level });
   const decrypt = (i: number) => RtpPacket.deSerialize(receiver.decrypt(sent[i]));
-  return { down, sent, decrypt, cache, nack, keyframes, dtls };
+  return { down, sent, decrypt, cache, nack, keyframes, dtls, track };
+}
+
+/** What the published track passes along: the extended numbers (here simply one cycle up). */
+function forward(down: DownTrack, p: RtpPacket, keyframe: boolean): void {
+  down.forward(p, p.header.sequenceNumber + 0x1_0000, p.header.timestamp + 0x1_0000_0000, keyframe);
 }
 
 function packet(sequenceNumber: number, keyframeByte: number): RtpPacket {
@@ -75,11 +81,10 @@ function packet(sequenceNumber: number, keyframeByte: number): RtpPacket {
 
 test('forwards from the first key frame with our SSRC, payload type, mid, transport-cc, abs-send-time and the remapped audio level', () => {
   const { down, sent, decrypt, keyframes, dtls } = setup();
-  down.forward(packet(10, 1), false);
+  forward(down, packet(10, 1), false);
   expect(sent).toHaveLength(0);
-  expect(keyframes).toContain('waiting');
-  down.forward(packet(11, 0), true);
-  down.forward(packet(12, 1), false);
+  forward(down, packet(11, 0), true);
+  forward(down, packet(12, 1), false);
   expect(sent).toHaveLength(2);
   const first = decrypt(0);
   const second = decrypt(1);
@@ -104,7 +109,7 @@ test('answers a NACK over RTX with the original sequence number, once per resend
   for (let seq = 100; seq < 105; seq++) {
     const p = packet(seq, seq === 100 ? 0 : 1);
     cache.store(p);
-    down.forward(p, seq === 100);
+    forward(down, p, seq === 100);
   }
   const lostOut = decrypt(2).header.sequenceNumber;
   nack.fire(new GenericNack({ lost: [lostOut] }));
@@ -123,11 +128,68 @@ test('writes a Sender Report for the primary SSRC once something was sent', () =
   const { down } = setup();
   const out = Buffer.alloc(28);
   expect(down.writeSenderReport(out, 0, Date.now())).toBe(0);
-  down.forward(packet(1, 0), true);
+  forward(down, packet(1, 0), true);
   expect(down.writeSenderReport(out, 0, performance.timeOrigin + performance.now())).toBe(28);
   expect(out.readUInt32BE(4)).toBe(0x1111);
   expect(out.readUInt32BE(20)).toBe(1);
   expect(out.readUInt32BE(24)).toBe(5);
   down.close();
   expect(down.writeSenderReport(out, 0, Date.now())).toBe(0);
+});
+
+test('asks for a key frame once it can send (subscribe), then at the bounded rate (waiting); renegotiation asks nothing', () => {
+  const { down, keyframes, dtls } = setup();
+  expect(keyframes).toEqual([]);
+  dtls.state = 'connecting';
+  forward(down, packet(10, 1), false);
+  expect(keyframes).toEqual([]);
+  dtls.state = 'connected';
+  forward(down, packet(11, 1), false);
+  forward(down, packet(12, 1), false);
+  expect(keyframes).toEqual(['subscribe', 'waiting']);
+  forward(down, packet(13, 0), true);
+  down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level });
+  forward(down, packet(14, 1), false);
+  expect(keyframes).toEqual(['subscribe', 'waiting']);
+  down.close();
+});
+
+test('a down track whose first packet is a key frame asks for none', () => {
+  const { down, keyframes, sent } = setup();
+  forward(down, packet(10, 0), true);
+  expect(sent).toHaveLength(1);
+  expect(keyframes).toEqual([]);
+  down.close();
+});
+
+test("the Sender Report carries the publisher's NTP-to-RTP relation, translated and advanced to now", () => {
+  const { down, decrypt, track } = setup();
+  forward(down, packet(50, 0), true);
+  const offset = (decrypt(0).header.timestamp - 5000) >>> 0;
+  const now = performance.timeOrigin + performance.now();
+  // The publisher said RTP 900,000 at the SR it sent 100 ms ago; 100 ms is 9000 ticks at 90 kHz.
+  track.senderReport = { ssrc: 0xabc, rtpTimestamp: 900_000, receivedAtMs: now - 100 };
+  const out = Buffer.alloc(28);
+  expect(down.writeSenderReport(out, 0, now)).toBe(28);
+  expect(out.readUInt32BE(16)).toBe((900_000 + 9000 + offset) >>> 0);
+  // A report about another SSRC (an earlier source) is not used: the newest packet's clock is.
+  track.senderReport = { ssrc: 0xdef, rtpTimestamp: 900_000, receivedAtMs: now - 100 };
+  down.writeSenderReport(out, 0, now);
+  expect(Math.abs(((out.readUInt32BE(16) - decrypt(0).header.timestamp) | 0))).toBeLessThan(90 * 50);
+  down.close();
+});
+
+test('a late packet does not pull the Sender Report clock back', () => {
+  const { down, decrypt } = setup();
+  forward(down, packet(60, 0), true);
+  forward(down, packet(62, 1), false);
+  const newestTs = decrypt(1).header.timestamp;
+  forward(down, packet(61, 1), false);
+  const out = Buffer.alloc(28);
+  const now = performance.timeOrigin + performance.now();
+  down.writeSenderReport(out, 0, now);
+  expect(out.readUInt32BE(20)).toBe(3);
+  expect(((out.readUInt32BE(16) - newestTs) | 0)).toBeGreaterThanOrEqual(0);
+  expect(((out.readUInt32BE(16) - newestTs) | 0)).toBeLessThan(90 * 50);
+  down.close();
 });

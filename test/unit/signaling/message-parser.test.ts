@@ -22,6 +22,8 @@ describe('client message schemas', () => {
       { type: 'trickle', target: 'publisher', candidate: { candidate: '' } },
       { type: 'unpublish', trackId: 'TR_1' },
       { type: 'leave' },
+      { type: 'ping' },
+      { type: 'ping', id: 7 },
     ];
     for (const message of valid) expect(parseClientMessage(JSON.stringify(message))).toEqual(message);
   });
@@ -37,7 +39,7 @@ describe('client message schemas', () => {
     ['a bad enum', '{"type":"trickle","target":"both","candidate":{"candidate":""}}', ErrorCode.SCHEMA_VIOLATION],
     ['a bad track source', '{"type":"publishOffer","sdp":"v=0","tracks":[{"mid":"0","source":"webcam"}]}', ErrorCode.SCHEMA_VIOLATION],
     ['an empty room', '{"type":"join","room":"","token":"t"}', ErrorCode.SCHEMA_VIOLATION],
-    ['an over-long SDP', JSON.stringify({ type: 'subscriberAnswer', sdp: 'x'.repeat(60_001) }), ErrorCode.SCHEMA_VIOLATION],
+    ['an over-long SDP', JSON.stringify({ type: 'subscriberAnswer', sdp: 'x'.repeat(250_001) }), ErrorCode.SCHEMA_VIOLATION],
     ['too many tracks', JSON.stringify({ type: 'publishOffer', sdp: 'v=0', tracks: Array.from({ length: 17 }, (_, i) => ({ mid: `${i}`, source: 'camera' })) }), ErrorCode.SCHEMA_VIOLATION],
   ])('rejects %s', (_name, text, code) => {
     expect(codeOf(text)).toBe(code);
@@ -50,5 +52,25 @@ describe('client message schemas', () => {
     } catch (error) {
       expect((error as Error).message).toContain('/token');
     }
+  });
+});
+
+describe('errors name the request once its type is known', () => {
+  test('a schema violation carries requestType, earlier failures do not', () => {
+    const errorOf = (text: string) => {
+      try {
+        parseClientMessage(text);
+      } catch (error) {
+        return error as SignalingError;
+      }
+      throw new Error('accepted');
+    };
+    expect(errorOf('{"type":"publishOffer","sdp":5,"tracks":[]}').requestType).toBe('publishOffer');
+    expect(errorOf('{"type":"nope"}').requestType).toBeUndefined();
+    expect(errorOf('{').requestType).toBeUndefined();
+  });
+
+  test('an empty token passes the schema (the token check answers TOKEN_MISSING)', () => {
+    expect(parseClientMessage('{"type":"join","room":"r","token":""}')).toEqual({ type: 'join', room: 'r', token: '' });
   });
 });

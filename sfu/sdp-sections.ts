@@ -1,0 +1,41 @@
+/**
+ * Reading the media sections of an SDP as text (RFC 8866 §5.14), for checks made before werift applies it:
+ * how many tracks an offer would publish, and whether an answer has the m-lines of the offer it answers
+ * (RFC 3264 §6: same number of m-lines, in the same order; RFC 8843 §9.2: a=mid identifies each).
+ */
+export interface MediaSection {
+  kind: string;
+  port: number;
+  mid?: string;
+  /** a=sendrecv/sendonly/recvonly/inactive; sendrecv when absent (RFC 8866 §6.7). */
+  direction: string;
+}
+
+export function mediaSections(sdp: string): MediaSection[] {
+  const sections: MediaSection[] = [];
+  for (const text of sdp.split(/\r?\nm=/).slice(1)) {
+    const [mLine] = text.split(/\r?\n/, 1);
+    const [kind = '', port = ''] = mLine.split(' ');
+    const mid = /\r?\na=mid:([^\r\n]+)/.exec(text)?.[1];
+    const direction = /\r?\na=(sendrecv|sendonly|recvonly|inactive)\b/.exec(text)?.[1] ?? 'sendrecv';
+    sections.push({ kind, port: Number.parseInt(port, 10) || 0, ...(mid !== undefined ? { mid } : {}), direction });
+  }
+  return sections;
+}
+
+/** Audio and video sections an offerer sends on (not rejected, direction sendonly or sendrecv). */
+export function sendingMediaSections(sdp: string): MediaSection[] {
+  return mediaSections(sdp).filter(
+    (s) => (s.kind === 'audio' || s.kind === 'video') && s.port !== 0 && (s.direction === 'sendonly' || s.direction === 'sendrecv'),
+  );
+}
+
+/** Why `answer` does not answer an offer with these mids (in order), or undefined when it does. */
+export function answerMismatch(offerMids: readonly (string | undefined)[], answer: string): string | undefined {
+  const mids = mediaSections(answer).map((s) => s.mid);
+  if (mids.length !== offerMids.length) return `it has ${mids.length} m-lines; the offer it answers has ${offerMids.length}`;
+  for (let i = 0; i < mids.length; i++) {
+    if (mids[i] !== offerMids[i]) return `m-line ${i} has mid "${mids[i] ?? ''}"; the offer has "${offerMids[i] ?? ''}" there`;
+  }
+  return undefined;
+}

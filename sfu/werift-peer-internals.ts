@@ -1,0 +1,60 @@
+/**
+ * Every werift (0.25.2) internal the peer plumbing relies on, in one place. Read this before upgrading werift.
+ *
+ * Host sockets (sfu/peer-media-sockets.ts):
+ * - ICE gathers a host candidate by calling the static `UdpTransport.init(type, { portRange, interfaceAddresses })`
+ *   from `StunProtocol.connectionMade` (index.mjs, "../ice/src/stun/protocol.ts"); left alone, `init` finds a port
+ *   with `findPort`, which binds and closes ports one by one from `portRange[0]` (one probe per port in use, for
+ *   every peer connection), and a bind error is an uncaught 'error' event on the socket.
+ * - The `interfaceAddresses` object passed to `init` is the peer connection's `iceInterfaceAddresses`, by
+ *   reference (werift spreads the config shallowly), so that object identifies the peer connection.
+ * - `UdpTransport`'s constructor (private in the .d.ts) only creates the dgram socket and its 'message' handler;
+ *   `init` is what binds it. werift closes the transport (`close()`) from `Connection.close()`, but a socket bound
+ *   while that close is in progress is pushed into `Connection.protocols` after it was emptied and never closed:
+ *   hence every host socket is bound here, and one bound for a closed peer connection is closed at once.
+ *
+ * Early DTLS (sfu/werift-dtls-early.ts):
+ * - `RTCDtlsTransport.start()` creates the DTLS server (or client) and subscribes it to the ICE connection's
+ *   `onData` (through an `IceTransport` wrapper that keeps DTLS records, RFC 7983 §7 first byte 20–63) only
+ *   after ICE connectivity checks and nomination end (`RTCPeerConnection.connect()`); DTLS records arriving
+ *   before are delivered to nobody. `start()` sets the state to "connecting" synchronously before creating it.
+ * - `Connection.onData.execute(buf)` delivers a datagram as if it had just arrived (werift's statistics are
+ *   counted before `onData`, so a replay is not counted twice).
+ */
+import type { SocketType } from 'node:dgram';
+import { UdpTransport, type InterfaceAddresses } from 'werift';
+
+/** Binds one host socket for a peer connection: creates transports with {@link newUdpTransport} and binds them. */
+export type HostSocketOpener = (type: SocketType) => Promise<UdpTransport>;
+
+type UdpInitOptions = { portRange?: [number, number]; port?: number; interfaceAddresses?: InterfaceAddresses };
+type UdpTransportConstructor = new (type: SocketType, options: UdpInitOptions) => UdpTransport;
+
+const openers = new WeakMap<object, HostSocketOpener>();
+let installed = false;
+
+function installHostSocketHook(): void {
+  if (installed) return;
+  const original = UdpTransport.init;
+  if (typeof original !== 'function') throw new Error('werift UdpTransport.init is missing: sfu/werift-peer-internals.ts needs updating');
+  const hooked = (type: SocketType, options: UdpInitOptions = {}): Promise<UdpTransport> => {
+    const opener = options.interfaceAddresses ? openers.get(options.interfaceAddresses) : undefined;
+    return opener ? opener(type) : original.call(UdpTransport, type, options);
+  };
+  (UdpTransport as unknown as { init: typeof hooked }).init = hooked;
+  installed = true;
+}
+
+/**
+ * Makes werift bind the host sockets of the peer connection configured with `iceInterfaceAddresses:
+ * interfaceAddresses` through `opener`; other peer connections keep werift's own behaviour.
+ */
+export function routeHostSockets(interfaceAddresses: InterfaceAddresses, opener: HostSocketOpener): void {
+  installHostSocketHook();
+  openers.set(interfaceAddresses, opener);
+}
+
+/** A werift UDP transport whose socket is created but not bound (the caller binds `transport.socket`). */
+export function newUdpTransport(type: SocketType): UdpTransport {
+  return new (UdpTransport as unknown as UdpTransportConstructor)(type, {});
+}
