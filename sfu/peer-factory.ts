@@ -5,6 +5,7 @@ import { PeerMediaSockets } from './peer-media-sockets.js';
 import type { SfuOptions } from './sfu-options.js';
 import { sfuCodecs, sfuHeaderExtensions } from './media-capabilities.js';
 import { bufferEarlyDtls } from './werift-dtls-early.js';
+import { withoutStunServer } from './werift-peer-internals.js';
 
 const isIpv4 = (host: string) => !host.includes(':');
 
@@ -29,6 +30,8 @@ export function createPeerConnection(options: PeerFactoryOptions, extra: Partial
     codecs: sfuCodecs(),
     headerExtensions: sfuHeaderExtensions(),
     bundlePolicy: 'max-bundle',
+    // The SFU announces its own address; werift's defaults would query Google's STUN server (withoutStunServer).
+    iceServers: [],
     // werift skips loopback when gathering; these three make it use exactly `ip`.
     iceUseIpv4: false,
     iceUseIpv6: false,
@@ -44,7 +47,8 @@ export function createPeerConnection(options: PeerFactoryOptions, extra: Partial
   pc.signalingStateChange.subscribe((state) => {
     if (state === 'closed') void sockets.close();
   });
-  if (!process.env.NO_EARLY) bufferEarlyDtls(pc);
+  withoutStunServer(pc);
+  bufferEarlyDtls(pc);
   return pc;
 }
 

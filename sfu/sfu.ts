@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import { InvalidStateError, NotFoundError } from './errors.js';
 import { Room, type JoinOptions } from './room.js';
 import { NegotiationQueue } from './negotiation-queue.js';
-import './werift-fingerprints.js';
+import './werift-speedups.js';
 import { createSfuMetrics, type SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
 import { setListenerErrorReporter } from './typed-emitter.js';

@@ -170,8 +170,13 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (mismatch) throw new InvalidSdpError(`the subscriber answer does not answer the outstanding offer: ${mismatch}`);
     try {
       // In its own turn: applying a 200-m-line answer is tens of ms, and a join's answers arrive together.
-      await this.#queue.exclusive(() => this.pc.setRemoteDescription({ type: 'answer', sdp }));
+      await this.#queue.exclusive(async () => {
+        // An answer to an offer sent twice may come twice: only the first one applies.
+        if (this.#outstanding !== outstanding) throw new InvalidStateError('no subscriber offer is outstanding');
+        await this.pc.setRemoteDescription({ type: 'answer', sdp });
+      });
     } catch (error) {
+      if (error instanceof InvalidStateError) throw error;
       if (this.closed) throw new InvalidStateError('subscriber connection is closed');
       throw new InvalidSdpError(`cannot apply the subscriber answer: ${(error as Error).message}`);
     }

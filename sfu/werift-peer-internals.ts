@@ -13,6 +13,13 @@
  *   while that close is in progress is pushed into `Connection.protocols` after it was emptied and never closed:
  *   hence every host socket is bound here, and one bound for a closed peer connection is closed at once.
  *
+ * No STUN server (withoutStunServer below):
+ * - `Connection.applyStunTurnServersFromOptions()` falls back to `DEFAULT_STUN_SERVER` (stun.l.google.com:19302)
+ *   when the configuration has none, and every gathering then resolves that name (a blocking getaddrinfo in
+ *   libuv's 4-thread pool), sends a STUN request off the machine and waits up to `iceStunGatherTimeout` (5 s)
+ *   before `setLocalDescription` resolves. `Connection.stunServer` is read by `getCandidatePromises()` when
+ *   gathering starts, right after the gatherer announces "gathering".
+ *
  * Early DTLS (sfu/werift-dtls-early.ts):
  * - `RTCDtlsTransport.start()` creates the DTLS server (or client) and subscribes it to the ICE connection's
  *   `onData` (through an `IceTransport` wrapper that keeps DTLS records, RFC 7983 §7 first byte 20–63) only
@@ -22,7 +29,7 @@
  *   counted before `onData`, so a replay is not counted twice).
  */
 import type { SocketType } from 'node:dgram';
-import { UdpTransport, type InterfaceAddresses } from 'werift';
+import { UdpTransport, type InterfaceAddresses, type RTCPeerConnection } from 'werift';
 
 /** Binds one host socket for a peer connection: creates transports with {@link newUdpTransport} and binds them. */
 export type HostSocketOpener = (type: SocketType) => Promise<UdpTransport>;
@@ -57,4 +64,12 @@ export function routeHostSockets(interfaceAddresses: InterfaceAddresses, opener:
 /** A werift UDP transport whose socket is created but not bound (the caller binds `transport.socket`). */
 export function newUdpTransport(type: SocketType): UdpTransport {
   return new (UdpTransport as unknown as UdpTransportConstructor)(type, {});
+}
+
+/** Gathers host candidates only: no server-reflexive query to werift's default public STUN server. */
+export function withoutStunServer(pc: RTCPeerConnection): void {
+  pc.iceGatheringStateChange.subscribe((state) => {
+    if (state !== 'gathering') return;
+    for (const transport of pc.iceTransports) (transport.connection as unknown as { stunServer?: unknown }).stunServer = undefined;
+  });
 }

@@ -60,6 +60,8 @@ export class SignalingService {
   handleConnection(socket: WebSocket, ip: string): void {
     const now = performance.now();
     const refuse = (code: ErrorCode, closeCode: number, message: string) => {
+      // No session owns this socket: something must listen for its errors (a reset while closing).
+      socket.on('error', (error) => this.#deps.logger.debug({ reason: error.message, ip }, 'websocket error on a refused connection'));
       this.metrics.connectionsRejected.inc({ reason: code });
       this.metrics.errorsSent.inc({ code });
       socket.send(JSON.stringify({ type: 'error', code, message }));

@@ -71,7 +71,10 @@ window.__tsfuJoin = (url, room, token, publish) => {
 `;
 
 async function open(browser: LaunchedChromium, url: string, room: string, identity: string, publish: boolean): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await browser.context.newPage();
+  // On the server's own origin (127.0.0.1 is a secure context): Chromium's local network access checks block a
+  // WebSocket to 127.0.0.1 from a page of another origin.
+  await page.goto(url.replace(/^ws/, 'http').replace(/\/v1\/rtc$/, '/healthz'));
   await page.addScriptTag({ content: PAGE_SCRIPT });
   const token = await testToken({ room, identity, grants: { canPublish: publish } });
   await page.evaluate(([u, r, t, p]) => (window as unknown as { __tsfuJoin(...a: unknown[]): void }).__tsfuJoin(u, r, t, p), [url, room, token, publish] as const);

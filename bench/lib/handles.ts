@@ -38,8 +38,20 @@ export class ServerHandle {
 
   /** Memory, active handles and timers, and the SFU's object counts, read in the server process. */
   async inspect(options: { gc?: boolean; counters?: readonly string[] } = {}): Promise<ServerInspection> {
-    const { type: _type, ...inspection } = await this.child.ask({ type: 'inspect', gc: options.gc, counters: options.counters && [...options.counters] }, 'inspect');
-    return inspection;
+    const proc = this.child.process;
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the server process has exited (${proc.exitCode ?? proc.signalCode})`);
+    // A server that dies mid-soak fails the run instead of leaving it waiting for a reply.
+    let onExit!: (code: number | null) => void;
+    const exited = new Promise<never>((_, reject) => {
+      onExit = (code) => reject(new Error(`the server process exited (${code}) before answering`));
+      proc.once('exit', onExit);
+    });
+    try {
+      const { type: _type, ...inspection } = await Promise.race([this.child.ask({ type: 'inspect', gc: options.gc, counters: options.counters && [...options.counters] }, 'inspect'), exited]);
+      return inspection;
+    } finally {
+      proc.off('exit', onExit);
+    }
   }
 
   /** For each of `names`, the sum over labels of that counter in the server's Prometheus /metrics. */

@@ -25,6 +25,8 @@ export interface DataReport {
   delivered: number;
   /** A few of the expected messages that did not arrive: `receiver ← text (sent at ms)`. */
   missing: string[];
+  /** Expected messages that did not arrive, by receiver. */
+  missingByReceiver: Record<string, number>;
 }
 
 export class DataLedger {
@@ -45,7 +47,7 @@ export class DataLedger {
   }
 
   report(now: number): DataReport {
-    const report: DataReport = { sent: this.#sent.length, expected: 0, delivered: 0, missing: [] };
+    const report: DataReport = { sent: this.#sent.length, expected: 0, delivered: 0, missing: [], missingByReceiver: {} };
     const senderLeftAt = new Map(this.#receivers.map((r) => [r.key, r.leftAt ?? now]));
     for (const receiver of this.#receivers) {
       if (receiver.openAt === undefined) continue;
@@ -57,7 +59,10 @@ export class DataLedger {
         if (message.at > (senderLeftAt.get(message.sender) ?? now) - this.marginMs) continue;
         report.expected++;
         if (got.has(message.text)) report.delivered++;
-        else if (report.missing.length < 10) report.missing.push(`${receiver.key} ← ${message.text} (sent at ${Math.round(message.at)} ms, receiver open at ${Math.round(receiver.openAt)})`);
+        else {
+          report.missingByReceiver[receiver.key] = (report.missingByReceiver[receiver.key] ?? 0) + 1;
+          if (report.missing.length < 10) report.missing.push(`${receiver.key} ← ${message.text} (sent at ${Math.round(message.at)} ms, receiver open at ${Math.round(receiver.openAt)})`);
+        }
       }
     }
     return report;

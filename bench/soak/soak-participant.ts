@@ -1,3 +1,4 @@
+import type { RTCPeerConnection } from 'werift';
 import { Bot } from '../../test/helpers/bot.js';
 import type { DataLedger, DataReceiver } from './data-ledger.js';
 import type { DeliveryLedger, PublishedTrack } from './delivery-ledger.js';
@@ -30,6 +31,12 @@ export class SoakParticipant {
   #receiver?: DataReceiver;
   #sentData = 0;
   #closed = false;
+  /** Signaling errors this participant was sent, and connections that failed while it was in the room. */
+  readonly problems: string[] = [];
+  /** Its connections and negotiation as they were when it left (for the report of a bad window). */
+  stateAtLeave = 'never joined';
+  /** The most m-lines a subscriber offer to it had (grows with churn when m-lines are never reused). */
+  maxOfferMLines = 0;
 
   constructor(
     readonly plan: ParticipantPlan,
@@ -45,11 +52,14 @@ export class SoakParticipant {
       onRtp: (packet) => media.receive(key, packet.payload, performance.now()),
     }));
     bot.signaling.socket.on('message', (raw) => {
-      const message = JSON.parse(raw.toString()) as { type: string; tracks?: Record<string, string> };
+      const message = JSON.parse(raw.toString()) as { type: string; sdp?: string; tracks?: Record<string, string>; code?: string; message?: string; requestType?: string };
+      if (message.type === 'error') this.problems.push(`${key}: signaling error ${message.code} (${message.requestType ?? '-'}): ${message.message}`);
       if (message.type !== 'subscriberOffer' || !message.tracks) return;
       const now = performance.now();
+      this.maxOfferMLines = Math.max(this.maxOfferMLines, message.sdp?.match(/^m=/gm)?.length ?? 0);
       for (const trackId of Object.values(message.tracks)) media.announce(key, trackId, now);
     });
+    this.#watch('subscriber', bot.subscriber);
     const receiver = (this.#receiver = this.data.addReceiver(plan.room, key, function* () {
       for (const message of bot.data) if (message.reliable) yield message.text;
     }));
@@ -59,13 +69,15 @@ export class SoakParticipant {
         receiver.openAt = performance.now();
         this.#dataTimer = setInterval(() => this.#sendData(), plan.dataIntervalMs);
       },
-      () => undefined, // never opened: the receiver stays without openAt and counts nothing
+      () => {
+        if (!this.#closed) this.problems.push(`${key}: data channels did not open`); // and it counts as no receiver
+      },
     );
     const labels = { video: plan.video ? media.addTrack(`${key}:video`, 'video') : undefined, audio: media.addTrack(`${key}:audio`, 'audio') };
     this.#tracks = [labels.audio, ...(labels.video ? [labels.video] : [])];
     // Packets of ~316 bytes: the packet rate is what costs the SFU; small payloads keep 15+ bots cheap on two cores.
     const videoPacketsPerFrame = Math.max(1, Math.round(plan.videoPps / 30));
-    await bot.publish({
+    const publishing = bot.publish({
       video: plan.video,
       audio: true,
       videoKbps: Math.max(((STAMP_BYTES + 300) * videoPacketsPerFrame * 30 * 8) / 1000, 100),
@@ -76,6 +88,8 @@ export class SoakParticipant {
         if (track && !this.#closed) media.stamp(track, payload, performance.now());
       },
     });
+    void publishing.then(() => bot.publisher && this.#watch('publisher', bot.publisher));
+    await publishing;
     // The answer names each track with its kind: tie the SFU's ids to the ledger's tracks.
     const answer = [...bot.signaling.messages].reverse().find((m) => m.type === 'publishAnswer') as { tracks: { trackId: string; kind: string }[] } | undefined;
     for (const track of answer?.tracks ?? []) {
@@ -89,11 +103,23 @@ export class SoakParticipant {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#dataTimer);
+    const bot = this.#bot;
+    if (bot) {
+      const offers = bot.signaling.messages.filter((m) => m.type === 'subscriberOffer').length;
+      this.stateAtLeave = `subscriber ${bot.subscriber.connectionState}, publisher ${bot.publisher?.connectionState ?? '-'}, ${offers} subscriber offers, data ${bot.channels.reliable.readyState}`;
+    }
     const now = performance.now();
     for (const track of this.#tracks) this.media.stopTrack(track, now);
     this.media.leave(this.key, now);
     if (this.#receiver) this.#receiver.leftAt = now;
     await this.#bot?.close();
+  }
+
+  /** A connection that fails, drops or closes while the participant is in the room is a problem to report. */
+  #watch(name: string, pc: RTCPeerConnection): void {
+    pc.connectionStateChange.subscribe((state) => {
+      if (!this.#closed && (state === 'failed' || state === 'disconnected' || state === 'closed')) this.problems.push(`${this.key}: ${name} connection ${state}`);
+    });
   }
 
   #sendData(): void {

@@ -57,9 +57,9 @@ export function judge(result: SoakResult): SoakVerdict {
       detail: delivery.stalled.length === 0 ? `${delivery.startMs.length} started` : delivery.stalled.slice(0, 5).map((x) => `${x.subscriber} ← ${x.track} (${s(x.waitedMs)} s)`).join(', '),
     },
     {
-      name: 'every join succeeded',
+      name: 'every join succeeded, with no signaling error or failed connection',
       pass: result.errors.length === 0,
-      detail: result.errors.length === 0 ? `${result.joins} joins` : result.errors.slice(0, 3).join('; '),
+      detail: result.errors.length === 0 ? `${result.joins} joins` : `${result.errors.length}: ${result.errors.slice(0, 5).join('; ')}`,
     },
   ];
   const pass = criteria.every((c) => c.pass);
@@ -96,6 +96,7 @@ export function judge(result: SoakResult): SoakVerdict {
     ['soak_stalled_subscriptions', delivery.stalled.length],
     ['soak_subscription_start_p50_ms', round(percentile(delivery.startMs, 50))],
     ['soak_subscription_start_max_ms', round(percentile(delivery.startMs, 100))],
+    ['soak_max_subscriber_offer_mlines', result.maxOfferMLines],
     ['soak_data_messages_sent', result.data.sent],
     ['soak_data_delivery_pct', round(dataPct, 3)],
     ['soak_rss_growth_pct', round(growth, 2)],
@@ -114,9 +115,15 @@ export function formatVerdict(verdict: SoakVerdict, result: SoakResult): string 
     for (const w of result.delivery.below.slice(0, 20)) lines.push(`  ${w.subscriber} ← ${w.track} at ${s(w.startMs)} s: ${w.received}/${w.sent} (${w.pct.toFixed(1)} %)`);
     if (result.delivery.below.length > 20) lines.push(`  ... and ${result.delivery.below.length - 20} more`);
   }
+  const involved = new Set([...result.delivery.below.slice(0, 20).map((w) => w.subscriber), ...result.delivery.stalled.map((x) => x.subscriber)]);
+  if (involved.size > 0) {
+    lines.push('those subscribers when they left:');
+    for (const key of involved) lines.push(`  ${key}: ${result.participantStates[key] ?? '?'}`);
+  }
   if (result.data.missing.length > 0) {
     lines.push(`reliable data messages not delivered (${result.data.expected - result.data.delivered} of ${result.data.expected}), first ones:`);
     for (const m of result.data.missing) lines.push(`  ${m}`);
+    lines.push(`  by receiver: ${Object.entries(result.data.missingByReceiver).map(([k, n]) => `${k}=${n}`).join(' ')}`);
   }
   lines.push('');
   for (const [name, value] of verdict.metrics) lines.push(`${name}: ${value}`);

@@ -61,7 +61,12 @@ export class SoakRoom {
     this.#present.fill(undefined);
   }
 
-  /** Every stay so far (for the data ledger's receivers and diagnostics). */
+  /** Join failures, signaling errors and failed connections of every stay so far. */
+  get problems(): string[] {
+    return [...this.errors, ...this.#all.flatMap((p) => p.problems)];
+  }
+
+  /** Every stay so far (for diagnostics). */
   get participants(): readonly SoakParticipant[] {
     return this.#all;
   }

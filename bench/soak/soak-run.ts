@@ -61,7 +61,12 @@ export interface SoakResult {
   data: DataReport;
   churns: number;
   joins: number;
+  /** Join failures, signaling errors and connections that failed while their participant was in. */
   errors: string[];
+  /** Each stay's connections and negotiation when it left, by `room/identity#stay`. */
+  participantStates: Record<string, string>;
+  /** The most m-lines any subscriber offer had (media m-lines plus the data m-line). */
+  maxOfferMLines: number;
   /** This (bots') process's handles and timers at start and after everyone left, for information. */
   botsResources: { start: Record<string, number>; afterLeave: Record<string, number> };
 }
@@ -207,7 +212,9 @@ export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<Soa
       data: dataReport,
       churns: rooms.reduce((n, room) => n + room.churns, 0),
       joins: rooms.reduce((n, room) => n + room.participants.length, 0),
-      errors: rooms.flatMap((room) => room.errors),
+      errors: rooms.flatMap((room) => room.problems),
+      maxOfferMLines: Math.max(0, ...rooms.flatMap((room) => room.participants.map((p) => p.maxOfferMLines))),
+      participantStates: Object.fromEntries(rooms.flatMap((room) => room.participants.map((p) => [p.key, p.stateAtLeave]))),
       botsResources: { start: botsStart, afterLeave: resourceCounts() },
     };
   } finally {

@@ -33,6 +33,8 @@ export class RtpUnwrapper {
   timestamp = 0;
   readonly #seen = new Uint32Array(UNWRAP_WINDOW / 32);
   #ssrc = -1;
+  /** Internal extended numbers keep the packets' low 16 bits; outputs add this (non-zero after a resync). */
+  #seqShift = 0;
   #highestSeq = 0;
   #highestTs = 0;
   #staleRun = 0;
@@ -41,6 +43,7 @@ export class RtpUnwrapper {
   unwrap(ssrc: number, sequenceNumber: number, timestamp: number): Arrival {
     if (ssrc !== this.#ssrc) {
       this.#ssrc = ssrc;
+      this.#seqShift = 0;
       this.#restart(sequenceNumber + SEQ_CYCLE, timestamp + TS_CYCLE);
       return Arrival.Newest;
     }
@@ -52,13 +55,16 @@ export class RtpUnwrapper {
       this.#advance(extended);
       this.#highestTs = extendedTs;
       this.#staleRun = 0;
-      this.sequenceNumber = extended;
+      this.sequenceNumber = extended + this.#seqShift;
       this.timestamp = extendedTs;
       return Arrival.Newest;
     }
     if (-delta >= UNWRAP_WINDOW) {
       if (++this.#staleRun < RESYNC_AFTER_STALE) return Arrival.Stale;
-      this.#restart(this.#highestSeq + 1, extendedTs);
+      // Continue right after the newest: this packet's number becomes the next one.
+      const internal = sequenceNumber + SEQ_CYCLE;
+      this.#seqShift = this.#highestSeq + this.#seqShift + 1 - internal;
+      this.#restart(internal, extendedTs);
       return Arrival.Newest;
     }
     this.#staleRun = 0;
@@ -66,7 +72,7 @@ export class RtpUnwrapper {
     const bit = 1 << (extended & 31);
     if ((this.#seen[word] & bit) !== 0) return Arrival.Duplicate;
     this.#seen[word] |= bit;
-    this.sequenceNumber = extended;
+    this.sequenceNumber = extended + this.#seqShift;
     this.timestamp = extendedTs;
     return Arrival.Late;
   }
@@ -77,7 +83,7 @@ export class RtpUnwrapper {
     this.#advance(extended);
     this.#highestTs = extendedTs;
     this.#staleRun = 0;
-    this.sequenceNumber = extended;
+    this.sequenceNumber = extended + this.#seqShift;
     this.timestamp = extendedTs;
   }
 

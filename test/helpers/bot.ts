@@ -1,5 +1,7 @@
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCDataChannel, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 import { createPeerConnection } from '../../sfu/peer-factory.js';
+// The SFU's fixes for werift's per-m-line costs (fingerprint, repeated SDP parses) serve bots in full rooms too.
+import '../../sfu/werift-speedups.js';
 import { sfuCodecs } from '../../sfu/media-capabilities.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/data-envelope.js';

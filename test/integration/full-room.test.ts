@@ -177,6 +177,22 @@ test('an offer with more tracks than a participant may publish is refused with L
   await publisher.close();
 });
 
+test('a media connection that fails on the server is reported: CONNECTION_FAILED, participantLeft, close 4009', async () => {
+  const observer = await join(server, 'fails', 'observer');
+  const failing = await join(server, 'fails', 'failing');
+  await failing.dataReady();
+  // werift reports ICE/DTLS failure through connectionStateChange; reaching a real `failed` takes a broken network
+  // and werift's timers, so the state change is injected where werift would make it.
+  const pc = (server.sfu.room('fails').participant('failing')!.subscriber as unknown as { pc: { connectionStateChange: { execute(s: string): void } } }).pc;
+  pc.connectionStateChange.execute('failed');
+  const error = await failing.signaling.waitFor('error', (m) => m.code === ErrorCode.CONNECTION_FAILED);
+  expect(error.message).toMatch(/subscriber media connection failed/);
+  expect((await failing.signaling.closed).code).toBe(CloseCode.CONNECTION_FAILED);
+  const left = await observer.signaling.waitFor('participantLeft', (m) => m.identity === 'failing');
+  expect(left.reason).toBe('connection-failed');
+  expect(server.sfu.room('fails').participant('failing')).toBeUndefined();
+});
+
 test('looking a room up does not create it', () => {
   expect(server.sfu.findRoom('never-joined')).toBeUndefined();
   expect(() => server.sfu.room('never-joined')).toThrow(/does not exist/);

@@ -88,6 +88,7 @@ test('a new subscriber gets its first frame soon after its connection is up, eve
       });
       await waitUntil(() => (student.received.get(videoId)?.packets ?? 0) > 0, 10_000, `student ${k}'s first frame`);
       const delay = student.received.get(videoId)!.firstPacketAt! - connectedAt!;
+      console.log(`student ${k}: subscriber connected → first frame ${delay.toFixed(0)} ms`);
       expect(delay, `student ${k}: connected → first frame (ms)`).toBeLessThan(500);
       await new Promise((resolve) => setTimeout(resolve, 300)); // the next one joins after this key frame went by
     }

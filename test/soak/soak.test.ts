@@ -8,6 +8,7 @@ test('three rooms with churn for two minutes: memory flat, nothing left behind, 
   const result = await runSoak({ minutes: 2 });
   const verdict = judge(result);
   const report = formatVerdict(verdict, result);
+  console.log(report); // the figures of every run, as `npm run soak` prints them
   const metric = (name: string) => Number(verdict.metrics.find(([n]) => n === name)?.[1]);
   expect(result.churns, report).toBeGreaterThanOrEqual(9);
   expect(metric('soak_rss_growth_pct'), report).toBeLessThanOrEqual(RSS_GROWTH_LIMIT_PCT);

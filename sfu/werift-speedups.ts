@@ -1,0 +1,50 @@
+import { RTCCertificate, SessionDescription, type RTCDtlsFingerprint } from 'werift';
+
+/**
+ * Two of werift's (0.25.2) costs that grow with the m-lines of a description, removed without changing what it
+ * computes. A full room's subscriber offers and answers have 200 m-lines, and every join renegotiates every
+ * subscriber, so these dominated the SFU's CPU. Applied once, when this module is first imported (by sfu.ts).
+ *
+ * 1. The DTLS fingerprint (RFC 8122 §5) of the certificate is recomputed, by parsing the PEM certificate (X.509
+ *    in JavaScript), for every m-line written: computed once per certificate, then copied.
+ * 2. `setRemoteDescription` parses the same SDP text three times (a codec preview, a BUNDLE check, the stored
+ *    description): the parse of a text is reused by later parses of the same text in the same turn of the event
+ *    loop (the cache is emptied at the next turn, so descriptions stored and later changed are never shared).
+ */
+const PATCHED = Symbol.for('tsfu.werift-speedups');
+const patched = globalThis as { [PATCHED]?: boolean };
+
+if (!patched[PATCHED]) {
+  patched[PATCHED] = true;
+
+  const fingerprints = new WeakMap<RTCCertificate, RTCDtlsFingerprint[]>();
+  const getFingerprints = RTCCertificate.prototype.getFingerprints;
+  RTCCertificate.prototype.getFingerprints = function (this: RTCCertificate): RTCDtlsFingerprint[] {
+    let computed = fingerprints.get(this);
+    if (!computed) {
+      computed = getFingerprints.call(this);
+      fingerprints.set(this, computed);
+    }
+    // Callers may keep or change what they get: each gets its own objects, as before.
+    return computed.map((f) => Object.assign(Object.create(Object.getPrototypeOf(f) as object) as RTCDtlsFingerprint, f));
+  };
+
+  const parse = SessionDescription.parse.bind(SessionDescription);
+  let lastText: string | undefined;
+  let lastParsed: SessionDescription | undefined;
+  SessionDescription.parse = (sdp: string): SessionDescription => {
+    if (sdp === lastText && lastParsed) return lastParsed;
+    const parsed = parse(sdp);
+    if (lastText === undefined) {
+      setImmediate(() => {
+        lastText = undefined;
+        lastParsed = undefined;
+      });
+    }
+    lastText = sdp;
+    lastParsed = parsed;
+    return parsed;
+  };
+}
+
+export {};
