@@ -63,7 +63,8 @@ async function chromiumJoins(server: ServerHandle): Promise<JoinTimeline[]> {
 }
 
 function describe(kind: string, timelines: JoinTimeline[]): [string, number][] {
-  const p50 = (step: keyof JoinTimeline) => round(percentile(timelines.map((t) => t[step] ?? Number.NaN), 50), 0);
+  // Over the joins that saw the step (Chromium's getStats poll can miss the first RTP before the first frame).
+  const p50 = (step: keyof JoinTimeline) => round(percentile(timelines.flatMap((t) => (t[step] === undefined ? [] : [t[step]])), 50), 0);
   const frames = timelines.map((t) => t.firstFrame ?? Number.NaN);
   console.log(
     `${kind}: ${timelines.length} joins, WebSocket open → first frame ${frames.map((f) => Math.round(f)).join(', ')} ms; ` +

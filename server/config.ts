@@ -32,6 +32,7 @@ export const ConfigSchema = Type.Object(
         maxTracksPerParticipant: Positive,
         maxSubscriptionsPerParticipant: Positive,
         subscriberAnswerTimeoutMs: Positive,
+        connectTimeoutMs: Positive,
         negotiationDelayMs: Type.Integer({ minimum: 0 }),
       },
       strict,

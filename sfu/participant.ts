@@ -86,6 +86,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly #tracks = new Map<string, PublishedTrack>();
   #publisher?: PublisherPeer;
   #earlyPublisherCandidates: IceCandidateJson[] = [];
+  readonly #connectTimers = new Map<PeerRole, NodeJS.Timeout>();
   #closed = false;
 
   constructor(init: ParticipantInit) {
@@ -102,6 +103,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       onIceCandidate: (role, candidate) => this.emit('iceCandidate', role, candidate),
       onConnectionState: (role, state) => {
         init.logger.info({ peer: role, state }, 'peer connection state');
+        if (state === 'connected') this.#clearConnectTimer(role);
         if (state === 'failed') this.#fail({ code: 'CONNECTION_FAILED', message: `the ${role} media connection failed (ICE or DTLS)` });
       },
     };
@@ -116,6 +118,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       onNegotiationFailed: (message) => this.#fail({ code: 'NEGOTIATION_FAILED', message }),
     });
     this.subscriber.negotiate(true);
+    this.#startConnectTimer('subscriber');
   }
 
   get closed(): boolean {
@@ -152,7 +155,10 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   async publish(sdp: string, descriptions: readonly TrackDescription[]): Promise<PublishAnswer> {
     this.#assertOpen();
     if (!this.grants.canPublish) throw new PermissionError('this token does not grant canPublish');
-    this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity);
+    if (!this.#publisher) {
+      this.#publisher = new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity);
+      this.#startConnectTimer('publisher');
+    }
     const result = await this.#publisher.handleOffer(sdp, descriptions);
     this.#assertOpen();
     const early = this.#earlyPublisherCandidates;
@@ -244,6 +250,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.#closed = true;
     for (const track of [...this.#tracks.values()]) this.#unpublish(track);
     this.#earlyPublisherCandidates = [];
+    for (const timer of this.#connectTimers.values()) clearTimeout(timer);
+    this.#connectTimers.clear();
     this.#publisher?.close();
     this.subscriber.close();
     this.emit('@close', reason);
@@ -256,6 +264,27 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       if (!source || source.track.publisherIdentity === this.identity) throw new NotFoundError(`track ${trackId} is not published by another participant`);
       return source;
     });
+  }
+
+  /**
+   * A media connection not connected `connectTimeoutMs` after it was created is given up as failed: werift never
+   * reports `failed` for a peer that vanished before ICE completed (its checks stay pending), which would leave
+   * the participant half-present for ever.
+   */
+  #startConnectTimer(role: PeerRole): void {
+    const timeoutMs = this.#init.options.connectTimeoutMs;
+    this.#connectTimers.set(
+      role,
+      setTimeout(() => {
+        this.#connectTimers.delete(role);
+        this.#fail({ code: 'CONNECTION_FAILED', message: `the ${role} media connection did not connect within ${timeoutMs} ms` });
+      }, timeoutMs),
+    );
+  }
+
+  #clearConnectTimer(role: PeerRole): void {
+    clearTimeout(this.#connectTimers.get(role));
+    this.#connectTimers.delete(role);
   }
 
   /** Tells the driver (which reports it to the client), then closes. */

@@ -30,6 +30,8 @@ export interface SfuOptions {
   maxSubscriptionsPerParticipant: number;
   /** A subscriber offer not answered within this time is sent again once, then the participant is closed. */
   subscriberAnswerTimeoutMs: number;
+  /** A media connection not connected this long after it was created is given up (CONNECTION_FAILED, 4009). */
+  connectTimeoutMs: number;
   /** Changes to a subscriber's tracks made within this window share one offer (joins of a busy room come in bursts). */
   negotiationDelayMs: number;
 }
@@ -52,5 +54,6 @@ export const defaultSfuOptions: SfuOptions = {
   maxTracksPerParticipant: 4,
   maxSubscriptionsPerParticipant: 200,
   subscriberAnswerTimeoutMs: 10_000,
+  connectTimeoutMs: 30_000,
   negotiationDelayMs: 50,
 };

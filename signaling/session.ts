@@ -79,8 +79,11 @@ export class SignalingSession {
       iceCandidate: (target, candidate) => this.send({ type: 'trickle', target, candidate }),
       dataRejected: (rejection) => this.#sendError(rejection.code as ErrorCode, rejection.message, 'data'),
       failed: (failure) => {
-        const code = failure.code === 'CONNECTION_FAILED' ? ErrorCode.CONNECTION_FAILED : ErrorCode.NEGOTIATION_FAILED;
-        this.fail(new SignalingError(code, failure.message, code === ErrorCode.CONNECTION_FAILED ? CloseCode.CONNECTION_FAILED : CloseCode.NEGOTIATION_FAILED));
+        const connection = failure.code === 'CONNECTION_FAILED';
+        this.#deps.metrics.connectionsRejected.inc({ reason: connection ? 'connection-failed' : 'negotiation-failed' });
+        this.#sendError(connection ? ErrorCode.CONNECTION_FAILED : ErrorCode.NEGOTIATION_FAILED, failure.message);
+        const [code, reason] = connection ? [CloseCode.CONNECTION_FAILED, 'connection-failed'] : [CloseCode.NEGOTIATION_FAILED, 'negotiation-failed'];
+        this.close(code, failure.message, reason);
       },
       dataStalled: (stall) => {
         this.#deps.metrics.connectionsRejected.inc({ reason: 'data-stalled' });
