@@ -47,7 +47,7 @@ export function createPeerConnection(options: PeerFactoryOptions, extra: Partial
   pc.signalingStateChange.subscribe((state) => {
     if (state === 'closed') void sockets.close();
   });
-  withoutStunServer(pc);
+  if (!extra.iceServers?.length) withoutStunServer(pc);
   bufferEarlyDtls(pc);
   return pc;
 }

@@ -8,6 +8,7 @@ import { PeerBase, type PeerContext } from './peer-base.js';
 import { checkSessionDescription } from './sdp-check.js';
 import { answerMismatch, mediaSections } from './sdp-sections.js';
 import type { PublishedTrack } from './published-track.js';
+import { releaseStoppedTransceiver } from './werift-peer-internals.js';
 
 export interface SubscriberOffer {
   sdp: string;
@@ -129,6 +130,8 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     downTrack.close();
     if (this.closed) return;
     downTrack.transceiver.stop();
+    // werift would keep it reachable from the connection's DTLS transport, with the stack that stopped it.
+    releaseStoppedTransceiver(downTrack.transceiver);
     this.negotiate();
   }
 

@@ -11,11 +11,11 @@ const isDtlsRecord = (data: Buffer) => data.length > 0 && data[0] >= 20 && data[
  * Keeps the DTLS records that reach a peer connection before werift has started its DTLS endpoint, and hands them
  * to it once it has (sfu/werift-peer-internals.ts, "Early DTLS").
  *
- * Why: when the SFU is ICE-controlling it is also the DTLS server (RFC 8842 §5: the offerer's `setup:actpass`,
- * answered `active` by the client), and werift starts the server only after its own checks and nomination end.
- * A client starts DTLS as soon as one of its checks succeeds (RFC 8445 §12.1 lets it send once a pair is valid),
- * so its first ClientHello arrives while nobody listens, and the handshake waits for the client's retransmission
- * timer (RFC 6347 §4.2.4.1: 1 s initially): a second lost at every join.
+ * Why: on the subscriber connection the SFU offers `setup:actpass`, clients answer `active` (RFC 5763 §5), so
+ * the SFU is the DTLS server, and werift starts the server only after its own checks and nomination end. A client
+ * may start DTLS as soon as one of its own checks succeeds (RFC 8445 §12.1: data may flow on a valid pair), so its
+ * first ClientHello can arrive while nobody listens, and the handshake then waits for the client's retransmission
+ * timer (RFC 6347 §4.2.4.1: 1 s initially in OpenSSL, 500 ms in werift).
  */
 export function bufferEarlyDtls(pc: RTCPeerConnection): void {
   const attached = new WeakSet<RTCDtlsTransport>();

@@ -1,5 +1,7 @@
 /**
  * Every werift (0.25.2) internal the peer plumbing relies on, in one place. Read this before upgrading werift.
+ * They are reached through `import ... from 'werift'`, i.e. werift's ESM bundle (lib/index.mjs); the CommonJS copy
+ * (lib/webrtc/src/index.js, for `require`) has classes of its own that these hooks do not touch.
  *
  * Host sockets (sfu/peer-media-sockets.ts):
  * - ICE gathers a host candidate by calling the static `UdpTransport.init(type, { portRange, interfaceAddresses })`
@@ -27,9 +29,20 @@
  *   before are delivered to nobody. `start()` sets the state to "connecting" synchronously before creating it.
  * - `Connection.onData.execute(buf)` delivers a datagram as if it had just arrived (werift's statistics are
  *   counted before `onData`, so a replay is not counted twice).
+ *
+ * Stopped transceivers (releaseStoppedTransceiver below, from sfu/subscriber-peer.ts):
+ * - `RTCRtpSender.setDtlsTransport()` subscribes the sender to `dtlsTransport.onStateChange` and keeps the
+ *   unsubscriber in `sender.dtlsDisposer`; `stop()` never calls it. With bundling every m-line shares the
+ *   connection's one DTLS transport, so each stopped sender (and the transceiver it was taken from) stays
+ *   reachable from a transport that lives as long as the subscriber, even after another transceiver took its m-line.
+ * - `RTCRtpTransceiver.stop()` stops the sender and the receiver, and each aborts its `rtcpCancel`, whose
+ *   `signal.reason` is an AbortError. Until its `stack` is read, V8 keeps that error's stack as call-site records
+ *   holding the receiver and closure of every frame of the `stop()` call: when a participant leaves, that is the
+ *   departing Participant, its peers and peer connections. A stopped transceiver stays in `pc.getTransceivers()`
+ *   until a new one takes its m-line.
  */
 import type { SocketType } from 'node:dgram';
-import { UdpTransport, type InterfaceAddresses, type RTCPeerConnection } from 'werift';
+import { UdpTransport, type InterfaceAddresses, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 
 /** Binds one host socket for a peer connection: creates transports with {@link newUdpTransport} and binds them. */
 export type HostSocketOpener = (type: SocketType) => Promise<UdpTransport>;
@@ -72,4 +85,20 @@ export function withoutStunServer(pc: RTCPeerConnection): void {
     if (state !== 'gathering') return;
     for (const transport of pc.iceTransports) (transport.connection as unknown as { stunServer?: unknown }).stunServer = undefined;
   });
+}
+
+/**
+ * After `transceiver.stop()`: unsubscribes its sender from the DTLS transport and drops what the errors of its
+ * aborted RTCP loops hold ("Stopped transceivers" above), so neither the transceiver nor whoever called stop()
+ * stays reachable from the peer connection's DTLS transport.
+ */
+export function releaseStoppedTransceiver(transceiver: RTCRtpTransceiver): void {
+  const sender = transceiver.sender as unknown as { dtlsDisposer?: (() => void)[] };
+  for (const dispose of sender.dtlsDisposer ?? []) dispose();
+  sender.dtlsDisposer = [];
+  for (const side of [transceiver.sender, transceiver.receiver] as unknown as { rtcpCancel?: AbortController }[]) {
+    const reason: unknown = side.rtcpCancel?.signal.reason;
+    // Reading `stack` turns V8's call-site records into a string; their references to the callers' objects go.
+    if (reason instanceof Error) void reason.stack;
+  }
 }
