@@ -15,6 +15,9 @@ export interface PeerContext {
   onConnectionState(role: PeerRole, state: string): void;
 }
 
+/** The connection-address field of a candidate line is a `.local` name. */
+const MDNS_CANDIDATE = /^(?:candidate:)?\S+ \d+ \S+ \d+ \S+\.local /i;
+
 /** What the publisher and subscriber connections share: trickle ICE, state reporting, close. */
 export abstract class PeerBase {
   protected closed = false;
@@ -43,6 +46,9 @@ export abstract class PeerBase {
 
   async addIceCandidate(candidate: IceCandidateJson): Promise<void> {
     if (this.closed) return;
+    // An mDNS name (RFC 8828 §5.1) would make werift multicast a query on the server's network; the client's
+    // checks reveal its address as a peer-reflexive candidate anyway (what LiveKit and mediasoup rely on too).
+    if (MDNS_CANDIDATE.test(candidate.candidate)) return;
     try {
       await this.pc.addIceCandidate({
         candidate: candidate.candidate,

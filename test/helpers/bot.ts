@@ -32,6 +32,11 @@ export interface PublishOptions {
   stamp?: (kind: 'audio' | 'video', payload: Buffer) => void;
   /** false: negotiate the tracks but send no RTP (large rooms where negotiation is what is tested). */
   sendMedia?: boolean;
+  /**
+   * Trickle as browsers may: an offer without a=candidate lines, and the candidates sent this long after the
+   * answer arrived (the SFU's ICE starts with no remote candidate).
+   */
+  trickleLateMs?: number;
 }
 
 export interface ReceivedTrack {
@@ -124,8 +129,12 @@ export class Bot {
   async publish(options: PublishOptions = {}): Promise<string[]> {
     const { video = true, audio = true, videoKbps = 1000, videoCodec = 'VP8' } = options;
     const pc = (this.publisher = createPeerConnection(botOptions));
+    const late = options.trickleLateMs;
+    const held: object[] = [];
     pc.onIceCandidate.subscribe((candidate) => {
-      if (candidate) this.signaling.send({ type: 'trickle', target: 'publisher', candidate: candidate.toJSON() });
+      if (!candidate) return;
+      if (late === undefined) this.signaling.send({ type: 'trickle', target: 'publisher', candidate: candidate.toJSON() });
+      else held.push(candidate.toJSON());
     });
     const sources: { transceiver: RTCRtpTransceiver; track: MediaStreamTrack; kind: 'audio' | 'video' }[] = [];
     if (video) {
@@ -145,8 +154,15 @@ export class Bot {
     await pc.setLocalDescription(await pc.createOffer());
     const tracks = sources.map((s) => ({ mid: s.transceiver.mid!, source: s.kind === 'video' ? 'camera' : 'microphone' }));
     const before = this.signaling.messages.length;
-    this.signaling.send({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks });
+    const offer = late === undefined ? pc.localDescription!.sdp : pc.localDescription!.sdp.replace(/^a=(candidate:.*|end-of-candidates)\r\n/gm, '');
+    this.signaling.send({ type: 'publishOffer', sdp: offer, tracks });
     const answer = await this.signaling.waitFor('publishAnswer', (m) => this.signaling.messages.indexOf(m) >= before);
+    if (late !== undefined) {
+      const timer = setTimeout(() => {
+        for (const candidate of held) this.signaling.send({ type: 'trickle', target: 'publisher', candidate });
+      }, late);
+      this.#timers.push(timer);
+    }
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
     if (options.sendMedia !== false) for (const source of sources) this.#startSource(source.track, source.kind, videoKbps, videoCodec, options);
     return answer.tracks.map((t) => t.trackId);
