@@ -1,173 +1,164 @@
 /**
  * A full classroom: N werift bots (default 100) join one room `--spacing` ms apart, each publishing camera and
- * microphone (negotiated, no RTP: negotiation is what is measured). The server runs in a child process so its
- * CPU, RSS and event-loop delay (perf_hooks.monitorEventLoopDelay) are its own.
+ * microphone (negotiated, no RTP: negotiation is what is measured). The server runs in a process of its own
+ * (bench/lib/full-room-server.ts) and the bots are spread over `--bot-processes` more (bench/lib/full-room-bots.ts),
+ * so the server's CPU, RSS and event-loop delay (perf_hooks.monitorEventLoopDelay) are its own, and no single bot
+ * process does every bot's SDP work (which starved their ICE consent checks into failures).
  *
- *   npx tsx bench/full-room.ts [--participants 100] [--spacing 400] [--steady 20]
+ *   npx tsx bench/full-room.ts [--participants 100] [--spacing 400] [--steady 20] [--bot-processes 4]
  *
- * TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there.
+ * TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there; TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
+ * the server process (e.g. "--trace-gc").
  *
  * Prints `name: value` lines: join → converged p50/p99/max (a join has converged when the joiner's publish is
  * answered, the joiner has negotiated every track published before it joined, and everyone already there has
  * negotiated the joiner's tracks), the server's largest event-loop stall, RSS and CPU, RSS growth in steady state,
- * failed connections, and the signaling errors the bots received.
+ * failed connections, the signaling errors the bots received, and the bot processes' CPU and stalls.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Bot } from '../test/helpers/bot.js';
+import { Child } from './lib/child.js';
+import type { BotsReply, BotsRequest } from './lib/full-room-bots.js';
+import type { FullRoomServerReply, FullRoomServerRequest } from './lib/full-room-server.js';
 
-type ToServer = { type: 'sample'; resetLoop?: boolean } | { type: 'stop' };
-type FromServer =
-  | { type: 'ready'; signalingUrl: string }
-  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number };
+const { values } = parseArgs({
+  options: {
+    participants: { type: 'string', default: '100' },
+    spacing: { type: 'string', default: '400' },
+    steady: { type: 'string', default: '20' },
+    'bot-processes': { type: 'string', default: '4' },
+  },
+});
+const participants = Number(values.participants);
+const spacingMs = Number(values.spacing);
+const steadySeconds = Number(values.steady);
+const botProcesses = Math.max(1, Number(values['bot-processes']));
+const entry = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-if (process.argv.includes('--server')) await serverMain();
-else await benchMain();
+const { child: server, ready } = await Child.start<FullRoomServerRequest, FullRoomServerReply>(entry('./lib/full-room-server.ts'), [], [
+  ...(process.env.TSFU_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TSFU_BENCH_CPU_PROFILE_DIR}`] : []),
+  ...(process.env.TSFU_BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+]);
+const signalingUrl = (ready as Extract<FullRoomServerReply, { type: 'ready' }>).signalingUrl;
+const onServerExit = (code: number | null) => {
+  console.error(`the server process exited (${code}) before the benchmark ended`);
+  process.exit(1);
+};
+server.process.once('exit', onServerExit);
+const sampleServer = (resetLoop = false) => server.ask({ type: 'sample', resetLoop }, 'sample');
 
-async function serverMain(): Promise<void> {
-  const { startTestServer } = await import('../test/helpers/server.js');
-  const server = await startTestServer({ signaling: { connectionBurstPerIp: 1000, connectionsPerIpPerSecond: 1000 } });
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  const send = (message: FromServer) => process.send?.(message);
-  send({ type: 'ready', signalingUrl: server.signalingUrl });
-  process.on('message', (message: ToServer) => {
-    if (message.type === 'stop') {
-      void server.close().finally(() => process.exit(0));
-      return;
-    }
-    const { user, system } = process.cpuUsage();
-    send({
-      type: 'sample',
-      cpuMicros: user + system,
-      rssBytes: process.memoryUsage().rss,
-      maxStallMs: loop.max / 1e6,
-      p99StallMs: loop.percentile(99) / 1e6,
-    });
-    if (message.resetLoop) loop.reset();
+const botChildren = await Promise.all(
+  Array.from({ length: botProcesses }, async () => (await Child.start<BotsRequest, BotsReply>(entry('./lib/full-room-bots.ts'), [])).child),
+);
+
+interface Joiner {
+  startedAt: number;
+  publishedAt?: number;
+  failedAt?: number;
+  convergedAt?: number;
+  /** Participants that had published when this one started joining. */
+  before: number[];
+}
+const joiners: Joiner[] = [];
+/** `${bot}:${publisher}` → when `bot` had negotiated every track of `publisher`. */
+const negotiated = new Map<string, number>();
+const failures = new Map<string, number>();
+for (const bots of botChildren) {
+  bots.process.on('message', (m: BotsReply) => {
+    if (m.type === 'published') {
+      joiners[m.index].publishedAt = m.at;
+      for (const other of botChildren) other.process.send({ type: 'tracks', index: m.index, tracks: m.tracks } satisfies BotsRequest);
+    } else if (m.type === 'negotiated') negotiated.set(`${m.bot}:${m.publisher}`, m.at);
+    else if (m.type === 'failed') {
+      joiners[m.index].failedAt = m.at;
+      failures.set(`${m.code}: ${m.message}`, (failures.get(`${m.code}: ${m.message}`) ?? 0) + 1);
+    } else if (m.type === 'joinError') console.error(`participant ${m.index}: ${m.message}`);
   });
 }
 
-async function benchMain(): Promise<void> {
-  const { values } = parseArgs({
-    options: { participants: { type: 'string', default: '100' }, spacing: { type: 'string', default: '400' }, steady: { type: 'string', default: '20' } },
-  });
-  const participants = Number(values.participants);
-  const spacingMs = Number(values.spacing);
-  const steadySeconds = Number(values.steady);
-  const { Bot: BotClass } = await import('../test/helpers/bot.js');
-
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--server'], { execArgv: ['--import', 'tsx', ...(process.env.TSFU_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TSFU_BENCH_CPU_PROFILE_DIR}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const replies: ((m: FromServer) => void)[] = [];
-  child.on('message', (m: FromServer) => replies.shift()?.(m));
-  const onEarlyExit = (code: number | null) => {
-    console.error(`the server process exited (${code}) before the benchmark ended`);
-    process.exit(1);
-  };
-  child.once('exit', onEarlyExit);
-  const next = () => new Promise<FromServer>((resolve) => replies.push(resolve));
-  const ready = (await next()) as Extract<FromServer, { type: 'ready' }>;
-  const sample = async (resetLoop = false) => {
-    const reply = next();
-    child.send({ type: 'sample', resetLoop } satisfies ToServer);
-    return (await reply) as Extract<FromServer, { type: 'sample' }>;
-  };
-  await sample(true); // start the stall measurement with the room, not the server's start-up
-
-  interface Joiner {
-    bot?: Bot;
-    startedAt: number;
-    convergedAt?: number;
-    tracks: string[];
-    /** Bots present and tracks published when this one joined. */
-    before: { bot: Bot; tracks: string[] }[];
-    published: boolean;
+/** When joiner `i` converged, or undefined while it has not. */
+function convergedAt(i: number): number | undefined {
+  const joiner = joiners[i];
+  if (joiner.publishedAt === undefined) return undefined;
+  let at = joiner.publishedAt;
+  for (const j of joiner.before) {
+    if (joiners[j].failedAt !== undefined) continue;
+    const mine = negotiated.get(`${i}:${j}`);
+    const theirs = negotiated.get(`${j}:${i}`);
+    if (mine === undefined || theirs === undefined) return undefined;
+    at = Math.max(at, mine, theirs);
   }
-  const joiners: Joiner[] = [];
-  const cpuStart = (await sample()).cpuMicros;
-  const startedAt = performance.now();
-  const joining: Promise<void>[] = [];
-  for (let i = 0; i < participants; i++) {
-    const joiner: Joiner = {
-      startedAt: performance.now(),
-      tracks: [],
-      before: joiners.filter((j) => j.bot && j.published).map((j) => ({ bot: j.bot!, tracks: j.tracks })),
-      published: false,
-    };
-    joiners.push(joiner);
-    joining.push(
-      (async () => {
-        joiner.bot = await BotClass.join(ready.signalingUrl, 'classroom', `participant ${i} 🎓`);
-        joiner.tracks = await joiner.bot.publish({ sendMedia: false });
-        joiner.published = true;
-      })().catch((error: unknown) => console.error(`participant ${i}: ${(error as Error).message}`)),
-    );
-    await new Promise((resolve) => setTimeout(resolve, spacingMs));
-  }
-  // A bot the server gave up on (CONNECTION_FAILED, NEGOTIATION_FAILED: reported and closed) is out of the room.
-  const failed = (bot: Bot | undefined) =>
-    bot?.signaling.messages.some((m) => m.type === 'error' && (m.code === 'CONNECTION_FAILED' || m.code === 'NEGOTIATION_FAILED')) ?? false;
-  const isConverged = (j: Joiner) =>
-    j.published &&
-    j.bot!.hasNegotiated(j.before.filter((b) => !failed(b.bot)).flatMap((b) => b.tracks)) &&
-    j.before.every((b) => failed(b.bot) || b.bot.hasNegotiated(j.tracks));
-  const deadline = performance.now() + 120_000;
-  let peakRss = 0;
-  while (performance.now() < deadline && joiners.some((j) => j.convergedAt === undefined && !failed(j.bot))) {
-    const now = performance.now();
-    for (const j of joiners) if (j.convergedAt === undefined && isConverged(j)) j.convergedAt = now;
-    peakRss = Math.max(peakRss, (await sample()).rssBytes);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await Promise.all(joining);
-  const allConvergedMs = performance.now() - startedAt;
-  const settled = await sample(true);
-  const cpuSeconds = (settled.cpuMicros - cpuStart) / 1e6;
-
-  // Steady state: nobody joins or leaves; RSS should stay flat and the loop quiet.
-  const rssStart = (await sample()).rssBytes;
-  await new Promise((resolve) => setTimeout(resolve, steadySeconds * 1000));
-  const steady = await sample();
-
-  const bots = joiners.map((j) => j.bot).filter((b): b is Bot => b !== undefined);
-  const errors = new Map<string, number>();
-  for (const bot of bots) for (const m of bot.signaling.messages) if (m.type === 'error') errors.set(m.code, (errors.get(m.code) ?? 0) + 1);
-  const failedCount = bots.filter((b) => failed(b)).length;
-  const times = joiners.filter((j) => j.convergedAt !== undefined && !failed(j.bot)).map((j) => j.convergedAt! - j.startedAt).sort((a, b) => a - b);
-  const pct = (p: number) => (times.length ? times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] : NaN);
-  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-  const offers = bots.reduce((n, b) => n + b.offersReceived, 0);
-  const lines: [string, string | number][] = [
-    ['participants', participants],
-    ['join_spacing_ms', spacingMs],
-    ['joins_converged', `${times.length}/${participants - failedCount} (not counting participants the server reported failed)`],
-    ['join_converged_p50_ms', pct(50).toFixed(0)],
-    ['join_converged_p99_ms', pct(99).toFixed(0)],
-    ['join_converged_max_ms', (times.at(-1) ?? NaN).toFixed(0)],
-    ['room_converged_ms', allConvergedMs.toFixed(0)],
-    ['subscriber_offers', offers],
-    ['server_max_event_loop_stall_ms', settled.maxStallMs.toFixed(0)],
-    ['server_p99_event_loop_delay_ms', settled.p99StallMs.toFixed(0)],
-    ['server_cpu_seconds_during_joins', cpuSeconds.toFixed(1)],
-    ['server_rss_peak_mib', mib(peakRss)],
-    ['server_rss_steady_start_mib', mib(rssStart)],
-    ['server_rss_steady_end_mib', mib(steady.rssBytes)],
-    ['server_rss_steady_growth_mib_per_s', ((steady.rssBytes - rssStart) / 2 ** 20 / steadySeconds).toFixed(2)],
-    ['server_cpu_percent_steady', (((steady.cpuMicros - settled.cpuMicros) / 1e6 / steadySeconds) * 100).toFixed(0)],
-    ['server_max_event_loop_stall_steady_ms', steady.maxStallMs.toFixed(0)],
-    ['participants_failed_and_told', failedCount],
-    ['signaling_errors', errors.size ? [...errors].map(([code, n]) => `${code}=${n}`).join(',') : 'none'],
-  ];
-  for (const [name, value] of lines) console.log(`${name}: ${value}`);
-  const messages = new Set<string>();
-  for (const bot of bots) for (const m of bot.signaling.messages) if (m.type === 'error') messages.add(`${m.code} (${m.requestType ?? '-'}): ${m.message}`);
-  for (const message of [...messages].slice(0, 10)) console.error(`error seen: ${message}`);
-
-  await Promise.all(bots.map((b) => b.close()));
-  child.off('exit', onEarlyExit);
-  child.send({ type: 'stop' } satisfies ToServer);
-  await new Promise((resolve) => child.once('exit', resolve));
-  process.exit(0);
+  return at;
 }
+
+await sampleServer(true); // the stall measurement starts with the room, not the server's start-up
+const cpuStart = (await sampleServer()).cpuMicros;
+const startedAt = now();
+let peakRss = 0;
+const sampling = setInterval(() => void sampleServer().then((s) => (peakRss = Math.max(peakRss, s.rssBytes))), 500);
+for (let i = 0; i < participants; i++) {
+  joiners.push({ startedAt: now(), before: joiners.flatMap((j, index) => (j.publishedAt !== undefined && j.failedAt === undefined ? [index] : [])) });
+  botChildren[i % botProcesses].process.send({ type: 'join', index: i, signalingUrl, room: 'classroom' } satisfies BotsRequest);
+  await sleep(spacingMs);
+}
+const deadline = now() + 120_000;
+const pending = () => joiners.some((j) => j.convergedAt === undefined && j.failedAt === undefined);
+while (now() < deadline && pending()) {
+  joiners.forEach((j, i) => (j.convergedAt ??= j.failedAt === undefined ? convergedAt(i) : undefined));
+  await sleep(50);
+}
+clearInterval(sampling);
+const allConvergedMs = now() - startedAt;
+const settled = await sampleServer(true);
+const cpuSeconds = (settled.cpuMicros - cpuStart) / 1e6;
+const botsSettled = await Promise.all(botChildren.map((b) => b.ask({ type: 'sample' }, 'sample')));
+
+// Steady state: nobody joins or leaves; RSS should stay flat and the loop quiet.
+const rssStart = (await sampleServer()).rssBytes;
+await sleep(steadySeconds * 1000);
+const steady = await sampleServer();
+const botsSteady = await Promise.all(botChildren.map((b) => b.ask({ type: 'sample' }, 'sample')));
+
+const failedCount = joiners.filter((j) => j.failedAt !== undefined).length;
+const times = joiners.filter((j) => j.convergedAt !== undefined).map((j) => j.convergedAt! - j.startedAt).sort((a, b) => a - b);
+const pct = (p: number) => (times.length ? times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] : NaN);
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+const errors = new Map<string, number>();
+for (const s of botsSteady) for (const [code, n] of Object.entries(s.errors)) errors.set(code, (errors.get(code) ?? 0) + n);
+const botCpu = botsSettled.reduce((sum, s) => sum + s.cpuMicros, 0) / 1e6;
+const lines: [string, string | number][] = [
+  ['participants', participants],
+  ['join_spacing_ms', spacingMs],
+  ['bot_processes', botProcesses],
+  ['joins_converged', `${times.length}/${participants - failedCount} (not counting participants the server reported failed)`],
+  ['join_converged_p50_ms', pct(50).toFixed(0)],
+  ['join_converged_p99_ms', pct(99).toFixed(0)],
+  ['join_converged_max_ms', (times.at(-1) ?? NaN).toFixed(0)],
+  ['joins_over_2s', times.filter((t) => t > 2000).length],
+  ['room_converged_ms', allConvergedMs.toFixed(0)],
+  ['subscriber_offers', botsSteady.reduce((n, s) => n + s.offers, 0)],
+  ['server_max_event_loop_stall_ms', settled.maxStallMs.toFixed(0)],
+  ['server_p99_event_loop_delay_ms', settled.p99StallMs.toFixed(0)],
+  ['server_cpu_seconds_during_joins', cpuSeconds.toFixed(1)],
+  ['server_cpu_percent_during_joins', ((cpuSeconds / (allConvergedMs / 1000)) * 100).toFixed(0)],
+  ['server_rss_peak_mib', mib(peakRss)],
+  ['server_rss_steady_start_mib', mib(rssStart)],
+  ['server_rss_steady_end_mib', mib(steady.rssBytes)],
+  ['server_rss_steady_growth_mib_per_s', ((steady.rssBytes - rssStart) / 2 ** 20 / steadySeconds).toFixed(2)],
+  ['server_cpu_percent_steady', (((steady.cpuMicros - settled.cpuMicros) / 1e6 / steadySeconds) * 100).toFixed(0)],
+  ['server_max_event_loop_stall_steady_ms', steady.maxStallMs.toFixed(0)],
+  ['bots_cpu_seconds_total', botCpu.toFixed(1)],
+  ['bots_max_event_loop_stall_ms', Math.max(...botsSettled.map((s) => s.maxStallMs)).toFixed(0)],
+  ['bots_rss_total_mib', mib(botsSteady.reduce((n, s) => n + s.rssBytes, 0))],
+  ['participants_failed_and_told', failedCount],
+  ['signaling_errors', errors.size ? [...errors].map(([code, n]) => `${code}=${n}`).join(',') : 'none'],
+];
+for (const [name, value] of lines) console.log(`${name}: ${value}`);
+for (const [message, n] of [...failures].slice(0, 10)) console.error(`failure seen (${n}): ${message}`);
+
+await Promise.all(botChildren.map((b) => b.stop({ type: 'stop' })));
+server.process.off('exit', onServerExit);
+await server.stop({ type: 'stop' });
+process.exit(0);

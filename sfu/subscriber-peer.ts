@@ -131,7 +131,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (this.closed) return;
     downTrack.transceiver.stop();
     // werift would keep it reachable from the connection's DTLS transport, with the stack that stopped it.
-    // TEMP-OFF releaseStoppedTransceiver(downTrack.transceiver);
+    releaseStoppedTransceiver(downTrack.transceiver);
     this.negotiate();
   }
 

@@ -1,0 +1,38 @@
+/**
+ * The SFU server of the full-room benchmark in a process of its own, so its CPU, RSS and event-loop delay
+ * (perf_hooks.monitorEventLoopDelay, 10 ms resolution) are its own and not the bots'. Sends `ready` once
+ * listening; answers `sample` (with `resetLoop`, the delay histogram starts again after the reading); exits on
+ * `stop` (a clean exit, so `--cpu-prof` writes its profile).
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startTestServer } from '../../test/helpers/server.js';
+
+export type FullRoomServerRequest = { type: 'sample'; resetLoop?: boolean } | { type: 'stop' };
+export type FullRoomServerReply =
+  | { type: 'ready'; signalingUrl: string }
+  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number };
+
+const server = await startTestServer({ signaling: { connectionBurstPerIp: 1000, connectionsPerIpPerSecond: 1000 } });
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const send = (message: FullRoomServerReply) => process.send?.(message);
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  void server.close().finally(() => process.exit(0));
+};
+process.on('message', (message: FullRoomServerRequest) => {
+  if (message.type === 'stop') return stop();
+  const { user, system } = process.cpuUsage();
+  send({
+    type: 'sample',
+    cpuMicros: user + system,
+    rssBytes: process.memoryUsage().rss,
+    maxStallMs: loop.max / 1e6,
+    p99StallMs: loop.percentile(99) / 1e6,
+  });
+  if (message.resetLoop) loop.reset();
+});
+process.on('disconnect', stop);
+send({ type: 'ready', signalingUrl: server.signalingUrl });
