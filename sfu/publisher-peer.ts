@@ -8,6 +8,7 @@ import { randomId } from './ids.js';
 import { checkSessionDescription } from './sdp-check.js';
 import { remoteCodecOrder, sortByRemoteOrder } from './codec-order.js';
 import { sfuCodecs } from './media-capabilities.js';
+import { releaseStoppedTransceiver } from './werift-peer-internals.js';
 import { attachTransportCc, type TransportCcFeedback } from './transport-cc/attach.js';
 import { PublisherNack } from './rtp/publisher-nack.js';
 
@@ -61,6 +62,8 @@ export class PublisherPeer extends PeerBase {
       const receiving = new Set<string>();
       for (const transceiver of this.pc.getTransceivers()) {
         const mid = transceiver.mid;
+        // An m-line the client stopped: werift keeps it subscribed to the DTLS transport (werift-peer-internals.ts).
+        if (transceiver.stopped) releaseStoppedTransceiver(transceiver);
         if (!mid || !this.#isReceiving(transceiver)) continue;
         receiving.add(mid);
         if (this.#tracksByMid.has(mid)) continue;

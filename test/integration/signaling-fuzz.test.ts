@@ -156,6 +156,12 @@ async function fuzzConnection(id: number, tokens: string[]): Promise<void> {
       stats.unparsableReplies++;
     }
     seen.add(type);
+    if (type === 'joined' && stage === 'after-joined' && !seen.has('subscriberOffer')) {
+      // Dropped the moment `joined` is read (a later frame of the same read is not looked at): the server is
+      // setting up this participant's subscriber connection right now.
+      stats.droppedBetweenJoinedAndOffer++;
+      drop();
+    }
     for (const w of waiters.filter((w) => w.type === type)) w.resolve();
   });
   const until = (type: string, ms = 3000) =>
@@ -194,9 +200,7 @@ async function fuzzConnection(id: number, tokens: string[]): Promise<void> {
     await until('joined');
     if (seen.has('joined')) stats.joined++;
     if (stage === 'after-joined') {
-      // Between `joined` and `subscriberOffer`: the subscriber connection is being set up right now.
-      if (seen.has('joined') && !seen.has('subscriberOffer')) stats.droppedBetweenJoinedAndOffer++;
-      drop();
+      drop(); // already dropped when `joined` arrived, unless it never did
       return closed;
     }
     await until('subscriberOffer');
