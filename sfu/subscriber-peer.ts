@@ -74,6 +74,8 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   #outstanding?: OutstandingOffer;
   /** Changes not yet in an offer. */
   #dirty = false;
+  /** Transceivers of removed down tracks, stopped in the next offer's turn (removeTrack). */
+  readonly #removed: RTCRtpTransceiver[] = [];
   /** Down tracks whose m-line an answer has negotiated. */
   readonly #negotiated = new WeakSet<DownTrack>();
 
@@ -116,6 +118,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   addTrack(track: PublishedTrack, streamId: string): void {
     if (this.closed) throw new InvalidStateError('subscriber connection is closed');
     if (this.#downTracks.has(track.id)) return;
+    this.#stopRemoved(); // so that werift can give their m-lines to the new track
     const transceiver = this.pc.addTransceiver(track.kind, { direction: 'sendonly' });
     transceiver.sender.streamId = streamId;
     this.#preferCodec(transceiver, track);
@@ -129,10 +132,19 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#downTracks.delete(trackId);
     downTrack.close();
     if (this.closed) return;
-    downTrack.transceiver.stop();
-    // werift would keep it reachable from the connection's DTLS transport, with the stack that stopped it.
-    releaseStoppedTransceiver(downTrack.transceiver);
+    // Nothing is sent on it any more (the down track is closed); werift stops it in this connection's next
+    // offer or addTrack. A participant who leaves a full room removes its tracks from every subscriber in one
+    // turn, and werift's stop is O(m-lines) per transceiver (its RTP router scans every SSRC).
+    this.#removed.push(downTrack.transceiver);
     this.negotiate();
+  }
+
+  #stopRemoved(): void {
+    for (const transceiver of this.#removed.splice(0)) {
+      transceiver.stop();
+      // werift would keep it reachable from the connection's DTLS transport, with the stack that stopped it.
+      releaseStoppedTransceiver(transceiver);
+    }
   }
 
   /** Asks for an offer: in this connection's turn of the queue, or after the outstanding one is answered. */
@@ -147,6 +159,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (this.closed || this.#outstanding || !this.#dirty) return;
     this.#dirty = false;
     try {
+      this.#stopRemoved();
       await this.pc.setLocalDescription(await this.pc.createOffer());
       if (this.closed) return;
       const tracks: Record<string, string> = {};
@@ -201,6 +214,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     clearTimeout(this.#outstanding?.timer);
     this.#outstanding = undefined;
     this.#queue.remove(this);
+    this.#removed.length = 0; // closing the connection stops them
     for (const downTrack of this.#downTracks.values()) downTrack.close();
     this.#downTracks.clear();
     this.#dataSink.close();

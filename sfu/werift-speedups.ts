@@ -10,21 +10,18 @@ import { RTCCertificate, SessionDescription, type RTCDtlsFingerprint } from 'wer
  * 2. `setRemoteDescription` parses the same SDP text three times (a codec preview, a BUNDLE check, the stored
  *    description): the parse of a text is reused by later parses of the same text in the same turn of the event
  *    loop (the cache is emptied at the next turn, so descriptions stored and later changed are never shared).
- * 3. `SessionDescription.parse` (every setLocalDescription and setRemoteDescription) parses every m-section of
- *    the text, although from one renegotiation to the next all but the new ones are unchanged; its attribute
- *    split (`divide`: split on every ':' and join again, 33 pieces for a fingerprint line) made it the SFU's
- *    largest cost in a full room. An m-section's parse depends only on its own lines and the session-level
- *    transport attributes (fingerprint, setup, ice-*) (werift's `SessionDescription.parse`), unless it lacks
- *    ice-ufrag/ice-pwd (then werift borrows them from another BUNDLE member: such texts are parsed as they
- *    are). So each m-section's parse is kept, keyed by those session attributes and its text (bounded, least
- *    recently used first out), and a later parse of the same section gets a deep copy (same classes, no object
- *    shared with any other description). Only the sections not seen before go through werift's parser.
+ *
+ * `memoizeSdpSections()` (not applied on import; the full-room benchmark's bot processes use it) adds a third.
  *
  * werift internals touched: `RTCCertificate.prototype.getFingerprints`, `SessionDescription.parse` (replaced;
- * it calls the original), the shape of `MediaDescription` (copied field by field, prototypes kept).
+ * it calls the original), and with memoizeSdpSections the shape of `MediaDescription` (copied field by field,
+ * prototypes kept).
  */
 const PATCHED = Symbol.for('tsfu.werift-speedups');
 const patched = globalThis as { [PATCHED]?: boolean };
+
+/** werift's own parser, captured before it is replaced. */
+const originalParse = SessionDescription.parse.bind(SessionDescription);
 
 if (!patched[PATCHED]) {
   patched[PATCHED] = true;
@@ -41,7 +38,7 @@ if (!patched[PATCHED]) {
     return computed.map((f) => Object.assign(Object.create(Object.getPrototypeOf(f) as object) as RTCDtlsFingerprint, f));
   };
 
-  const parse = process.env.ZZ_NOMEMO ? SessionDescription.parse.bind(SessionDescription) : sectionMemoParse(SessionDescription.parse.bind(SessionDescription));
+  const parse = (sdp: string) => (memoParse ?? originalParse)(sdp);
   let lastText: string | undefined;
   let lastParsed: SessionDescription | undefined;
   SessionDescription.parse = (sdp: string): SessionDescription => {
@@ -59,56 +56,68 @@ if (!patched[PATCHED]) {
   };
 }
 
-/** Session-level lines that werift copies into every media section it parses (werift's SessionDescription.parse). */
-const SESSION_CONTEXT = /^a=(fingerprint|setup|ice-lite|ice-options|ice-ufrag|ice-pwd)(:|$)/;
-/** Parsed m-sections kept (a full room's subscriber: ~200 per connection, its answers' as many again). */
-const MAX_SECTIONS = 20_000;
-/** Texts with fewer m-sections are parsed as they are (not worth the bookkeeping). */
-const MIN_SECTIONS = 8;
+let memoParse: ((sdp: string) => SessionDescription) | undefined;
 
-function sectionMemoParse(parse: (sdp: string) => SessionDescription): (sdp: string) => SessionDescription {
-  const sections = new Map<string, SessionDescription['media'][number]>();
-  return (sdp: string): SessionDescription => {
+/**
+ * Parses each m-section of a description once per connection: `SessionDescription.parse` (every
+ * setLocalDescription and setRemoteDescription) parses every m-section, although from one renegotiation to the
+ * next all but the new ones are unchanged, and its attribute split (`divide`: split on every ':' and join again,
+ * 33 pieces for a fingerprint line) is slow. An m-section's parse depends only on its own lines and the
+ * session-level transport attributes (werift's `SessionDescription.parse`), unless it lacks ice-ufrag/ice-pwd
+ * (then werift borrows them from another BUNDLE member: such texts are parsed whole). Sections are kept per
+ * sender of the text (its first ice-ufrag/ice-pwd), only those of its latest text, for `maxSenders` senders
+ * (least recently used out); a later parse of a kept section gets a deep copy (same classes, nothing shared).
+ *
+ * Memory: a parsed copy of one description per sender (~1 MB at 200 m-lines). A client process with a few
+ * dozen connections gains ~20% of its SDP work; the SFU, cycling through hundreds of connections, does not use it.
+ */
+export function memoizeSdpSections(maxSenders = 128): void {
+  if (memoParse) return;
+  const parse = originalParse;
+  const senders = new Map<string, Map<string, SessionDescription['media'][number]>>();
+  memoParse = (sdp: string): SessionDescription => {
     const parts = sdp.split('\r\nm=');
     if (parts.length <= MIN_SECTIONS) return parse(sdp);
     const last = parts.length - 1;
     if (parts[last].endsWith('\r\n')) parts[last] = parts[last].slice(0, -2);
     const head = parts[0];
     if (head.includes('\n') && !head.includes('\r\n')) return parse(sdp);
+    const credentials = /\r\na=ice-ufrag:([^\r]*)\r\na=ice-pwd:([^\r]*)/.exec(parts[1]);
+    if (!credentials) return parse(sdp);
     const context = head.split('\r\n').filter((line) => SESSION_CONTEXT.test(line)).join('\n');
-    const keys: string[] = [];
+    const senderKey = `${context}\n${credentials[1]}\n${credentials[2]}`;
+    const kept = senders.get(senderKey) ?? new Map<string, SessionDescription['media'][number]>();
+    senders.delete(senderKey); // most recently used last
     const missing: number[] = [];
     for (let i = 1; i < parts.length; i++) {
-      const text = parts[i];
       // Without its own ICE credentials a section's parse depends on its BUNDLE peers: parse the text whole.
-      if (!text.includes('\r\na=ice-ufrag:') || !text.includes('\r\na=ice-pwd:')) return parse(sdp);
-      const key = `${context}\n${text}`;
-      keys.push(key);
-      if (!sections.has(key)) missing.push(i);
+      if (!parts[i].includes('\r\na=ice-ufrag:') || !parts[i].includes('\r\na=ice-pwd:')) return parse(sdp);
+      if (!kept.has(parts[i])) missing.push(i);
     }
     const session = parse(missing.length ? `${head}\r\n${missing.map((i) => `m=${parts[i]}`).join('\r\n')}\r\n` : `${head}\r\n`);
     if (session.media.length !== missing.length) return parse(sdp);
     const fresh = new Map(missing.map((i, n) => [i, session.media[n]]));
-    session.media = keys.map((key, n) => {
+    const next = new Map<string, SessionDescription['media'][number]>();
+    session.media = parts.slice(1).map((text, n) => {
       const parsed = fresh.get(n + 1);
       if (parsed) {
-        remember(sections, key, deepCopy(parsed));
+        next.set(text, deepCopy(parsed));
         return parsed;
       }
-      const kept = sections.get(key)!;
-      // Most recently used last: the first keys are the ones to drop.
-      sections.delete(key);
-      sections.set(key, kept);
-      return deepCopy(kept);
+      const media = kept.get(text)!;
+      next.set(text, media);
+      return deepCopy(media);
     });
+    senders.set(senderKey, next);
+    if (senders.size > maxSenders) senders.delete(senders.keys().next().value!);
     return session;
   };
 }
 
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  map.set(key, value);
-  if (map.size > MAX_SECTIONS) map.delete(map.keys().next().value!);
-}
+/** Session-level lines that werift copies into every media section it parses (werift's SessionDescription.parse). */
+const SESSION_CONTEXT = /^a=(fingerprint|setup|ice-lite|ice-options|ice-ufrag|ice-pwd)(:|$)/;
+/** Texts with fewer m-sections are parsed as they are (not worth the bookkeeping). */
+const MIN_SECTIONS = 8;
 
 /** A copy of a parsed value: arrays and objects copied with their prototypes (werift's classes), primitives as they are. */
 function deepCopy<T>(value: T): T {
@@ -120,4 +129,3 @@ function deepCopy<T>(value: T): T {
   return copy as T;
 }
 
-export {};

@@ -6,10 +6,14 @@
  * published, so this process can tell when its bots have negotiated them), `sample` and `stop`. Replies and
  * events carry wall-clock times (performance.timeOrigin + performance.now(), comparable across processes):
  * `published`, `negotiated` (bot `bot` has negotiated every track of publisher `publisher`, the first time)
- * and `failed` (the server reported the bot's connection failed and closed it).
+ * and `failed` (the server reported the bot's connection failed and closed it, or closed its signaling socket).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Bot } from '../../test/helpers/bot.js';
+import { memoizeSdpSections } from '../../sfu/werift-speedups.js';
+
+// Each process answers for a few dozen bots: their SDP work is most of the benchmark's CPU outside the server.
+memoizeSdpSections();
 
 export type BotsRequest =
   | { type: 'join'; index: number; signalingUrl: string; room: string }
@@ -78,6 +82,12 @@ async function join(index: number, signalingUrl: string, room: string): Promise<
   bots.set(index, local);
   try {
     local.bot = await Bot.join(signalingUrl, room, `participant ${index} 🎓`);
+    // The server closing the signaling socket (a heartbeat timeout, a protocol error) also takes the bot out.
+    void local.bot.signaling.closed.then(({ code, reason }) => {
+      if (stopping || local.failed) return;
+      local.failed = true;
+      send({ type: 'failed', index, code: `CLOSED_${code}`, message: reason || 'the server closed the signaling socket', at: now() });
+    });
     const tracks = await local.bot.publish({ sendMedia: false });
     send({ type: 'published', index, tracks, at: now() });
   } catch (error) {
@@ -85,7 +95,10 @@ async function join(index: number, signalingUrl: string, room: string): Promise<
   }
 }
 
+let stopping = false;
 async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
   clearInterval(poll);
   await Promise.all([...bots.values()].map((b) => b.bot?.close()));
   process.exit(0);
