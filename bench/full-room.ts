@@ -152,11 +152,12 @@ const lines: [string, string | number][] = [
   ['bots_cpu_seconds_total', botCpu.toFixed(1)],
   ['bots_max_event_loop_stall_ms', Math.max(...botsSettled.map((s) => s.maxStallMs)).toFixed(0)],
   ['bots_rss_total_mib', mib(botsSteady.reduce((n, s) => n + s.rssBytes, 0))],
-  ['participants_failed_and_told', failedCount],
+  ['participants_failed_and_told', `${failedCount} (reported by the server: CONNECTION_FAILED, NEGOTIATION_FAILED, or a closed signaling socket)`],
   ['signaling_errors', errors.size ? [...errors].map(([code, n]) => `${code}=${n}`).join(',') : 'none'],
 ];
 for (const [name, value] of lines) console.log(`${name}: ${value}`);
 for (const [message, n] of [...failures].slice(0, 10)) console.error(`failure seen (${n}): ${message}`);
+for (const message of new Set(botsSteady.flatMap((s) => s.errorMessages))) console.error(`error seen: ${message}`);
 
 await Promise.all(botChildren.map((b) => b.stop({ type: 'stop' })));
 server.process.off('exit', onServerExit);

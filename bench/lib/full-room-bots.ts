@@ -27,7 +27,7 @@ export type BotsReply =
   | { type: 'negotiated'; bot: number; publisher: number; at: number }
   | { type: 'failed'; index: number; code: string; message: string; at: number }
   | { type: 'joinError'; index: number; message: string }
-  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; offers: number; errors: Record<string, number> };
+  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; offers: number; errors: Record<string, number>; errorMessages: string[] };
 
 const FAILED_CODES = new Set(['CONNECTION_FAILED', 'NEGOTIATION_FAILED']);
 
@@ -113,13 +113,18 @@ process.on('message', (request: BotsRequest) => {
   } else if (request.type === 'sample') {
     const { user, system } = process.cpuUsage();
     const errors: Record<string, number> = {};
+    const messages = new Set<string>();
     let offers = 0;
     for (const { bot } of bots.values()) {
       if (!bot) continue;
       offers += bot.offersReceived;
-      for (const m of bot.signaling.messages) if (m.type === 'error') errors[m.code] = (errors[m.code] ?? 0) + 1;
+      for (const m of bot.signaling.messages) {
+        if (m.type !== 'error') continue;
+        errors[m.code] = (errors[m.code] ?? 0) + 1;
+        if (messages.size < 10) messages.add(`${m.code} (${m.requestType ?? '-'}): ${m.message}`);
+      }
     }
-    send({ type: 'sample', cpuMicros: user + system, rssBytes: process.memoryUsage().rss, maxStallMs: loop.max / 1e6, offers, errors });
+    send({ type: 'sample', cpuMicros: user + system, rssBytes: process.memoryUsage().rss, maxStallMs: loop.max / 1e6, offers, errors, errorMessages: [...messages] });
   } else if (request.type === 'stop') void stop();
 });
 process.on('disconnect', () => void stop());

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
-import { startTestServer } from '../helpers/server.js';
+import { metricTotal, startTestServer } from '../helpers/server.js';
 
 let server: RunningServer;
 const bots: Bot[] = [];
@@ -16,12 +16,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function metric(name: string): Promise<number> {
-  const text = await server.registry.metrics();
-  let total = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) total += Number(line.split(' ').at(-1));
-  return total;
-}
+const metric = (name: string) => metricTotal(server, name);
 
 test('H264 is forwarded as H264: subscribers receive the publisher codec', async () => {
   const alice = await Bot.join(server.signalingUrl, 'h264', 'alice');

@@ -5,7 +5,7 @@ import { closePeerConnection, createPeerConnection } from '../../sfu/peer-factor
 import { sfuCodecs } from '../../sfu/media-capabilities.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
-import { startTestServer } from '../helpers/server.js';
+import { metricTotal, startTestServer } from '../helpers/server.js';
 import { joinRoom, type SignalingClient } from '../helpers/signaling-client.js';
 
 /*
@@ -31,12 +31,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function metric(name: string): Promise<number> {
-  const text = await server.registry.metrics();
-  let total = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) total += Number(line.split(' ').at(-1));
-  return total;
-}
+const metric = (name: string) => metricTotal(server, name);
 
 /**
  * No NACK timer is left running once nothing is missing. Polled, because a tick may be in flight; 2 s is more than
