@@ -7,7 +7,8 @@
  *
  *   npx tsx bench/full-room.ts [--participants 100] [--spacing 400] [--steady 20] [--bot-processes 4]
  *
- * TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there; TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
+ * TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there; TSFU_BENCH_SERVER_SDP_MEMO=1 turns on the
+ * server's m-section parse memo (sfu/werift-speedups.ts, memoizeSdpSections); TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
  * the server process (e.g. "--trace-gc").
  *
  * Prints `name: value` lines: join → converged p50/p99/max (a join has converged when the joiner's publish is
@@ -142,6 +143,7 @@ const lines: [string, string | number][] = [
   ['server_max_event_loop_stall_ms', settled.maxStallMs.toFixed(0)],
   ['server_p99_event_loop_delay_ms', settled.p99StallMs.toFixed(0)],
   ['server_cpu_seconds_during_joins', cpuSeconds.toFixed(1)],
+  ['server_cpu_ms_per_subscriber_offer', ((cpuSeconds * 1000) / Math.max(1, botsSteady.reduce((n, s) => n + s.offers, 0))).toFixed(0)],
   ['server_cpu_percent_during_joins', ((cpuSeconds / (allConvergedMs / 1000)) * 100).toFixed(0)],
   ['server_rss_peak_mib', mib(peakRss)],
   ['server_rss_steady_start_mib', mib(rssStart)],

@@ -5,7 +5,7 @@ import type { NegotiationQueue } from './negotiation-queue.js';
 import type { PeerContext } from './peer-base.js';
 import { createPeerConnection } from './peer-factory.js';
 import type { PublishedTrack } from './published-track.js';
-import { PublisherPeer } from './publisher-peer.js';
+import { PublisherPeer, type PublishResult } from './publisher-peer.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
 import { SubscriberPeer, subscriberHeaderExtensions, type SubscriberOffer } from './subscriber-peer.js';
@@ -85,6 +85,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly #context: PeerContext;
   readonly #tracks = new Map<string, PublishedTrack>();
   #publisher?: PublisherPeer;
+  /** The auto-subscription limit is logged once per participant, not once per track. */
+  #subscriptionLimitLogged = false;
   #earlyPublisherCandidates: IceCandidateJson[] = [];
   readonly #connectTimers = new Map<PeerRole, NodeJS.Timeout>();
   #closed = false;
@@ -155,15 +157,32 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   async publish(sdp: string, descriptions: readonly TrackDescription[]): Promise<PublishAnswer> {
     this.#assertOpen();
     if (!this.grants.canPublish) throw new PermissionError('this token does not grant canPublish');
-    if (!this.#publisher) {
-      this.#publisher = new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity);
-      this.#startConnectTimer('publisher');
+    const first = !this.#publisher;
+    const publisher = (this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity));
+    let result: PublishResult;
+    try {
+      result = await publisher.handleOffer(sdp, descriptions);
+    } catch (error) {
+      // A first offer that failed leaves no connection behind: it could never connect, and its connect timer would
+      // close a participant who may go on as a viewer.
+      if (first && this.#publisher === publisher) {
+        this.#publisher = undefined;
+        publisher.close();
+      }
+      throw error;
     }
-    const result = await this.#publisher.handleOffer(sdp, descriptions);
-    this.#assertOpen();
     const early = this.#earlyPublisherCandidates;
     this.#earlyPublisherCandidates = [];
-    for (const candidate of early) await this.#publisher.addIceCandidate(candidate).catch(() => undefined);
+    for (const candidate of early) {
+      if (this.#closed) break;
+      await publisher.addIceCandidate(candidate).catch(() => undefined);
+    }
+    if (this.#closed) {
+      // Closed while the offer was applied: the tracks it created were never announced; nothing else will close them.
+      for (const track of result.added) track.close();
+      this.#assertOpen();
+    }
+    if (first) this.#startConnectTimer('publisher');
     for (const track of result.removed) this.#unpublish(track);
     for (const track of result.added) {
       this.#tracks.set(track.id, track);
@@ -204,9 +223,12 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
    */
   subscribe(source: TrackSource): boolean {
     if (this.#closed || !this.grants.canSubscribe) return false;
-    if (this.subscriber.downTracks.has(source.track.id)) return true;
-    if (this.subscriber.downTracks.size >= this.#init.options.maxSubscriptionsPerParticipant) {
-      this.#init.logger.warn({ trackId: source.track.id, limit: this.#init.options.maxSubscriptionsPerParticipant }, 'subscription limit reached; track not subscribed');
+    if (this.subscriber.subscribes(source.track.id)) return true;
+    if (this.subscriber.subscriptionCount >= this.#init.options.maxSubscriptionsPerParticipant) {
+      if (!this.#subscriptionLimitLogged) {
+        this.#subscriptionLimitLogged = true;
+        this.#init.logger.warn({ trackId: source.track.id, limit: this.#init.options.maxSubscriptionsPerParticipant }, 'subscription limit reached; later tracks are not subscribed automatically');
+      }
       return false;
     }
     this.subscriber.addTrack(source.track, source.streamId);
@@ -223,9 +245,9 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.#assertOpen();
     if (!this.grants.canSubscribe) throw new PermissionError('this token does not grant canSubscribe');
     const sources = this.#resolveTracks(trackIds);
-    const added = sources.filter((s) => !this.subscriber.downTracks.has(s.track.id)).length;
+    const added = sources.filter((s) => !this.subscriber.subscribes(s.track.id)).length;
     const limit = this.#init.options.maxSubscriptionsPerParticipant;
-    if (this.subscriber.downTracks.size + added > limit) {
+    if (this.subscriber.subscriptionCount + added > limit) {
       throw new LimitExceededError(`subscribing to ${added} more tracks would pass the limit of ${limit} received tracks; unsubscribe some first`);
     }
     for (const source of sources) this.subscribe(source);

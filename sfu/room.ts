@@ -61,7 +61,14 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.#participants.has(options.identity)) {
       throw new InvalidStateError(`${options.identity} is already in room ${this.id}`);
     }
-    const participant = new Participant({ ...this.#makeInit(options), findTrack: (trackId) => this.#findTrack(trackId) });
+    let participant: Participant;
+    try {
+      participant = new Participant({ ...this.#makeInit(options), findTrack: (trackId) => this.#findTrack(trackId) });
+    } catch (error) {
+      // e.g. no free media port: a room opened for this join must not stay behind empty.
+      if (this.#participants.size === 0) this.close();
+      throw error;
+    }
     this.#participants.set(participant.identity, participant);
     participant.on('@trackPublished', (track) => this.#onTrackPublished(participant, track));
     participant.on('@trackUnpublished', (track) => this.#onTrackUnpublished(track));

@@ -51,6 +51,21 @@ export function subscriberHeaderExtensions(): { audio: RTCRtpHeaderExtensionPara
   };
 }
 
+/**
+ * Down tracks made in one turn of the event loop, by all subscribers together (each is ~1 ms of werift and
+ * buffers in a full room); more wait for the next turns.
+ */
+const addsThisTurn = {
+  limit: 16,
+  taken: 0,
+  /** Takes one from this turn's budget; false when it is spent. */
+  take(): boolean {
+    if (this.taken >= this.limit) return false;
+    if (this.taken++ === 0) setImmediate(() => (this.taken = 0));
+    return true;
+  },
+};
+
 interface OutstandingOffer {
   offer: SubscriberOffer;
   /** The mid of each m-line, in order: the answer must have the same (RFC 3264 §6). */
@@ -74,6 +89,11 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   #outstanding?: OutstandingOffer;
   /** Changes not yet in an offer. */
   #dirty = false;
+  /** Subscriptions whose down track is made in a later turn (addTrack), in order. */
+  readonly #pending = new Map<string, { track: PublishedTrack; streamId: string }>();
+  #pendingTimer?: NodeJS.Immediate;
+  /** Whether an offer was ever sent. */
+  #offered = false;
   /** Transceivers of removed down tracks, stopped in the next offer's turn (removeTrack). */
   readonly #removed: RTCRtpTransceiver[] = [];
   /** Down tracks whose m-line an answer has negotiated. */
@@ -117,16 +137,53 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
    */
   addTrack(track: PublishedTrack, streamId: string): void {
     if (this.closed) throw new InvalidStateError('subscriber connection is closed');
-    if (this.#downTracks.has(track.id)) return;
+    if (this.#downTracks.has(track.id) || this.#pending.has(track.id)) return;
+    if (this.#pending.size === 0 && addsThisTurn.take()) {
+      this.#add(track, streamId);
+      this.negotiate();
+      return;
+    }
+    // A joiner subscribing to a full room's 200 tracks, or a publisher's tracks going to 100 subscribers: a few
+    // per turn (sockets and timers run in between).
+    this.#pending.set(track.id, { track, streamId });
+    if (!this.#pendingTimer) this.#pendingTimer = setImmediate(() => this.#addPending());
+  }
+
+  /** Whether `trackId` is subscribed (its down track made, or about to be). */
+  subscribes(trackId: string): boolean {
+    return this.#downTracks.has(trackId) || this.#pending.has(trackId);
+  }
+
+  /** Down tracks, made or about to be. */
+  get subscriptionCount(): number {
+    return this.#downTracks.size + this.#pending.size;
+  }
+
+  #add(track: PublishedTrack, streamId: string): void {
     this.#stopRemoved(); // so that werift can give their m-lines to the new track
     const transceiver = this.pc.addTransceiver(track.kind, { direction: 'sendonly' });
     transceiver.sender.streamId = streamId;
     this.#preferCodec(transceiver, track);
     this.#downTracks.set(track.id, new DownTrack(track, transceiver, this.context.metrics));
-    this.negotiate();
+  }
+
+  #addPending(): void {
+    this.#pendingTimer = undefined;
+    if (this.closed) return;
+    let first = true; // at least one per turn, whatever the others took
+    for (const [trackId, { track, streamId }] of this.#pending) {
+      if (!addsThisTurn.take() && !first) break;
+      first = false;
+      this.#pending.delete(trackId);
+      if (!track.closed) this.#add(track, streamId);
+    }
+    if (this.#pending.size > 0) this.#pendingTimer = setImmediate(() => this.#addPending());
+    // A joiner's first offer (its data channels and the room's tracks) keeps its place ahead of renegotiations.
+    this.negotiate(!this.#offered);
   }
 
   removeTrack(trackId: string): void {
+    if (this.#pending.delete(trackId)) return;
     const downTrack = this.#downTracks.get(trackId);
     if (!downTrack) return;
     this.#downTracks.delete(trackId);
@@ -157,6 +214,8 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   /** The queue's turn: builds and sends the offer (nothing when one is outstanding or nothing changed). */
   async runNegotiation(): Promise<void> {
     if (this.closed || this.#outstanding || !this.#dirty) return;
+    // Tracks still being added: the offer waits for them (#addPending asks again when they are all in).
+    if (this.#pending.size > 0) return;
     this.#dirty = false;
     try {
       this.#stopRemoved();
@@ -168,6 +227,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
       }
       const sdp = this.localSdp();
       const offer = { sdp, tracks };
+      this.#offered = true;
       this.#outstanding = { offer, mids: mediaSections(sdp).map((s) => s.mid), timer: this.#answerTimer(), resent: false };
       this.#events.onOffer(offer);
     } catch (error) {
@@ -215,6 +275,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#outstanding = undefined;
     this.#queue.remove(this);
     this.#removed.length = 0; // closing the connection stops them
+    this.#pending.clear();
+    clearImmediate(this.#pendingTimer);
+    this.#pendingTimer = undefined;
     for (const downTrack of this.#downTracks.values()) downTrack.close();
     this.#downTracks.clear();
     this.#dataSink.close();

@@ -20,15 +20,18 @@ export class HeartbeatWheel<T extends HeartbeatTarget> {
   readonly #slots: Set<T>[];
   readonly #slotOf = new Map<T, number>();
   readonly #onRevolution: (now: number) => void;
+  readonly #onError: (error: unknown) => void;
   #nextSlot = 0;
   #placeNext = 0;
   #timer?: NodeJS.Timeout;
 
-  constructor(intervalMs: number, onRevolution: (now: number) => void = () => undefined) {
+  /** `onError`: a target's exception, reported instead of escaping the timer (it would end the process). */
+  constructor(intervalMs: number, onRevolution: (now: number) => void = () => undefined, onError: (error: unknown) => void = () => undefined) {
     const slots = Math.max(1, Math.min(MAX_SLOTS, Math.floor(intervalMs / SLOT_MIN_MS)));
     this.slotMs = intervalMs / slots;
     this.#slots = Array.from({ length: slots }, () => new Set<T>());
     this.#onRevolution = onRevolution;
+    this.#onError = onError;
   }
 
   get size(): number {
@@ -54,7 +57,13 @@ export class HeartbeatWheel<T extends HeartbeatTarget> {
   tick(now: number): void {
     const slot = this.#nextSlot;
     this.#nextSlot = (slot + 1) % this.#slots.length;
-    for (const target of [...this.#slots[slot]]) target.heartbeat(now);
+    for (const target of [...this.#slots[slot]]) {
+      try {
+        target.heartbeat(now);
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
     if (this.#nextSlot === 0) this.#onRevolution(now);
   }
 

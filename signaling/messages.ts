@@ -6,7 +6,8 @@ export const PROTOCOL_VERSION = 1;
 /**
  * A subscriber answer for the largest allowed subscription (rtc.maxSubscriptionsPerParticipant, 200 by
  * default: 100 participants with camera and microphone) is about 150 kB from a browser (≈ 0.7 kB per m-line)
- * and 200 kB from werift (≈ 1 kB); `signaling.maxMessageBytes` (256 KiB) bounds the frame.
+ * and 200 kB from werift (≈ 1 kB). In JSON each CRLF takes 4 characters, so a frame holding an SDP at this cap
+ * may be ≈ 2 × its size in the worst case: `signaling.maxMessageBytes` (512 KiB) leaves room for it.
  */
 const Sdp = Type.String({ minLength: 1, maxLength: 250_000 });
 /** One request names at most this many tracks (a full room's worth). */

@@ -55,7 +55,7 @@ export class SignalingSession {
   readonly #socket: WebSocket;
   readonly #deps: SessionDeps;
   readonly #bucket: TokenBucket;
-  readonly #joinTimer: NodeJS.Timeout;
+  #joinTimer: NodeJS.Timeout;
   readonly #roomListeners: { [K in keyof RoomPortEvents]: (...args: RoomPortEvents[K]) => void };
   readonly #participantListeners: { [K in keyof ParticipantPortEvents]: (...args: ParticipantPortEvents[K]) => void };
 
@@ -64,9 +64,7 @@ export class SignalingSession {
     this.ip = ip;
     this.#deps = deps;
     this.#bucket = new TokenBucket(deps.options.messagesPerSecond, deps.options.messageBurst, performance.now());
-    this.#joinTimer = setTimeout(() => {
-      if (this.#state === 'awaiting-join') this.fail(new SignalingError(ErrorCode.JOIN_TIMEOUT, 'no join message in time', CloseCode.JOIN_TIMEOUT));
-    }, deps.options.joinTimeoutMs);
+    this.#joinTimer = this.#armJoinTimer();
     this.#roomListeners = {
       participantJoined: (p) => p.identity !== this.identity && this.send({ type: 'participantJoined', participant: p }),
       participantLeft: (identity, reason) => identity !== this.identity && this.send({ type: 'participantLeft', identity, reason }),
@@ -157,6 +155,11 @@ export class SignalingSession {
       return;
     }
     this.#deps.metrics.messagesReceived.inc({ type: message.type });
+    // Neither waits behind a request in progress: a client can always leave, and ping measures the network.
+    if (message.type === 'leave' || message.type === 'ping') {
+      this.#handle(message).catch((error: unknown) => this.#reportFailure(error, message.type));
+      return;
+    }
     if (this.#queue.length >= this.#deps.options.maxQueuedMessages) {
       this.#sendError(ErrorCode.RATE_LIMITED, `more than ${this.#deps.options.maxQueuedMessages} requests waiting; message dropped`, message.type);
       return;
@@ -297,7 +300,10 @@ export class SignalingSession {
   #reportFailure(error: unknown, requestType: string): void {
     if (this.#state === 'closed') return;
     // A join that failed without closing the socket (e.g. a race with another join of the same identity) may be retried.
-    if (requestType === 'join' && this.#state === 'joining') this.#state = 'awaiting-join';
+    if (requestType === 'join' && this.#state === 'joining') {
+      this.#state = 'awaiting-join';
+      this.#joinTimer = this.#armJoinTimer(); // a retry must come in time too
+    }
     if (error instanceof SignalingError) {
       this.fail(error, requestType);
       return;
@@ -310,6 +316,12 @@ export class SignalingSession {
     }
     this.#deps.logger.error({ err: error, requestType, roomId: this.roomId, participantId: this.identity }, 'request failed');
     this.#sendError(ErrorCode.INTERNAL, 'internal error; it has been logged', requestType);
+  }
+
+  #armJoinTimer(): NodeJS.Timeout {
+    return setTimeout(() => {
+      if (this.#state === 'awaiting-join') this.fail(new SignalingError(ErrorCode.JOIN_TIMEOUT, 'no join message in time', CloseCode.JOIN_TIMEOUT));
+    }, this.#deps.options.joinTimeoutMs);
   }
 
   #sendError(code: ErrorCode, message: string, requestType?: string): void {

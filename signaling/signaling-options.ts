@@ -19,8 +19,9 @@ export interface SignalingOptions {
 }
 
 export const defaultSignalingOptions: SignalingOptions = {
-  // A subscriber answer for rtc.maxSubscriptionsPerParticipant (200) tracks is up to ~200 kB (messages.ts, Sdp).
-  maxMessageBytes: 256 * 1024,
+  // A subscriber answer for rtc.maxSubscriptionsPerParticipant (200) tracks is up to ~200 kB of SDP, more once
+  // JSON-escaped (messages.ts, Sdp): an SDP at the 250,000-character cap always fits.
+  maxMessageBytes: 512 * 1024,
   messagesPerSecond: 50,
   messageBurst: 100,
   maxQueuedMessages: 32,

@@ -45,7 +45,11 @@ export class SignalingService {
     this.#tokens = new TokenVerifier(deps.keys, options.tokenClockToleranceSeconds);
     this.#connectionLimiter = new KeyedRateLimiter(options.connectionsPerIpPerSecond, options.connectionBurstPerIp);
     this.metrics = createSignalingMetrics(deps.registry, () => this.#sessions.size);
-    this.#heartbeat = new HeartbeatWheel(options.heartbeatIntervalMs, (now) => this.#connectionLimiter.sweep(now));
+    this.#heartbeat = new HeartbeatWheel(
+      options.heartbeatIntervalMs,
+      (now) => this.#connectionLimiter.sweep(now),
+      (error) => deps.logger.error({ err: error }, 'heartbeat of a session failed'),
+    );
     this.#heartbeat.start();
   }
 

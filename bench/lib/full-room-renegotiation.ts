@@ -9,13 +9,15 @@
  *
  * Run with `node --cpu-prof --import tsx` to profile only this.
  */
-import '../../sfu/werift-speedups.js';
+import { memoizeSdpSections } from '../../sfu/werift-speedups.js';
 import type { RTCRtpTransceiver } from 'werift';
 import { sfuCodecs } from '../../sfu/media-capabilities.js';
 import { createPeerConnection } from '../../sfu/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { DATA_CHANNELS, subscriberHeaderExtensions } from '../../sfu/subscriber-peer.js';
 
+// TSFU_BENCH_SDP_MEMO=1: with werift-speedups' per-connection m-section memo (both sides).
+if (process.env.TSFU_BENCH_SDP_MEMO === '1') memoizeSdpSections();
 const publishers = Number(process.argv[2] ?? 100);
 const rounds = Number(process.argv[3] ?? 20);
 const options = { ...defaultSfuOptions, portMin: 41000, portMax: 41999 };

@@ -5,7 +5,12 @@
  * `stop` (a clean exit, so `--cpu-prof` writes its profile).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { memoizeSdpSections } from '../../sfu/werift-speedups.js';
 import { startTestServer } from '../../test/helpers/server.js';
+
+// TSFU_BENCH_SERVER_SDP_MEMO=1: the server parses each m-section once per connection too (werift-speedups.ts;
+// costs ~1 MB per connection and direction in a full room), to weigh its CPU against its memory.
+if (process.env.TSFU_BENCH_SERVER_SDP_MEMO === '1') memoizeSdpSections(512);
 
 export type FullRoomServerRequest = { type: 'sample'; resetLoop?: boolean } | { type: 'stop' };
 export type FullRoomServerReply =

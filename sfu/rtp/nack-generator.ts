@@ -58,6 +58,8 @@ interface Missing {
 }
 
 const SEQ_SPACE = 0x1_0000;
+/** Packets far behind the newest, in a row, that mean the stream restarted (RtpUnwrapper's RESYNC_AFTER_STALE is 64). */
+const RESTART_RUN = 16;
 
 export class NackGenerator {
   readonly #options: NackGeneratorOptions;
@@ -65,6 +67,8 @@ export class NackGenerator {
   readonly #missing = new Map<number, Missing>();
   /** Extended sequence number of the newest packet, or -1 before the first. */
   #highest = -1;
+  /** Consecutive packets at least `restartDistance` behind the newest. */
+  #farBehindRun = 0;
   #keyframeNeeded = false;
   #gaveUp = 0;
   /** Lifetime counts, for metrics and tests. */
@@ -106,6 +110,7 @@ export class NackGenerator {
     }
     // Signed 16-bit distance from the newest packet (RFC 3550 §A.1's wrap test, in one step).
     const delta = (((sequenceNumber - this.#highest) & 0xffff) << 16) >> 16;
+    if (delta > -this.#options.restartDistance) this.#farBehindRun = 0;
     if (delta === 1) {
       this.#highest++;
       return;
@@ -119,8 +124,10 @@ export class NackGenerator {
       this.recovered++;
       return;
     }
-    // Late, a duplicate, or already given up; unless so far behind that the publisher must have restarted the stream.
-    if (-delta >= this.#options.restartDistance) this.#restart(sequenceNumber);
+    // Late, a duplicate, or already given up; unless so far behind, RESTART_RUN times in a row, that the publisher
+    // must have restarted the stream (one stray old packet, a very late retransmission, is only ignored).
+    if (-delta < this.#options.restartDistance) return;
+    if (++this.#farBehindRun >= RESTART_RUN) this.#restart(sequenceNumber);
   }
 
   /**
@@ -193,6 +200,7 @@ export class NackGenerator {
     this.#giveUp(this.#missing.size);
     this.#missing.clear();
     this.#highest = SEQ_SPACE + sequenceNumber;
+    this.#farBehindRun = 0;
   }
 
   #giveUp(count: number): void {

@@ -142,9 +142,19 @@ test('missing packets are bounded: a gap larger than maxMissing asks for a key f
 test('a stream that restarts far behind is followed, not ignored', () => {
   const generator = new NackGenerator();
   pushAll(generator, [40_000, 40_001]);
-  pushAll(generator, [20_000, 20_001, 20_003]);
+  // 16 packets in a row far behind: a restart (the first 15 look like stray old packets).
+  pushAll(generator, [...Array.from({ length: 16 }, (_, i) => 20_000 + i), 20_017]);
   expect(generator.pending).toBe(1);
-  expect(generator.tick(firstNackDelayMs, 20).nack).toEqual([20_002]);
+  expect(generator.tick(firstNackDelayMs, 20).nack).toEqual([20_016]);
+});
+
+test('one stray packet far behind is ignored: nothing given up, no key frame', () => {
+  const generator = new NackGenerator();
+  pushAll(generator, [40_000, 40_001, 40_003]);
+  pushAll(generator, [31_000, 40_004, 40_005]);
+  expect(generator.pending).toBe(1);
+  const tick = generator.tick(firstNackDelayMs, 20);
+  expect(tick).toMatchObject({ nack: [40_002], gaveUp: 0, keyframe: false });
 });
 
 test('Generic NACK encoding (RFC 4585 §6.2.1): PID and BLP, a new entry at the wrap, werift parses it back', () => {

@@ -59,3 +59,14 @@ describe('heartbeat wheel', () => {
     expect(new HeartbeatWheel(50).slotMs).toBe(50);
   });
 });
+
+test('a target that throws is reported and the rest of its slot is still visited', () => {
+  const errors: unknown[] = [];
+  const wheel = new HeartbeatWheel<{ heartbeat(now: number): void }>(100, () => undefined, (error) => errors.push(error));
+  const visited: string[] = [];
+  wheel.add({ heartbeat: () => { throw new Error('boom'); } });
+  wheel.add({ heartbeat: () => visited.push('second') });
+  wheel.tick(0); // one slot at a 100 ms interval: both targets are in it
+  expect(errors).toHaveLength(1);
+  expect(visited).toEqual(['second']);
+});
