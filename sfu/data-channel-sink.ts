@@ -58,7 +58,7 @@ export class DataChannelSink {
     const channel = reliable ? this.#reliable : this.#lossy;
     if (this.#closed || this.#stalled || channel.readyState !== 'open') return 'closed';
     if (!reliable && channel.bufferedAmount > this.#limits.dataLossyMaxBufferedBytes) {
-      this.#metrics.dataMessages.inc({ channel: 'lossy', result: 'dropped' });
+      this.#metrics.dataReceiverDrops.inc({ channel: 'lossy', reason: 'buffer-full' });
       return 'dropped';
     }
     if (reliable && channel.bufferedAmount + frame.byteLength > HARD_LIMIT_FACTOR * this.#limits.dataReliableHighWaterBytes) {
@@ -70,7 +70,7 @@ export class DataChannelSink {
       channel.send(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
     } catch {
       // werift throws when the frame exceeds the receiver's SCTP max-message-size.
-      this.#metrics.dataMessages.inc({ channel: reliable ? 'reliable' : 'lossy', result: 'dropped' });
+      this.#metrics.dataReceiverDrops.inc({ channel: reliable ? 'reliable' : 'lossy', reason: 'too-large' });
       return 'dropped';
     }
     if (reliable && channel.bufferedAmount > this.#limits.dataReliableHighWaterBytes && !this.#stallTimer) {
@@ -95,7 +95,7 @@ export class DataChannelSink {
     if (this.#stalled || this.#closed) return;
     this.#stalled = true;
     this.#clearStallTimer();
-    this.#metrics.dataMessages.inc({ channel: 'reliable', result: 'receiver-stalled' });
+    this.#metrics.dataReceiverDrops.inc({ channel: 'reliable', reason: 'receiver-stalled' });
     if (!defer) return this.#onStalled(message);
     setImmediate(() => {
       if (!this.#closed) this.#onStalled(message);

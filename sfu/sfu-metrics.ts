@@ -12,6 +12,8 @@ export interface SfuMetrics {
   /** Incoming packets not forwarded at all: duplicates, or too old to tell (RtpUnwrapper). */
   packetsDiscarded: Counter<'reason'>;
   dataMessages: Counter<'channel' | 'result'>;
+  /** Per receiver (not per message sent): messages not handed to one receiver, and receivers cut off as stalled. */
+  dataReceiverDrops: Counter<'channel' | 'reason'>;
   connectSeconds: Histogram<'peer'>;
   /** Generic NACK packets the SFU sent to publishers (sfu/rtp/publisher-nack.ts). */
   publisherNacksSent: Counter;
@@ -45,7 +47,13 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
     plisSent: new Counter({ name: 'tsfu_sfu_plis_sent_total', help: 'Key-frame requests sent to publishers', labelNames: ['reason'], registers: [registry] }),
     forwardErrors: new Counter({ name: 'tsfu_sfu_forward_errors_total', help: 'Packets a down track failed to forward (the others still got them)', labelNames: ['kind'], registers: [registry] }),
     packetsDiscarded: new Counter({ name: 'tsfu_sfu_discarded_packets_total', help: 'Incoming RTP packets dropped before forwarding, by reason (duplicate, stale)', labelNames: ['reason'], registers: [registry] }),
-    dataMessages: new Counter({ name: 'tsfu_sfu_data_messages_total', help: 'Data-channel messages by channel and outcome', labelNames: ['channel', 'result'], registers: [registry] }),
+    dataMessages: new Counter({ name: 'tsfu_sfu_data_messages_total', help: 'Data-channel messages sent by participants, by channel and outcome', labelNames: ['channel', 'result'], registers: [registry] }),
+    dataReceiverDrops: new Counter({
+      name: 'tsfu_sfu_data_receiver_drops_total',
+      help: 'Data messages not passed to one receiver (buffer-full, too-large) and receivers disconnected as stalled (receiver-stalled)',
+      labelNames: ['channel', 'reason'],
+      registers: [registry],
+    }),
     publisherNacksSent: new Counter({ name: 'tsfu_sfu_publisher_nacks_sent_total', help: 'Generic NACK packets sent to publishers', registers: [registry] }),
     publisherLostPackets: new Counter({ name: 'tsfu_sfu_publisher_lost_packets_total', help: 'Packets lost from publishers, by result (recovered or unrecovered)', labelNames: ['result'], registers: [registry] }),
     publisherNackTimers: new Gauge({ name: 'tsfu_sfu_publisher_nack_timers', help: 'NACK timers running for published tracks (zero while nothing is missing)', registers: [registry] }),

@@ -5,11 +5,11 @@ import { CloseCode, ErrorCode } from '../../signaling/errors.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
 import { startTestServer } from '../helpers/server.js';
 
-/** tsfu_sfu_data_messages_total{channel, result} summed. */
-async function dataMessages(server: RunningServer, channel: string, result: string): Promise<number> {
-  const counter = server.registry.getSingleMetric('tsfu_sfu_data_messages_total') as Counter;
+/** tsfu_sfu_data_receiver_drops_total{channel, reason} summed. */
+async function receiverDrops(server: RunningServer, channel: string, reason: string): Promise<number> {
+  const counter = server.registry.getSingleMetric('tsfu_sfu_data_receiver_drops_total') as Counter;
   const metric = await counter.get();
-  return metric.values.filter((v) => v.labels.channel === channel && v.labels.result === result).reduce((n, v) => n + v.value, 0);
+  return metric.values.filter((v) => v.labels.channel === channel && v.labels.reason === reason).reduce((n, v) => n + v.value, 0);
 }
 
 /** The bot's SCTP stops reading (and acknowledging) what the SFU sends, as a client whose app stopped reading does. */
@@ -80,14 +80,14 @@ describe('fan-out respects each receiver\'s buffer', () => {
     stallReceiving(stalled);
 
     // Lossy, paced so the healthy receiver keeps up: everything beyond ~16 KiB for the stalled one is dropped.
-    const droppedBefore = await dataMessages(server, 'lossy', 'dropped');
+    const droppedBefore = await receiverDrops(server, 'lossy', 'buffer-full');
     const chunk = 'l'.repeat(4000);
     for (let i = 0; i < 60; i++) {
       sender.sendData(chunk, { reliable: false });
       await sleep(10);
     }
     await waitUntil(() => healthy.data.filter((d) => !d.reliable).length >= 55, 10_000, 'lossy messages at the healthy receiver');
-    expect((await dataMessages(server, 'lossy', 'dropped')) - droppedBefore).toBeGreaterThanOrEqual(50);
+    expect((await receiverDrops(server, 'lossy', 'buffer-full')) - droppedBefore).toBeGreaterThanOrEqual(50);
 
     // Reliable: 200 KB, more than the 64 KiB high-water mark, which the stalled receiver never drains.
     for (let i = 0; i < 50; i++) {

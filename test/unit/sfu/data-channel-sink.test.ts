@@ -32,7 +32,7 @@ class FakeChannel {
 }
 
 const counts: Record<string, number> = {};
-const metrics = { dataMessages: { inc: (labels: { channel: string; result: string }) => (counts[`${labels.channel}:${labels.result}`] = (counts[`${labels.channel}:${labels.result}`] ?? 0) + 1) } } as unknown as SfuMetrics;
+const metrics = { dataReceiverDrops: { inc: (labels: { channel: string; reason: string }) => (counts[`${labels.channel}:${labels.reason}`] = (counts[`${labels.channel}:${labels.reason}`] ?? 0) + 1) } } as unknown as SfuMetrics;
 const limits = { dataLossyMaxBufferedBytes: 1000, dataReliableHighWaterBytes: 10_000, dataStallTimeoutMs: 5000 };
 const frame = new Uint8Array(600);
 
@@ -57,7 +57,7 @@ test('lossy frames are dropped while more than the threshold is buffered, and fl
   expect(sink.send(frame, false)).toBe('sent');
   expect(sink.send(frame, false)).toBe('sent'); // 600 buffered: still under 1000
   expect(sink.send(frame, false)).toBe('dropped'); // 1200 buffered
-  expect(counts['lossy:dropped']).toBe(1);
+  expect(counts['lossy:buffer-full']).toBe(1);
   lossy.drain(1200);
   expect(sink.send(frame, false)).toBe('sent');
 });
