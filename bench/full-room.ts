@@ -95,7 +95,7 @@ function convergedAt(i: number): number | undefined {
 }
 
 await sampleServer(true); // the stall measurement starts with the room, not the server's start-up
-const cpuStart = (await sampleServer()).cpuMicros;
+const { cpuMicros: cpuStart, gcMs: gcStart } = await sampleServer();
 const startedAt = now();
 let peakRss = 0;
 const sampling = setInterval(() => void sampleServer().then((s) => (peakRss = Math.max(peakRss, s.rssBytes))), 500);
@@ -142,6 +142,8 @@ const lines: [string, string | number][] = [
   ['subscriber_offers', botsSteady.reduce((n, s) => n + s.offers, 0)],
   ['server_max_event_loop_stall_ms', settled.maxStallMs.toFixed(0)],
   ['server_p99_event_loop_delay_ms', settled.p99StallMs.toFixed(0)],
+  ['server_max_gc_pause_ms', settled.maxGcPauseMs.toFixed(0)],
+  ['server_gc_seconds_during_joins', ((settled.gcMs - gcStart) / 1000).toFixed(1)],
   ['server_cpu_seconds_during_joins', cpuSeconds.toFixed(1)],
   ['server_cpu_ms_per_subscriber_offer', ((cpuSeconds * 1000) / Math.max(1, botsSteady.reduce((n, s) => n + s.offers, 0))).toFixed(0)],
   ['server_cpu_percent_during_joins', ((cpuSeconds / (allConvergedMs / 1000)) * 100).toFixed(0)],

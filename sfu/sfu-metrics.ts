@@ -12,6 +12,8 @@ export interface SfuMetrics {
   /** Incoming packets not forwarded at all: duplicates, or too old to tell (RtpUnwrapper). */
   packetsDiscarded: Counter<'reason'>;
   dataMessages: Counter<'channel' | 'result'>;
+  /** Exceptions thrown by event listeners and caught by TypedEmitter (each one a bug). */
+  listenerErrors: Counter;
   /** Per receiver (not per message sent): messages not handed to one receiver, and receivers cut off as stalled. */
   dataReceiverDrops: Counter<'channel' | 'reason'>;
   connectSeconds: Histogram<'peer'>;
@@ -48,6 +50,7 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
     forwardErrors: new Counter({ name: 'tsfu_sfu_forward_errors_total', help: 'Packets a down track failed to forward (the others still got them)', labelNames: ['kind'], registers: [registry] }),
     packetsDiscarded: new Counter({ name: 'tsfu_sfu_discarded_packets_total', help: 'Incoming RTP packets dropped before forwarding, by reason (duplicate, stale)', labelNames: ['reason'], registers: [registry] }),
     dataMessages: new Counter({ name: 'tsfu_sfu_data_messages_total', help: 'Data-channel messages sent by participants, by channel and outcome', labelNames: ['channel', 'result'], registers: [registry] }),
+    listenerErrors: new Counter({ name: 'tsfu_sfu_listener_errors_total', help: 'Exceptions thrown by event listeners, caught by the SFU (a bug)', registers: [registry] }),
     dataReceiverDrops: new Counter({
       name: 'tsfu_sfu_data_receiver_drops_total',
       help: 'Data messages not passed to one receiver (buffer-full, too-large) and receivers disconnected as stalled (receiver-stalled)',

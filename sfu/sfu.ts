@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { InvalidStateError, NotFoundError } from './errors.js';
 import { Room, type JoinOptions } from './room.js';
 import { NegotiationQueue } from './negotiation-queue.js';
 import './werift-speedups.js';
 import { createSfuMetrics, type SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
-import { setListenerErrorReporter } from './typed-emitter.js';
+import { resetListenerErrorReporter, setListenerErrorReporter, type ListenerErrorReporter } from './typed-emitter.js';
 
 export interface SfuDeps {
   logger: Logger;
@@ -35,11 +35,6 @@ export class Sfu {
     this.options = options;
     this.#logger = deps.logger;
     this.#negotiations = new NegotiationQueue(options.negotiationDelayMs);
-    const listenerErrors = new Counter({ name: 'tsfu_sfu_listener_errors_total', help: 'Exceptions thrown by event listeners, caught by the SFU (a bug)', registers: [deps.registry] });
-    setListenerErrorReporter((error, event) => {
-      listenerErrors.inc();
-      this.#logger.error({ err: error, event }, 'an event listener threw; the SFU carried on');
-    });
     this.metrics = createSfuMetrics(deps.registry, {
       rooms: () => this.#rooms.size,
       participants: () => this.dump().participants,
@@ -47,7 +42,14 @@ export class Sfu {
       subscribedTracks: () => this.dump().downTracks,
       peerConnections: () => this.dump().peerConnections,
     });
+    // Process-wide (typed-emitter.ts): one SFU runs per process; a closed one hands the reporter back.
+    setListenerErrorReporter(this.#reportListenerError);
   }
+
+  readonly #reportListenerError: ListenerErrorReporter = (error, event) => {
+    this.metrics.listenerErrors.inc();
+    this.#logger.error({ err: error, event }, 'an event listener threw; the SFU carried on');
+  };
 
   get rooms(): ReadonlyMap<string, Room> {
     return this.#rooms;
@@ -105,6 +107,7 @@ export class Sfu {
     for (const room of [...this.#rooms.values()]) room.close();
     this.#rooms.clear();
     this.#negotiations.close();
+    resetListenerErrorReporter(this.#reportListenerError);
   }
 
   #participantInit(roomId: string, join: JoinOptions) {

@@ -3,18 +3,18 @@ import { EventEmitter } from 'node:events';
 /** Told about every exception a listener throws; the SFU points it at its logger (sfu.ts). */
 export type ListenerErrorReporter = (error: unknown, event: string) => void;
 
-let reportListenerError: ListenerErrorReporter = (error, event) =>
+const warnListenerError: ListenerErrorReporter = (error, event) =>
   process.emitWarning(`a listener of "${event}" threw: ${error instanceof Error ? error.message : String(error)}`, 'ListenerError');
-let listenerErrors = 0;
+let reportListenerError = warnListenerError;
 
-/** Where listener exceptions are logged from now on (process-wide: the last SFU created wins). */
+/** Where listener exceptions are reported from now on (process-wide: the last SFU created wins). */
 export function setListenerErrorReporter(reporter: ListenerErrorReporter): void {
   reportListenerError = reporter;
 }
 
-/** Listener exceptions caught since the process started. */
-export function listenerErrorCount(): number {
-  return listenerErrors;
+/** Back to a process warning, if `reporter` is still the one in force (a closed SFU lets go of it). */
+export function resetListenerErrorReporter(reporter: ListenerErrorReporter): void {
+  if (reportListenerError === reporter) reportListenerError = warnListenerError;
 }
 
 /**
@@ -54,7 +54,6 @@ export class TypedEmitter<Events extends Record<string, unknown[]>> {
       try {
         listener.apply(this.#emitter, args);
       } catch (error) {
-        listenerErrors++;
         try {
           reportListenerError(error, event);
         } catch {

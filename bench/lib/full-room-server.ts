@@ -4,7 +4,7 @@
  * listening; answers `sample` (with `resetLoop`, the delay histogram starts again after the reading); exits on
  * `stop` (a clean exit, so `--cpu-prof` writes its profile).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { memoizeSdpSections } from '../../sfu/werift-speedups.js';
 import { startTestServer } from '../../test/helpers/server.js';
 
@@ -15,16 +15,27 @@ if (process.env.TSFU_BENCH_SERVER_SDP_MEMO === '1') memoizeSdpSections(512);
 export type FullRoomServerRequest = { type: 'sample'; resetLoop?: boolean } | { type: 'stop' };
 export type FullRoomServerReply =
   | { type: 'ready'; signalingUrl: string }
-  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number };
+  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number; maxGcPauseMs: number; gcMs: number };
 
 const server = await startTestServer({ signaling: { connectionBurstPerIp: 1000, connectionsPerIpPerSecond: 1000 } });
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
+// Garbage-collection pauses, to tell a stall that is GC from one that is a long task (or the OS scheduling others).
+let maxGcPauseMs = 0;
+let gcMs = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    maxGcPauseMs = Math.max(maxGcPauseMs, entry.duration);
+    gcMs += entry.duration;
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 const send = (message: FullRoomServerReply) => process.send?.(message);
 let stopping = false;
 const stop = () => {
   if (stopping) return;
   stopping = true;
+  gcObserver.disconnect();
   void server.close().finally(() => process.exit(0));
 };
 process.on('message', (message: FullRoomServerRequest) => {
@@ -36,8 +47,13 @@ process.on('message', (message: FullRoomServerRequest) => {
     rssBytes: process.memoryUsage().rss,
     maxStallMs: loop.max / 1e6,
     p99StallMs: loop.percentile(99) / 1e6,
+    maxGcPauseMs,
+    gcMs,
   });
-  if (message.resetLoop) loop.reset();
+  if (message.resetLoop) {
+    loop.reset();
+    maxGcPauseMs = 0;
+  }
 });
 process.on('disconnect', stop);
 send({ type: 'ready', signalingUrl: server.signalingUrl });

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'vitest';
-import { listenerErrorCount, setListenerErrorReporter, TypedEmitter } from '../../../sfu/typed-emitter.js';
+import { setListenerErrorReporter, TypedEmitter } from '../../../sfu/typed-emitter.js';
 
 class Emitter extends TypedEmitter<{ ping: [number] }> {
   fire(n: number): void {
@@ -9,7 +9,7 @@ class Emitter extends TypedEmitter<{ ping: [number] }> {
 
 afterEach(() => setListenerErrorReporter(() => undefined));
 
-test('a listener that throws is reported and counted, and the listeners after it still run', () => {
+test('a listener that throws is reported, and the listeners after it still run', () => {
   const reported: string[] = [];
   setListenerErrorReporter((error, event) => reported.push(`${event}: ${(error as Error).message}`));
   const emitter = new Emitter();
@@ -18,11 +18,9 @@ test('a listener that throws is reported and counted, and the listeners after it
     throw new Error('bug in a listener');
   });
   emitter.on('ping', (n) => heard.push(n));
-  const before = listenerErrorCount();
   expect(() => emitter.fire(7)).not.toThrow();
   expect(heard).toEqual([7]);
   expect(reported).toEqual(['ping: bug in a listener']);
-  expect(listenerErrorCount()).toBe(before + 1);
 });
 
 test('once listeners run once; a listener removed during an emit still runs in that emit only', () => {
