@@ -152,7 +152,7 @@ export class DownTrack implements SenderReportSource {
     if (this.#closed || this.#stats.packetCount === 0) return 0;
     const report = this.track.senderReport;
     const rtpTimestamp = report !== undefined && report.ssrc === this.#forwarder.sourceSsrc
-      ? rtpTimestampFromReport(this.#forwarder.outgoingTimestamp(report.rtpTimestamp), report.receivedAtMs, this.#stats.clockRate, now)
+      ? rtpTimestampFromReport(this.#forwarder.outgoingTimestamp(report.rtpTimestamp), report.atMs, this.#stats.clockRate, now)
       : rtpTimestampAt(this.#stats, now);
     return writeSenderReport(out, offset, this.#stats, now, rtpTimestamp);
   }

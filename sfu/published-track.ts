@@ -9,6 +9,8 @@ import { Arrival, RtpUnwrapper } from './rtp/rtp-unwrapper.js';
 import { RTCP_SR } from './rtp/sender-report.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 import type { PublishedTrackInfo, TrackKind, TrackSource } from './sfu-types.js';
+import { PublisherClock } from './rtp/publisher-clock.js';
+import { unixMsFromNtp } from './rtp/sender-report.js';
 
 export interface PublishedTrackInit {
   id: string;
@@ -25,13 +27,16 @@ export interface PublishedTrackInit {
   packetCacheSize: number;
   pliMinIntervalMs: number;
   metrics: SfuMetrics;
+  /** The publisher's wallclock, shared by all its tracks (lip sync); one of the track's own when absent. */
+  clock?: PublisherClock;
 }
 
-/** The RTP half of the publisher's latest Sender Report on this track, and when it arrived (Unix ms). */
+/** The publisher's latest Sender Report on this track: its RTP timestamp and the SFU-clock time it stands for. */
 export interface PublisherSenderReport {
   ssrc: number;
   rtpTimestamp: number;
-  receivedAtMs: number;
+  /** Unix ms on the SFU's clock: the report's NTP time through the publisher's clock, or its arrival when it has none. */
+  atMs: number;
 }
 
 /**
@@ -57,7 +62,11 @@ export class PublishedTrack {
   readonly #duplicates: Counter.Internal;
   readonly #stale: Counter.Internal;
   readonly #unwrapper = new RtpUnwrapper();
-  readonly #senderReport: PublisherSenderReport = { ssrc: -1, rtpTimestamp: 0, receivedAtMs: 0 };
+  readonly #senderReport: PublisherSenderReport = { ssrc: -1, rtpTimestamp: 0, atMs: 0 };
+  /** The latest report's NTP time (Unix ms, publisher clock), NaN when it had none, and its arrival. */
+  #reportNtpMs = Number.NaN;
+  #reportArrivalMs = 0;
+  readonly #clock: PublisherClock;
   readonly #unsubscribeRtcp: () => void;
   #remote?: MediaStreamTrack;
   #codec: RTCRtpCodecParameters | undefined;
@@ -78,6 +87,7 @@ export class PublishedTrack {
     this.#receiver = init.receiver;
     this.#pliMinIntervalMs = init.pliMinIntervalMs;
     this.#metrics = init.metrics;
+    this.#clock = init.clock ?? new PublisherClock();
     this.#forwardErrors = init.metrics.forwardErrors.labels(init.kind);
     this.#duplicates = init.metrics.packetsDiscarded.labels('duplicate');
     this.#stale = init.metrics.packetsDiscarded.labels('stale');
@@ -109,7 +119,10 @@ export class PublishedTrack {
   /** The publisher's latest Sender Report for the SSRC being received, or undefined before the first. */
   get senderReport(): Readonly<PublisherSenderReport> | undefined {
     const report = this.#senderReport;
-    return report.ssrc >= 0 && report.ssrc === this.#remote?.ssrc ? report : undefined;
+    if (report.ssrc < 0 || report.ssrc !== this.#remote?.ssrc) return undefined;
+    // Mapped now, with the clock as it is now: every track of the publisher uses the same offset.
+    report.atMs = Number.isNaN(this.#reportNtpMs) ? this.#reportArrivalMs : this.#clock.toLocalMs(this.#reportNtpMs);
+    return report;
   }
 
   /** Called when werift reports the remote track; with simulcast, the first rid's track (pc.onTrack reports only it). */
@@ -188,9 +201,13 @@ export class PublishedTrack {
     if (packet.type !== RTCP_SR) return;
     const report = packet as RtcpSrPacket;
     if (report.ssrc !== this.#remote?.ssrc) return;
+    const arrival = performance.timeOrigin + performance.now();
+    const ntpMs = unixMsFromNtp(report.senderInfo.ntpTimestamp);
+    if (ntpMs !== undefined) this.#clock.observe(ntpMs, arrival);
     this.#senderReport.ssrc = report.ssrc;
     this.#senderReport.rtpTimestamp = report.senderInfo.rtpTimestamp;
-    this.#senderReport.receivedAtMs = performance.timeOrigin + performance.now();
+    this.#reportNtpMs = ntpMs ?? Number.NaN;
+    this.#reportArrivalMs = arrival;
   }
 
   #setCodec(codec: RTCRtpCodecParameters): void {

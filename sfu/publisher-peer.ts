@@ -9,6 +9,7 @@ import { checkSessionDescription } from './sdp-check.js';
 import { remoteCodecOrder, sortByRemoteOrder } from './codec-order.js';
 import { sfuCodecs } from './media-capabilities.js';
 import { releaseStoppedTransceiver } from './werift-peer-internals.js';
+import { PublisherClock } from './rtp/publisher-clock.js';
 import { attachTransportCc, type TransportCcFeedback } from './transport-cc/attach.js';
 import { PublisherNack } from './rtp/publisher-nack.js';
 
@@ -24,6 +25,8 @@ export class PublisherPeer extends PeerBase {
   /** Our NACK generator for each published video track, by mid (replaces werift's; see sfu/rtp/publisher-nack.ts). */
   readonly #nackByMid = new Map<string, PublisherNack>();
   readonly #identity: string;
+  /** The publisher's wallclock, shared by its tracks so their Sender Reports map through one offset (lip sync). */
+  readonly #clock = new PublisherClock();
   #busy = false;
 
   readonly #transportCc: TransportCcFeedback;
@@ -135,6 +138,7 @@ export class PublisherPeer extends PeerBase {
       extensions: PeerBase.extensionIds(transceiver),
       codec: transceiver.codecs.find((c) => !/\/(rtx|red)$/i.test(c.mimeType)),
       packetCacheSize: options.packetCacheSize,
+      clock: this.#clock,
       pliMinIntervalMs: options.pliMinIntervalMs,
       metrics,
     });

@@ -4,8 +4,9 @@
  * The SFU does not sample media; it rewrites timestamps. A receiver lines up audio and video (lip sync)
  * with each stream's NTP↔RTP pair (RFC 3550 §6.4.1, "NTP timestamp" and "RTP timestamp"), so a down
  * track's report carries the publisher's own relation: the RTP timestamp of the publisher's latest SR,
- * translated into the down track's numbering and advanced at the clock rate by the time since that SR
- * arrived (rtpTimestampFromReport), paired with "now" on the SFU's clock (which the subscriber echoes in
+ * translated into the down track's numbering and advanced at the clock rate by the time since that SR's NTP
+ * time, mapped onto the SFU's clock by the publisher's PublisherClock (rtpTimestampFromReport; a report without
+ * a usable NTP time is anchored at its arrival), paired with "now" on the SFU's clock (which the subscriber echoes in
  * LSR, for the round trip). Before the publisher's first SR, the newest forwarded packet stands in for it
  * (rtpTimestampAt): right only as far as packets are forwarded at the pace they were captured.
  */
@@ -34,9 +35,9 @@ export function rtpTimestampAt(stats: SenderStats, nowMs: number): number {
   return (stats.lastRtpTimestamp + ticks) >>> 0;
 }
 
-/** The RTP timestamp at `nowMs`, extrapolated from a publisher SR's (translated) RTP timestamp and its arrival time. */
-export function rtpTimestampFromReport(reportRtpTimestamp: number, receivedAtMs: number, clockRate: number, nowMs: number): number {
-  return (reportRtpTimestamp + Math.round(((nowMs - receivedAtMs) * clockRate) / 1000)) >>> 0;
+/** The RTP timestamp at `nowMs`, extrapolated from a publisher SR's (translated) RTP timestamp and its time on the SFU's clock. */
+export function rtpTimestampFromReport(reportRtpTimestamp: number, reportAtMs: number, clockRate: number, nowMs: number): number {
+  return (reportRtpTimestamp + Math.round(((nowMs - reportAtMs) * clockRate) / 1000)) >>> 0;
 }
 
 /** NTP seconds (32 bits) and fraction (32 bits) for a Unix time in milliseconds. */
@@ -45,6 +46,19 @@ export function ntpFromUnixMs(unixMs: number): { seconds: number; fraction: numb
   const seconds = Math.floor(wholeMs / 1000);
   const fraction = Math.floor((((wholeMs - seconds * 1000) + (unixMs - wholeMs)) / 1000) * 0x1_0000_0000);
   return { seconds: (seconds + NTP_UNIX_OFFSET_S) >>> 0, fraction: Math.min(fraction, 0xffff_ffff) >>> 0 };
+}
+
+/**
+ * NTP fractions below this (≈ 0.24 ms) are taken as a clock that does not fill the fraction: werift's reports put
+ * the decimal digits of the milliseconds there, whole seconds in effect. A real clock lands below it once in 4,096.
+ */
+const COARSE_FRACTION = 1 << 20;
+
+/** Unix ms of a 64-bit NTP timestamp, or undefined when its fraction is too coarse to trust (see above). */
+export function unixMsFromNtp(ntp: bigint): number | undefined {
+  const fraction = Number(ntp & 0xffff_ffffn);
+  if (fraction < COARSE_FRACTION) return undefined;
+  return (Number(ntp >> 32n) - NTP_UNIX_OFFSET_S) * 1000 + (fraction / 0x1_0000_0000) * 1000;
 }
 
 /** The middle 32 bits of an NTP timestamp ("LSR" in a receiver report block, RFC 3550 §6.4.1). */

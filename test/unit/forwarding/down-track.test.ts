@@ -56,7 +56,7 @@ function setup() {
     kind: 'video',
     extensions: { 5: URI.level },
     cache,
-    senderReport: undefined as { ssrc: number; rtpTimestamp: number; receivedAtMs: number } | undefined,
+    senderReport: undefined as { ssrc: number; rtpTimestamp: number; atMs: number } | undefined,
     addDownTrack: () => undefined,
     removeDownTrack: () => undefined,
     requestKeyframe: (reason: string) => keyframes.push(reason),
@@ -168,12 +168,12 @@ test("the Sender Report carries the publisher's NTP-to-RTP relation, translated 
   const offset = (decrypt(0).header.timestamp - 5000) >>> 0;
   const now = performance.timeOrigin + performance.now();
   // The publisher said RTP 900,000 at the SR it sent 100 ms ago; 100 ms is 9000 ticks at 90 kHz.
-  track.senderReport = { ssrc: 0xabc, rtpTimestamp: 900_000, receivedAtMs: now - 100 };
+  track.senderReport = { ssrc: 0xabc, rtpTimestamp: 900_000, atMs: now - 100 };
   const out = Buffer.alloc(28);
   expect(down.writeSenderReport(out, 0, now)).toBe(28);
   expect(out.readUInt32BE(16)).toBe((900_000 + 9000 + offset) >>> 0);
   // A report about another SSRC (an earlier source) is not used: the newest packet's clock is.
-  track.senderReport = { ssrc: 0xdef, rtpTimestamp: 900_000, receivedAtMs: now - 100 };
+  track.senderReport = { ssrc: 0xdef, rtpTimestamp: 900_000, atMs: now - 100 };
   down.writeSenderReport(out, 0, now);
   expect(Math.abs(((out.readUInt32BE(16) - decrypt(0).header.timestamp) | 0))).toBeLessThan(90 * 50);
   down.close();
