@@ -1,17 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
 // One project per kind of test, so `npm test` runs all and a developer can run one kind quickly
-// (`npx vitest run --project unit`).
+// (`npx vitest run --project unit`). The machine has two cores: unit and integration files run side by side first,
+// then the browser tests one file at a time, then the long media runs alone (groupOrder), so that timing-sensitive
+// runs never share the CPU with another test file.
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000, sequence: { groupOrder: 0 } } },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -22,16 +25,18 @@ export default defineConfig({
           hookTimeout: 60_000,
           // Chromium is heavy and the machine has two cores: one browser test file at a time.
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       {
         test: {
           name: 'soak',
           include: ['test/soak/**/*.test.ts'],
-          // The 2-minute soak (bench/soak) plus setup and everyone leaving.
+          // Long media runs: the 2-minute soak (bench/soak) and a stream that wraps sequence numbers twice.
           testTimeout: 300_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],
