@@ -91,7 +91,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   #dirty = false;
   /** Subscriptions whose down track is made in a later turn (addTrack), in order. */
   readonly #pending = new Map<string, { track: PublishedTrack; streamId: string }>();
-  #pendingTimer?: NodeJS.Immediate;
+  /** Subscribers with subscriptions waiting, in the order they started waiting (#addWaiting). */
+  static readonly #waiting = new Set<SubscriberPeer>();
+  static #waitingTimer?: NodeJS.Immediate;
   /** Whether an offer was ever sent. */
   #offered = false;
   /** Transceivers of removed down tracks, stopped in the next offer's turn (removeTrack). */
@@ -146,7 +148,8 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     // A joiner subscribing to a full room's 200 tracks, or a publisher's tracks going to 100 subscribers: a few
     // per turn (sockets and timers run in between).
     this.#pending.set(track.id, { track, streamId });
-    if (!this.#pendingTimer) this.#pendingTimer = setImmediate(() => this.#addPending());
+    SubscriberPeer.#waiting.add(this);
+    SubscriberPeer.#waitingTimer ??= setImmediate(() => SubscriberPeer.#addWaiting());
   }
 
   /** Whether `trackId` is subscribed (its down track made, or about to be). */
@@ -167,19 +170,26 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#downTracks.set(track.id, new DownTrack(track, transceiver, this.context.metrics));
   }
 
-  #addPending(): void {
-    this.#pendingTimer = undefined;
-    if (this.closed) return;
-    let first = true; // at least one per turn, whatever the others took
-    for (const [trackId, { track, streamId }] of this.#pending) {
-      if (!addsThisTurn.take() && !first) break;
-      first = false;
-      this.#pending.delete(trackId);
-      if (!track.closed) this.#add(track, streamId);
+  /**
+   * One turn of waiting subscriptions, for every subscriber together (a publisher's tracks going to 100
+   * subscribers wait in 100 of them): at most this turn's budget, and at least one, so they always progress.
+   */
+  static #addWaiting(): void {
+    SubscriberPeer.#waitingTimer = undefined;
+    let progressed = false;
+    for (const peer of SubscriberPeer.#waiting) {
+      for (const [trackId, { track, streamId }] of peer.#pending) {
+        if (!addsThisTurn.take() && progressed) break;
+        progressed = true;
+        peer.#pending.delete(trackId);
+        if (!track.closed) peer.#add(track, streamId);
+      }
+      if (peer.#pending.size > 0) break;
+      SubscriberPeer.#waiting.delete(peer);
+      // A joiner's first offer (its data channels and the room's tracks) keeps its place ahead of renegotiations.
+      peer.negotiate(!peer.#offered);
     }
-    if (this.#pending.size > 0) this.#pendingTimer = setImmediate(() => this.#addPending());
-    // A joiner's first offer (its data channels and the room's tracks) keeps its place ahead of renegotiations.
-    this.negotiate(!this.#offered);
+    if (SubscriberPeer.#waiting.size > 0) SubscriberPeer.#waitingTimer = setImmediate(() => SubscriberPeer.#addWaiting());
   }
 
   removeTrack(trackId: string): void {
@@ -214,7 +224,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   /** The queue's turn: builds and sends the offer (nothing when one is outstanding or nothing changed). */
   async runNegotiation(): Promise<void> {
     if (this.closed || this.#outstanding || !this.#dirty) return;
-    // Tracks still being added: the offer waits for them (#addPending asks again when they are all in).
+    // Tracks still being added: the offer waits for them (#addWaiting asks again when they are all in).
     if (this.#pending.size > 0) return;
     this.#dirty = false;
     try {
@@ -277,8 +287,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#queue.remove(this);
     this.#removed.length = 0; // closing the connection stops them
     this.#pending.clear();
-    clearImmediate(this.#pendingTimer);
-    this.#pendingTimer = undefined;
+    SubscriberPeer.#waiting.delete(this);
     for (const downTrack of this.#downTracks.values()) downTrack.close();
     this.#downTracks.clear();
     this.#dataSink.close();

@@ -109,7 +109,6 @@ export function memoizeSdpSections(maxSenders = 128): void {
       return deepCopy(media);
     });
     senders.set(senderKey, next);
-    if (process.env.ZZ_DEBUG) { (globalThis as any).zzh = ((globalThis as any).zzh ?? 0) + parts.length - 1 - missing.length; (globalThis as any).zzm = ((globalThis as any).zzm ?? 0) + missing.length; (globalThis as any).zzn = ((globalThis as any).zzn ?? 0) + 1; if ((globalThis as any).zzn % 200 === 0) console.error('memo', process.pid, (globalThis as any).zzh, (globalThis as any).zzm, senders.size); }
     if (senders.size > maxSenders) senders.delete(senders.keys().next().value!);
     return session;
   };

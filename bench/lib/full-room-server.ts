@@ -4,6 +4,7 @@
  * listening; answers `sample` (with `resetLoop`, the delay histogram starts again after the reading); exits on
  * `stop` (a clean exit, so `--cpu-prof` writes its profile).
  */
+import { createHook } from 'node:async_hooks';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { memoizeSdpSections } from '../../sfu/werift-speedups.js';
 import { startTestServer } from '../../test/helpers/server.js';
@@ -51,6 +52,28 @@ const stop = () => {
   clearInterval(ticker);
   void server.close().finally(() => process.exit(0));
 };
+// TSFU_BENCH_SERVER_LONG_TASKS=1 (a diagnostic: slows the server): logs every callback over 100 ms with its
+// resource type (TCPWRAP: a socket's data, Immediate, Timeout, UDPWRAP: media, ...) and, for setImmediate and
+// process.nextTick, where it was scheduled, to find what a stall is made of. Promise reactions are not
+// followed (PROMISE resources are skipped).
+if (process.env.TSFU_BENCH_SERVER_LONG_TASKS === '1') {
+  const types = new Map<number, string>();
+  const started = new Map<number, number>();
+  const scheduledAt = () => (new Error().stack ?? '').split('\n').slice(2, 12).join(' |');
+  createHook({
+    init: (id, type) => void (type !== 'PROMISE' && types.set(id, type === 'Immediate' || type === 'TickObject' ? `${type} ${scheduledAt()}` : type)),
+    before: (id) => void (types.has(id) && started.set(id, performance.now())),
+    after: (id) => {
+      const at = started.get(id);
+      if (at === undefined) return;
+      started.delete(id);
+      const ms = performance.now() - at;
+      if (ms > 100) console.error(`long task: ${types.get(id)} ${ms.toFixed(0)} ms`);
+    },
+    destroy: (id) => void types.delete(id),
+  }).enable();
+}
+
 process.on('message', (message: FullRoomServerRequest) => {
   if (message.type === 'stop') return stop();
   const { user, system } = process.cpuUsage();
