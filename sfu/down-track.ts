@@ -22,6 +22,8 @@ const FIR_FMT = 4;
 const TIMESTAMP_STEP = { video: 3000, audio: 960 } as const;
 /** No original sequence number: a packet sent as itself, not wrapped in RTX. */
 const NOT_RTX = -1;
+/** #send runs from reset() to write() without yielding, so one header writer serves every down track (4 KB each otherwise). */
+const sharedHeaderWriter = new RtpHeaderWriter();
 
 /** Unix time in ms with sub-millisecond precision (abs-send-time counts in 1/262144 s). */
 const nowMs = () => performance.timeOrigin + performance.now();
@@ -47,8 +49,9 @@ export class DownTrack implements SenderReportSource {
   readonly #forwardedPackets: Counter.Internal;
   readonly #forwardedBytes: Counter.Internal;
   readonly #unsubscribers: (() => void)[] = [];
-  readonly #header = new RtpHeaderWriter();
-  readonly #gate = new RetransmitGate();
+  /** Made at the first NACK: most down tracks of a large room never see one, and a gate holds 13 KB. */
+  #gate?: RetransmitGate;
+  #roundTripMs?: number;
   /** What the Sender Reports say about the primary SSRC (RFC 3550 §6.4.1). */
   readonly #stats: SenderStats = { ssrc: 0, packetCount: 0, octetCount: 0, lastRtpTimestamp: 0, lastSentAtMs: 0, clockRate: 90000 };
   #extensionTable?: Uint8Array;
@@ -176,7 +179,7 @@ export class DownTrack implements SenderReportSource {
     const srtp = this.#srtpFor(dtls);
     if (!srtp) return 0;
     const now = nowMs();
-    const header = this.#header.reset(payloadType, sequenceNumber, timestamp, ssrc, packet.header.marker);
+    const header = sharedHeaderWriter.reset(payloadType, sequenceNumber, timestamp, ssrc, packet.header.marker);
     const ids = this.#ids;
     if (ids.mid !== 0 && this.#midBytes) header.addBytes(ids.mid, this.#midBytes);
     if (ids.twcc !== 0) {
@@ -218,6 +221,14 @@ export class DownTrack implements SenderReportSource {
     return this.#srtp;
   }
 
+  #retransmitGate(): RetransmitGate {
+    if (!this.#gate) {
+      this.#gate = new RetransmitGate();
+      if (this.#roundTripMs !== undefined) this.#gate.roundTripMs = this.#roundTripMs;
+    }
+    return this.#gate;
+  }
+
   #onNack(nack: GenericNack): void {
     this.#metrics.nacksReceived.inc();
     const cache = this.track.cache;
@@ -230,7 +241,7 @@ export class DownTrack implements SenderReportSource {
     for (const lost of nack.lost) {
       const incoming = forwarder.incomingSequenceNumber(lost);
       const original = incoming < 0 ? undefined : cache.get(incoming);
-      if (!original || original.header.ssrc !== forwarder.sourceSsrc || !this.#gate.allow(lost, now)) continue;
+      if (!original || original.header.ssrc !== forwarder.sourceSsrc || !this.#retransmitGate().allow(lost, now)) continue;
       const timestamp = forwarder.outgoingTimestamp(original.header.timestamp);
       let sent: number;
       if (this.#rtxPayloadType >= 0) {
@@ -254,7 +265,9 @@ export class DownTrack implements SenderReportSource {
       for (const report of reports) {
         if (report.ssrc !== this.#stats.ssrc) continue;
         const rtt = roundTripMs(nowMs(), report.lsr, report.dlsr);
-        if (rtt !== undefined) this.#gate.roundTripMs = rtt;
+        if (rtt === undefined) continue;
+        this.#roundTripMs = rtt;
+        if (this.#gate) this.#gate.roundTripMs = rtt;
       }
     }
   }
