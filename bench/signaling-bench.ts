@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   process.env.BENCH_SERVER_CONFIG = JSON.stringify({
     signaling: { connectionsPerIpPerSecond: 1_000_000, connectionBurstPerIp: 1_000_000, maxParticipantsPerRoom: 100, joinTimeoutMs: 120_000 },
     // One UDP port per session, without probing ports that are taken; answers are not awaited here.
-    rtc: { portMin: 40000, portMax: 59999, subscriberAnswerTimeoutMs: 3_600_000 },
+    rtc: { portMin: 40000, portMax: 59999, subscriberAnswerTimeoutMs: 3_600_000, connectTimeoutMs: 3_600_000 },
   });
   const server = await ServerHandle.start({ exposeGc: true });
   const sessions: Session[] = [];
