@@ -22,6 +22,11 @@
  *   before `setLocalDescription` resolves. `Connection.stunServer` is read by `getCandidatePromises()` when
  *   gathering starts, right after the gatherer announces "gathering".
  *
+ * DTLS after close (known, bounded; not worked around):
+ * - `RTCDtlsTransport.start()` waits 100 ms, then calls `dtls.connect()` without checking whether the connection
+ *   closed meanwhile, and `Flight.transmit` resends a flight 10 more times, 0.5 s to 5.5 s apart, stopping only
+ *   when the handshake moves on: a participant who leaves during its DTLS handshake leaves a timer running ~33 s.
+ *
  * Early DTLS (sfu/werift-dtls-early.ts):
  * - `RTCDtlsTransport.start()` creates the DTLS server (or client) and subscribes it to the ICE connection's
  *   `onData` (through an `IceTransport` wrapper that keeps DTLS records, RFC 7983 §7 first byte 20–63) only

@@ -102,6 +102,8 @@ async function prime(server: ServerHandle): Promise<void> {
   await Promise.all([teacher.close(), student.close()]);
 }
 
+const AFTER_LEAVE_SETTLE_MS = 40_000;
+
 async function settle(server: ServerHandle, baseline: ServerInspection, timeoutMs: number): Promise<ServerInspection> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -192,7 +194,10 @@ export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<Soa
 
     for (const room of rooms) await room.leaveAll();
     const leftAt = performance.now();
-    const afterLeave = await settle(server, baseline, 20_000);
+    // Up to 40 s: a participant who left during its DTLS handshake leaves werift resending that flight for up to
+    // ~33 s (RTCDtlsTransport.start → Flight.transmit, 11 sends 0.5–5.5 s apart; sfu/werift-peer-internals.ts).
+    // Bounded, so it must be gone by then; anything still there after that is a leak.
+    const afterLeave = await settle(server, baseline, AFTER_LEAVE_SETTLE_MS);
     const delivery = media.report(leftAt);
     const dataReport = data.report(leftAt);
     const counters: Record<string, number> = {};
