@@ -155,11 +155,6 @@ export class SignalingSession {
       return;
     }
     this.#deps.metrics.messagesReceived.inc({ type: message.type });
-    // Neither waits behind a request in progress: a client can always leave, and ping measures the network.
-    if (message.type === 'leave' || message.type === 'ping') {
-      this.#handle(message).catch((error: unknown) => this.#reportFailure(error, message.type));
-      return;
-    }
     if (this.#queue.length >= this.#deps.options.maxQueuedMessages) {
       this.#sendError(ErrorCode.RATE_LIMITED, `more than ${this.#deps.options.maxQueuedMessages} requests waiting; message dropped`, message.type);
       return;
