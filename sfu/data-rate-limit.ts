@@ -19,7 +19,7 @@ export class DataRateLimit {
   #lastNoticeAt = -Infinity;
 
   constructor(
-    private readonly limits: DataRateLimits,
+    readonly limits: DataRateLimits,
     now: number,
   ) {
     this.#messages = limits.dataMessageBurst;

@@ -1,18 +1,5 @@
 import { decodeDataEnvelope, encodeDataEnvelope, parseUpstreamHeader } from './data-envelope.js';
-import { DataRateLimit } from './data-rate-limit.js';
 import type { Participant } from './participant.js';
-
-/** Each sender's allowance, kept as long as the participant object lives (a WeakMap: nothing to clean up). */
-const allowances = new WeakMap<Participant, DataRateLimit>();
-
-function allowanceOf(sender: Participant, now: number): DataRateLimit {
-  let allowance = allowances.get(sender);
-  if (!allowance) {
-    allowance = new DataRateLimit(sender.dataLimits, now);
-    allowances.set(sender, allowance);
-  }
-  return allowance;
-}
 
 /**
  * Delivers one data message from `sender` to the other participants it names (all of them when it names
@@ -25,10 +12,10 @@ export function routeDataMessage(participants: ReadonlyMap<string, Participant>,
     sender.rejectData({ code: 'PERMISSION_DENIED', message: 'this token does not grant canPublishData' });
     return -1;
   }
-  const allowance = allowanceOf(sender, now);
+  const allowance = sender.dataAllowance;
   if (!allowance.take(data.length, now)) {
     if (allowance.shouldNotify(now)) {
-      const { dataMessagesPerSecond, dataBytesPerSecond } = sender.dataLimits;
+      const { dataMessagesPerSecond, dataBytesPerSecond } = allowance.limits;
       sender.rejectData({
         code: 'RATE_LIMITED',
         message: `more than ${dataMessagesPerSecond} data messages or ${dataBytesPerSecond} bytes per second; messages are being dropped`,

@@ -53,3 +53,15 @@ export function sfuHeaderExtensions(): { audio: RTCRtpHeaderExtensionParameters[
     video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useTransportWideCC(), useAbsSendTime()],
   };
 }
+
+/**
+ * Header extensions offered on down tracks: the ones the SFU writes (mid, transport-cc, abs-send-time) and the one
+ * it forwards (audio level). Publishers' rid/repaired-rid mean nothing downstream; leaving them out keeps each
+ * m-line of a 200-track offer short.
+ */
+export function subscriberHeaderExtensions(): { audio: RTCRtpHeaderExtensionParameters[]; video: RTCRtpHeaderExtensionParameters[] } {
+  return {
+    audio: sfuHeaderExtensions().audio,
+    video: [useSdesMid(), useTransportWideCC(), useAbsSendTime()],
+  };
+}

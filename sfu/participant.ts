@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
 import { InvalidStateError, LimitExceededError, NotFoundError, PermissionError } from './errors.js';
+import { DataRateLimit } from './data-rate-limit.js';
 import { randomId } from './ids.js';
 import type { NegotiationQueue } from './negotiation-queue.js';
 import type { PeerContext } from './peer-base.js';
+import { subscriberHeaderExtensions } from './media-capabilities.js';
 import { createPeerConnection } from './peer-factory.js';
 import type { PublishedTrack } from './published-track.js';
 import { PublisherPeer, type PublishResult } from './publisher-peer.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
-import { SubscriberPeer, subscriberHeaderExtensions, type SubscriberOffer } from './subscriber-peer.js';
+import { SubscriberPeer, type SubscriberOffer } from './subscriber-peer.js';
 import type {
   DataRejection,
   Grants,
@@ -76,6 +78,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly identity: string;
   /** Opaque, SDP-safe id: the msid stream id of this participant's tracks at every subscriber. */
   readonly sid = randomId('PA_');
+  /** What this participant may still send as data (data-router.ts). */
+  readonly dataAllowance: DataRateLimit;
   readonly autoSubscribe: boolean;
   readonly name?: string;
   readonly grants: Grants;
@@ -97,6 +101,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.name = init.name;
     this.grants = init.grants;
     this.autoSubscribe = init.autoSubscribe ?? true;
+    this.dataAllowance = new DataRateLimit(init.options, performance.now());
     this.#init = init;
     this.#context = {
       options: init.options,
@@ -133,11 +138,6 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
 
   get maxDataMessageBytes(): number {
     return this.#init.options.maxDataMessageBytes;
-  }
-
-  /** This participant's data allowance as a sender (data-router.ts). */
-  get dataLimits(): SfuOptions {
-    return this.#init.options;
   }
 
   get peerConnectionCount(): number {

@@ -34,10 +34,6 @@ export class PeerMediaSockets {
     });
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Sockets bound and not yet closed. */
   get openCount(): number {
     return this.#open.size;

@@ -6,11 +6,10 @@ import type { ExtensionIdMap } from './header-extensions.js';
 import { keyframeDetectorFor, type KeyframeDetector } from './keyframe.js';
 import { PacketCache } from './packet-cache.js';
 import { Arrival, RtpUnwrapper } from './rtp/rtp-unwrapper.js';
-import { RTCP_SR } from './rtp/sender-report.js';
+import { RTCP_SR, unixMsFromNtp } from './rtp/sender-report.js';
+import { PublisherClock } from './rtp/publisher-clock.js';
 import type { SfuMetrics } from './sfu-metrics.js';
 import type { PublishedTrackInfo, TrackKind, TrackSource } from './sfu-types.js';
-import { PublisherClock } from './rtp/publisher-clock.js';
-import { unixMsFromNtp } from './rtp/sender-report.js';
 
 export interface PublishedTrackInit {
   id: string;
@@ -63,8 +62,8 @@ export class PublishedTrack {
   readonly #stale: Counter.Internal;
   readonly #unwrapper = new RtpUnwrapper();
   readonly #senderReport: PublisherSenderReport = { ssrc: -1, rtpTimestamp: 0, atMs: 0 };
-  /** The latest report's NTP time (Unix ms, publisher clock), NaN when it had none, and its arrival. */
-  #reportNtpMs = Number.NaN;
+  /** The latest report's NTP time (Unix ms, publisher clock; undefined when it had none usable), and its arrival. */
+  #reportNtpMs: number | undefined;
   #reportArrivalMs = 0;
   readonly #clock: PublisherClock;
   readonly #unsubscribeRtcp: () => void;
@@ -121,7 +120,7 @@ export class PublishedTrack {
     const report = this.#senderReport;
     if (report.ssrc < 0 || report.ssrc !== this.#remote?.ssrc) return undefined;
     // Mapped now, with the clock as it is now: every track of the publisher uses the same offset.
-    report.atMs = Number.isNaN(this.#reportNtpMs) ? this.#reportArrivalMs : this.#clock.toLocalMs(this.#reportNtpMs);
+    report.atMs = this.#reportNtpMs === undefined ? this.#reportArrivalMs : this.#clock.toLocalMs(this.#reportNtpMs);
     return report;
   }
 
@@ -206,7 +205,7 @@ export class PublishedTrack {
     if (ntpMs !== undefined) this.#clock.observe(ntpMs, arrival);
     this.#senderReport.ssrc = report.ssrc;
     this.#senderReport.rtpTimestamp = report.senderInfo.rtpTimestamp;
-    this.#reportNtpMs = ntpMs ?? Number.NaN;
+    this.#reportNtpMs = ntpMs;
     this.#reportArrivalMs = arrival;
   }
 

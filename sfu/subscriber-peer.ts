@@ -1,8 +1,8 @@
-import type { RTCDataChannel, RTCPeerConnection, RTCRtpHeaderExtensionParameters, RTCRtpTransceiver } from 'werift';
+import type { RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { DataChannelSink } from './data-channel-sink.js';
 import { DownTrack } from './down-track.js';
 import { InvalidSdpError, InvalidStateError } from './errors.js';
-import { sfuCodecs, sfuHeaderExtensions } from './media-capabilities.js';
+import { sfuCodecs } from './media-capabilities.js';
 import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { checkSessionDescription } from './sdp-check.js';
@@ -30,26 +30,6 @@ export const DATA_CHANNELS = {
   reliable: { id: 0, ordered: true },
   lossy: { id: 1, ordered: false, maxRetransmits: 0 },
 } as const;
-
-/**
- * Header extensions offered on down tracks: the ones the SFU writes (mid, transport-cc, abs-send-time) and
- * the one it forwards (audio level). Publishers' rid/repaired-rid mean nothing downstream; leaving them out
- * keeps each m-line of a 200-track offer short.
- */
-const DOWN_TRACK_EXTENSIONS = new Set([
-  'urn:ietf:params:rtp-hdrext:sdes:mid',
-  'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
-  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
-  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
-]);
-
-export function subscriberHeaderExtensions(): { audio: RTCRtpHeaderExtensionParameters[]; video: RTCRtpHeaderExtensionParameters[] } {
-  const all = sfuHeaderExtensions();
-  return {
-    audio: all.audio.filter((e) => DOWN_TRACK_EXTENSIONS.has(e.uri)),
-    video: all.video.filter((e) => DOWN_TRACK_EXTENSIONS.has(e.uri)),
-  };
-}
 
 /**
  * Down tracks made in one turn of the event loop, by all subscribers together (each is ~1 ms of werift and
@@ -120,11 +100,6 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
 
   get downTracks(): ReadonlyMap<string, DownTrack> {
     return this.#downTracks;
-  }
-
-  /** Whether an offer is waiting for its answer. */
-  get offerOutstanding(): boolean {
-    return this.#outstanding !== undefined;
   }
 
   /** Sends a data frame to this participant; false when the channel is not open or the frame was dropped (data-channel-sink.ts). */

@@ -11,10 +11,10 @@
  */
 import { memoizeSdpSections } from '../../sfu/werift-speedups.js';
 import type { RTCRtpTransceiver } from 'werift';
-import { sfuCodecs } from '../../sfu/media-capabilities.js';
+import { sfuCodecs, subscriberHeaderExtensions } from '../../sfu/media-capabilities.js';
 import { createPeerConnection } from '../../sfu/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
-import { DATA_CHANNELS, subscriberHeaderExtensions } from '../../sfu/subscriber-peer.js';
+import { DATA_CHANNELS } from '../../sfu/subscriber-peer.js';
 
 // TSFU_BENCH_SDP_MEMO=1: with werift-speedups' per-connection m-section memo (both sides).
 if (process.env.TSFU_BENCH_SDP_MEMO === '1') memoizeSdpSections();
