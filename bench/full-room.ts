@@ -8,7 +8,7 @@
  *   npx tsx bench/full-room.ts [--participants 100] [--spacing 400] [--steady 20] [--bot-processes 4]
  *
  * TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there; TSFU_BENCH_SERVER_SDP_MEMO=1 turns on the
- * server's m-section parse memo (sfu/werift-speedups.ts, memoizeSdpSections); TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
+ * server's m-section parse memo (bench/lib/sdp-section-memo.ts); TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
  * the server process (e.g. "--trace-gc").
  *
  * Prints `name: value` lines: join → converged p50/p99/max (a join has converged when the joiner's publish is

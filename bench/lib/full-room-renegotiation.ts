@@ -9,14 +9,14 @@
  *
  * Run with `node --cpu-prof --import tsx` to profile only this.
  */
-import { memoizeSdpSections } from '../../sfu/werift-speedups.js';
+import { memoizeSdpSections } from './sdp-section-memo.js';
 import type { RTCRtpTransceiver } from 'werift';
 import { sfuCodecs, subscriberHeaderExtensions } from '../../sfu/media-capabilities.js';
 import { createPeerConnection } from '../../sfu/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { DATA_CHANNELS } from '../../sfu/subscriber-peer.js';
 
-// TSFU_BENCH_SDP_MEMO=1: with werift-speedups' per-connection m-section memo (both sides).
+// TSFU_BENCH_SDP_MEMO=1: with the per-connection m-section memo (sdp-section-memo.ts) (both sides).
 if (process.env.TSFU_BENCH_SDP_MEMO === '1') memoizeSdpSections();
 const publishers = Number(process.argv[2] ?? 100);
 const rounds = Number(process.argv[3] ?? 20);
