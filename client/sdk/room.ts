@@ -2,9 +2,10 @@ import type { ServerMessage, TrackSourceName } from '../../signaling/messages.js
 import type { SendDataOptions } from './data-channels.js';
 import { TypedEmitter } from './emitter.js';
 import { ClientErrorCode, InvalidStateError, PermissionDeniedError, RequestError } from './errors.js';
-import { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
+import { RemoteParticipant } from './participant.js';
 import type { PeerTransportHooks } from './peer-transport.js';
 import { Publisher, type LocalTrack } from './publisher.js';
+import { RemoteRoster } from './remote-roster.js';
 import type { PublishOptions, PublishSources, RoomEvents, RoomOptions } from './room-types.js';
 import { SignalClient } from './signal-client.js';
 import { Subscriber } from './subscriber.js';
@@ -31,7 +32,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly grants: Joined['grants'];
   readonly limits: Joined['limits'];
   /** Everyone else in the room, by identity. */
-  readonly participants = new Map<string, RemoteParticipant>();
+  readonly participants: Map<string, RemoteParticipant>;
   /** Latest round-trip time reported by the server, in ms. */
   rttMs: number | undefined;
 
@@ -40,8 +41,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly publisher: Publisher;
   /** Tracks the SDK captured itself (publishCamera/publishMicrophone) and stops on unpublish/leave. */
   private readonly ownedTracks = new Set<MediaStreamTrack>();
-  /** Tracks received before the room knew their info (trackPublished not yet seen). */
-  private readonly pendingSubscriptions = new Map<string, { track: MediaStreamTrack; stream: MediaStream }>();
+  private readonly roster = new RemoteRoster((event, ...args) => this.emit(event, ...args));
   private leaveReason: string | undefined;
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
@@ -110,7 +110,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.localName = joined.participant.name;
     this.grants = joined.grants;
     this.limits = joined.limits;
-    for (const p of joined.participants) this.participants.set(p.identity, new RemoteParticipant(p));
+    this.participants = this.roster.participants;
+    for (const p of joined.participants) this.roster.add(new RemoteParticipant(p));
 
     const rtcConfig: RTCConfiguration = {
       ...options.rtcConfig,
@@ -126,8 +127,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.subscriber = new Subscriber(rtcConfig, {
       ...transportHooks,
       send: (msg) => this.signal.send(msg),
-      trackStarted: (trackId, track, stream) => this.onTrackStarted(trackId, track, stream),
-      trackEnded: (trackId) => this.onTrackEnded(trackId),
+      trackStarted: (trackId, track, stream) => this.roster.trackStarted(trackId, track, stream),
+      trackEnded: (trackId) => this.roster.trackEnded(trackId),
       negotiationFailed: (err) => this.reportError(ClientErrorCode.NEGOTIATION_FAILED, `subscriber: ${describe(err)}`, 'subscriberOffer'),
       message: (msg) => this.emit('data', msg),
       malformed: (reason) => this.reportError(ClientErrorCode.MALFORMED_DATA, reason, 'data'),
@@ -197,13 +198,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (ids.length > 0) this.signal.send({ type: 'unsubscribe', trackIds: ids });
   }
 
-  /**
-   * The participant whose tracks arrive in `stream`: the SFU sends each publisher's tracks in one stream whose
-   * id is the publisher's opaque `sid` (never its identity, which may hold any text).
-   */
+  /** The participant whose tracks arrive in `stream` (its id is the publisher's opaque `sid`). */
   participantForStream(stream: MediaStream): RemoteParticipant | undefined {
-    for (const participant of this.participants.values()) if (participant.sid === stream.id) return participant;
-    return undefined;
+    return this.roster.forStream(stream);
   }
 
   /** Stops publishing one track (no renegotiation). Tracks the app captured itself are not stopped. */
@@ -235,40 +232,11 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private handleMessage(msg: ServerMessage): void {
     if (this.state === 'closed') return;
+    if (RemoteRoster.handles(msg)) {
+      this.roster.handle(msg);
+      return;
+    }
     switch (msg.type) {
-      case 'participantJoined': {
-        const existing = this.participants.get(msg.participant.identity);
-        if (existing !== undefined) this.removeParticipant(existing, 'replaced');
-        const participant = new RemoteParticipant(msg.participant);
-        this.participants.set(participant.identity, participant);
-        this.emit('participantJoined', participant);
-        for (const info of participant.tracks.values()) this.resolvePending(info);
-        return;
-      }
-      case 'participantLeft': {
-        const participant = this.participants.get(msg.identity);
-        if (participant !== undefined) this.removeParticipant(participant, msg.reason);
-        return;
-      }
-      case 'trackPublished': {
-        const participant = this.participants.get(msg.track.participantIdentity);
-        if (participant === undefined) return;
-        const info: RemoteTrackInfo = { ...msg.track };
-        participant.tracks.set(info.trackId, info);
-        this.emit('trackPublished', info, participant);
-        this.resolvePending(info);
-        return;
-      }
-      case 'trackUnpublished': {
-        const participant = this.participants.get(msg.participantIdentity);
-        const info = participant?.tracks.get(msg.trackId);
-        this.pendingSubscriptions.delete(msg.trackId);
-        if (participant === undefined || info === undefined) return;
-        this.endSubscription(info);
-        participant.tracks.delete(msg.trackId);
-        this.emit('trackUnpublished', info, participant);
-        return;
-      }
       case 'publishAnswer':
         this.publisher.handleAnswer(msg);
         return;
@@ -299,59 +267,6 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
   }
 
-  private onTrackStarted(trackId: string, track: MediaStreamTrack, stream: MediaStream): void {
-    const info = this.findTrack(trackId);
-    if (info === undefined) {
-      this.pendingSubscriptions.set(trackId, { track, stream });
-      return;
-    }
-    this.endSubscription(info);
-    info.track = track;
-    info.stream = stream;
-    this.emit('trackSubscribed', info, track, stream);
-  }
-
-  private onTrackEnded(trackId: string): void {
-    this.pendingSubscriptions.delete(trackId);
-    const info = this.findTrack(trackId);
-    if (info !== undefined) this.endSubscription(info);
-  }
-
-  private resolvePending(info: RemoteTrackInfo): void {
-    const pending = this.pendingSubscriptions.get(info.trackId);
-    if (pending === undefined) return;
-    this.pendingSubscriptions.delete(info.trackId);
-    this.onTrackStarted(info.trackId, pending.track, pending.stream);
-  }
-
-  private endSubscription(info: RemoteTrackInfo): void {
-    const track = info.track;
-    if (track === undefined) return;
-    info.track = undefined;
-    info.stream = undefined;
-    this.emit('trackUnsubscribed', info, track);
-  }
-
-  /** A leaving participant's tracks are unsubscribed and unpublished before `participantLeft`. */
-  private removeParticipant(participant: RemoteParticipant, reason: string): void {
-    for (const info of [...participant.tracks.values()]) {
-      this.pendingSubscriptions.delete(info.trackId);
-      this.endSubscription(info);
-      participant.tracks.delete(info.trackId);
-      this.emit('trackUnpublished', info, participant);
-    }
-    this.participants.delete(participant.identity);
-    this.emit('participantLeft', participant, reason);
-  }
-
-  private findTrack(trackId: string): RemoteTrackInfo | undefined {
-    for (const participant of this.participants.values()) {
-      const info = participant.tracks.get(trackId);
-      if (info !== undefined) return info;
-    }
-    return undefined;
-  }
-
   private async publishCaptured(constraints: MediaStreamConstraints, source: TrackSourceName): Promise<LocalTrack> {
     this.assertConnected('publish');
     const stream = await navigator.mediaDevices.getUserMedia(constraints);
@@ -379,11 +294,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.subscriber.close();
     for (const track of this.ownedTracks) track.stop();
     this.ownedTracks.clear();
-    this.pendingSubscriptions.clear();
-    for (const participant of this.participants.values()) {
-      for (const info of participant.tracks.values()) this.endSubscription(info);
-    }
-    this.participants.clear();
+    this.roster.clear();
     this.emit('disconnected', { code, reason });
     this.resolveClosed();
   }
