@@ -1,5 +1,6 @@
-// Channel bindings (RFC 8656 §12). A binding ties a channel number (0x4000-0x4FFF) to one peer
-// transport address (IP and port) for 10 minutes unless refreshed by another ChannelBind.
+// Channel bindings (RFC 8656 §12). A binding ties a channel number (0x4000-0x7FFF, the RFC 5766
+// range that coturn's clients still use) to one peer transport address (IP and port) for 10 minutes
+// unless refreshed by another ChannelBind.
 //
 // Rebinding rules, RFC 8656 §12.2 (server receiving ChannelBind), answered with 400 when broken:
 //  - the channel number is already bound to a different transport address;

@@ -107,7 +107,9 @@ export const handleChannelBind: Handler = (ctx, client, msg, a, now) => {
   }
   const result = a.channels.bind(channel, peer!.address, peer!.port, now, ctx.policy.maxChannelsPerAllocation);
   if (!result.ok) {
-    return result.reason === 'capacity' ? capacityReply(ctx, client, msg, a, result.detail) : errorReply(ctx, client, msg, a, ErrorCode.BadRequest);
+    return result.reason === 'capacity'
+      ? capacityReply(ctx, client, msg, a, result.detail)
+      : errorReply(ctx, client, msg, a, ErrorCode.BadRequest, `Bad Request: ${result.detail}`);
   }
   const permission = installPermission(a, peer!.address, now);
   permission.channelsByPort.set(peer!.port, result.binding);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Attr, Method } from '../../../turn/stun/constants.js';
 import { decodeStunMessage, findAttribute } from '../../../turn/stun/message.js';
-import { T0, Session, channelAttr, lifetimeAttr, channelData, errorCodeOf, makeCore, peer, peerAttr, sendIndication, udpClient, xorAttr } from './harness.js';
+import { T0, Session, channelAttr, lifetimeAttr, channelData, errorCodeOf, errorReasonOf, makeCore, peer, peerAttr, sendIndication, udpClient, xorAttr } from './harness.js';
 
 const PEER = peer('127.0.0.1', 60000);
 const payload = Buffer.from('hello peer');
@@ -131,8 +131,10 @@ describe('TURN core: channels', () => {
     const { s } = setup();
     const other = peer('127.0.0.1', 60001);
     expect(errorCodeOf(s.bind(0x4000, PEER))).toBeNull();
-    expect(errorCodeOf(s.bind(0x4000, other))).toBe(400); // channel bound to another address
-    expect(errorCodeOf(s.bind(0x4001, PEER))).toBe(400); // address bound to another channel
+    expect(errorCodeOf(s.bind(0x4000, other))).toBe(400);
+    expect(errorReasonOf(s.bind(0x4000, other))).toBe('Bad Request: channel bound to another peer');
+    expect(errorCodeOf(s.bind(0x4001, PEER))).toBe(400);
+    expect(errorReasonOf(s.bind(0x4001, PEER))).toBe('Bad Request: peer bound to another channel');
     expect(errorCodeOf(s.bind(0x4000, PEER))).toBeNull(); // same pair: refresh
     expect(errorCodeOf(s.bind(0x4001, other))).toBeNull();
   });

@@ -69,6 +69,11 @@ export function errorCodeOf(msg: StunMessage | undefined): number | null {
   return attr ? decodeErrorCode(msg!, attr)!.code : null;
 }
 
+export function errorReasonOf(msg: StunMessage | undefined): string | null {
+  const attr = msg && findAttribute(msg, Attr.ErrorCode);
+  return attr ? decodeErrorCode(msg!, attr)!.reason : null;
+}
+
 export function xorAttr(msg: StunMessage, type: number): TransportAddress | null {
   const attr = findAttribute(msg, type);
   return attr ? decodeXorAddress(msg, attr) : null;
