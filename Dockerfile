@@ -1,7 +1,9 @@
 # Multi-stage build: compile TypeScript and the browser bundle, then ship only runtime dependencies.
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
+# patches/: werift fixes applied by npm's postinstall (patch-package).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts ./scripts
