@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/full-room.ts [--participants 100] [--spacing 400] [--steady 20] [--bot-processes 4]
  *
- * TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there; TSFU_BENCH_SERVER_SDP_MEMO=1 turns on the
+ * TSFU_BENCH_JOIN_DETAIL=1 prints each join's timings to stderr; TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there; TSFU_BENCH_SERVER_SDP_MEMO=1 turns on the
  * server's m-section parse memo (bench/lib/sdp-section-memo.ts); TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
  * the server process (e.g. "--trace-gc").
  *
@@ -161,6 +161,16 @@ const lines: [string, string | number][] = [
   ['signaling_errors', errors.size ? [...errors].map(([code, n]) => `${code}=${n}`).join(',') : 'none'],
 ];
 for (const [name, value] of lines) console.log(`${name}: ${value}`);
+if (process.env.TSFU_BENCH_JOIN_DETAIL === '1') {
+  // Per join: total, then what came last: its publish answered, it negotiating others' tracks, or others its tracks.
+  joiners.forEach((j, i) => {
+    const at = (t?: number) => (t === undefined ? '-' : (t - j.startedAt).toFixed(0));
+    const mine = Math.max(...j.before.map((k) => negotiated.get(`${i}:${k}`) ?? 0), 0);
+    const theirs = Math.max(...j.before.map((k) => negotiated.get(`${k}:${i}`) ?? 0), 0);
+    const last = j.before.find((k) => negotiated.get(`${k}:${i}`) === theirs);
+    console.error(`join ${i}: converged ${at(j.convergedAt)} published ${at(j.publishedAt)} received-all ${at(mine || undefined)} sent-to-all ${at(theirs || undefined)} (last: ${last ?? '-'})`);
+  });
+}
 for (const [message, n] of [...failures].slice(0, 10)) console.error(`failure seen (${n}): ${message}`);
 for (const message of new Set(botsSteady.flatMap((s) => s.errorMessages))) console.error(`error seen: ${message}`);
 

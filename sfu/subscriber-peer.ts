@@ -145,6 +145,13 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#downTracks.set(track.id, new DownTrack(track, transceiver, this.context.metrics));
   }
 
+  /** Makes every waiting subscription's down track now (in this connection's own turn). */
+  #addPending(): void {
+    for (const { track, streamId } of this.#pending.values()) if (!track.closed) this.#add(track, streamId);
+    this.#pending.clear();
+    SubscriberPeer.#waiting.delete(this);
+  }
+
   /**
    * One turn of waiting subscriptions, for every subscriber together (a publisher's tracks going to 100
    * subscribers wait in 100 of them): at most this turn's budget, and at least one, so they always progress.
@@ -199,7 +206,10 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   /** The queue's turn: builds and sends the offer (nothing when one is outstanding or nothing changed). */
   async runNegotiation(): Promise<void> {
     if (this.closed || this.#outstanding || !this.#dirty) return;
-    // Tracks still being added: the offer waits for them (#addWaiting asks again when they are all in).
+    // A few subscriptions still waiting for their down track (a publisher who just joined) go into this offer:
+    // dropping the turn for them sent a subscriber to the back of the queue on every join, for as long as joins
+    // kept coming. Many (a joiner's whole room) wait for #addWaiting, which asks again when they are all in.
+    if (this.#pending.size <= addsThisTurn.limit) this.#addPending();
     if (this.#pending.size > 0) return;
     this.#dirty = false;
     try {
