@@ -1,5 +1,5 @@
 // Bundles the browser SDK and the classroom demo into dist/client/ (served at `/` by the server):
-//   dist/client/tsfu-sdk.js   client/sdk/index.ts, ESM, with sfu/data-envelope.ts bundled in
+//   dist/client/tsfu-sdk.js   client/sdk/index.ts, ESM, with sfu/session/data-envelope.ts bundled in
 //   dist/client/demo.js       client/demo/demo.ts; imports the SDK from ./tsfu-sdk.js instead of bundling a copy
 //   dist/client/index.html, demo.css
 // Run by `npm run build` after tsc. Typecheck the client separately: `npx tsc -p client/tsconfig.json`.

@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Sfu } from '../sfu/index.js';
-import { registerMediaPortMetrics } from '../sfu/media-port-metrics.js';
+import { registerMediaPortMetrics } from '../sfu/peer/media-port-metrics.js';
 import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/index.js';
 import { clientAssetRoutes } from './client-assets.js';
 import { assertDevelopmentModeAllowed, isDevelopmentMode, isLoopbackHost, type Config } from './config.js';

@@ -17,7 +17,7 @@ export interface SfuMetrics {
   /** Per receiver (not per message sent): messages not handed to one receiver, and receivers cut off as stalled. */
   dataReceiverDrops: Counter<'channel' | 'reason'>;
   connectSeconds: Histogram<'peer'>;
-  /** Generic NACK packets the SFU sent to publishers (sfu/rtp/publisher-nack.ts). */
+  /** Generic NACK packets the SFU sent to publishers (sfu/media/rtp/publisher-nack.ts). */
   publisherNacksSent: Counter;
   /** Packets lost on the way from a publisher, by outcome: `recovered` (retransmitted or late) or `unrecovered`. */
   publisherLostPackets: Counter<'result'>;

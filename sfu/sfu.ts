@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { InvalidStateError, NotFoundError } from './errors.js';
-import { Room, type JoinOptions } from './room.js';
-import { NegotiationQueue } from './negotiation-queue.js';
-import './werift-speedups.js';
+import { Room, type JoinOptions } from './session/room.js';
+import { NegotiationQueue } from './peer/negotiation-queue.js';
+import './peer/werift-speedups.js';
 import { createSfuMetrics, type SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
 import { resetListenerErrorReporter, setListenerErrorReporter, type ListenerErrorReporter } from './typed-emitter.js';

@@ -1,8 +1,8 @@
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { decodeDataEnvelope } from '../../sfu/data-envelope.js';
-import { createPeerConnection } from '../../sfu/peer-factory.js';
+import { decodeDataEnvelope } from '../../sfu/session/data-envelope.js';
+import { createPeerConnection } from '../../sfu/peer/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
-import { attachTransportCc } from '../../sfu/transport-cc/attach.js';
+import { attachTransportCc } from '../../sfu/media/transport-cc/attach.js';
 import { waitUntil } from '../../test/helpers/bot.js';
 import { SignalingClient, testToken } from '../../test/helpers/signaling-client.js';
 

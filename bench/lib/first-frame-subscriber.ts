@@ -1,5 +1,5 @@
 import type { RTCPeerConnection } from 'werift';
-import { closePeerConnection, createPeerConnection } from '../../sfu/peer-factory.js';
+import { closePeerConnection, createPeerConnection } from '../../sfu/peer/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { SignalingClient, testToken } from '../../test/helpers/signaling-client.js';
 import { Vp8KeyFrameWatcher } from './vp8-key-frame.js';

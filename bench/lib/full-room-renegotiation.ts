@@ -1,6 +1,6 @@
 /**
  * The server's cost of one subscriber renegotiation in a full room, without sockets or bots' timing in the way:
- * a subscriber connection made as the SFU makes it (sfu/peer-factory.ts, werift speed-ups, two data channels,
+ * a subscriber connection made as the SFU makes it (sfu/peer/peer-factory.ts, werift speed-ups, two data channels,
  * sendonly m-lines with one codec each) grows by one publisher (camera and microphone) per round, and a werift
  * peer answers each offer. Prints the CPU time of the server side's createOffer + setLocalDescription (and
  * reading the offer back), and setRemoteDescription(answer), per round at the final size, and the client's.
@@ -11,10 +11,10 @@
  */
 import { memoizeSdpSections } from './sdp-section-memo.js';
 import type { RTCRtpTransceiver } from 'werift';
-import { sfuCodecs, subscriberHeaderExtensions } from '../../sfu/media-capabilities.js';
-import { createPeerConnection } from '../../sfu/peer-factory.js';
+import { sfuCodecs, subscriberHeaderExtensions } from '../../sfu/peer/media-capabilities.js';
+import { createPeerConnection } from '../../sfu/peer/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
-import { DATA_CHANNELS } from '../../sfu/subscriber-peer.js';
+import { DATA_CHANNELS } from '../../sfu/peer/subscriber-peer.js';
 
 // TSFU_BENCH_SDP_MEMO=1: with the per-connection m-section memo (sdp-section-memo.ts) (both sides).
 if (process.env.TSFU_BENCH_SDP_MEMO === '1') memoizeSdpSections();

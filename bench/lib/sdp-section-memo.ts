@@ -1,9 +1,9 @@
 import type { SessionDescription } from 'werift';
-import { useSdpParser, weriftParse } from '../../sfu/werift-speedups.js';
+import { useSdpParser, weriftParse } from '../../sfu/peer/werift-speedups.js';
 
 /**
  * A benchmark-only SDP parser for processes running many werift clients (the full-room bots): under the SFU's
- * same-text reuse (sfu/werift-speedups.ts), it reuses the parse of each unchanged m-section. werift internal
+ * same-text reuse (sfu/peer/werift-speedups.ts), it reuses the parse of each unchanged m-section. werift internal
  * relied on: the shape of `MediaDescription` (copied field by field, prototypes kept).
  */
 let installed = false;

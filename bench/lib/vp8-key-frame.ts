@@ -1,4 +1,4 @@
-import { isVp8Keyframe } from '../../sfu/keyframe.js';
+import { isVp8Keyframe } from '../../sfu/media/keyframe.js';
 
 /**
  * Recognises the first complete VP8 key frame in a stream of RTP packets (RFC 7741): the packet that starts a

@@ -195,7 +195,7 @@ export async function runSoak(overrides: Partial<SoakOptions> = {}): Promise<Soa
     for (const room of rooms) await room.leaveAll();
     const leftAt = performance.now();
     // Up to 40 s: a participant who left during its DTLS handshake leaves werift resending that flight for up to
-    // ~33 s (RTCDtlsTransport.start → Flight.transmit, 11 sends 0.5–5.5 s apart; sfu/werift-peer-internals.ts).
+    // ~33 s (RTCDtlsTransport.start → Flight.transmit, 11 sends 0.5–5.5 s apart; sfu/peer/werift-peer-internals.ts).
     // Bounded, so it must be gone by then; anything still there after that is a leak.
     const afterLeave = await settle(server, baseline, AFTER_LEAVE_SETTLE_MS);
     const delivery = media.report(leftAt);

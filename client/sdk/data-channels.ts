@@ -1,4 +1,4 @@
-import { decodeDataEnvelope, decodeText, encodeDataEnvelope, encodeText, type UpstreamHeader } from '../../sfu/data-envelope.js';
+import { decodeDataEnvelope, decodeText, encodeDataEnvelope, encodeText, type UpstreamHeader } from '../../sfu/session/data-envelope.js';
 import { InvalidStateError } from './errors.js';
 
 /** A data message from another participant, relayed by the SFU. */
@@ -31,7 +31,7 @@ const MAX_QUEUED_MESSAGES = 256;
 
 /**
  * The two negotiated data channels of the subscriber connection (docs/PROTOCOL.md, "Data messages"):
- * `reliable` id 0 and `lossy` id 1, both carrying `sfu/data-envelope.ts` frames.
+ * `reliable` id 0 and `lossy` id 1, both carrying `sfu/session/data-envelope.ts` frames.
  */
 export class DataChannels {
   private readonly reliable: RTCDataChannel;

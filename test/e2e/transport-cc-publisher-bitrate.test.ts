@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPeerConnection } from '../../sfu/peer-factory.js';
+import { createPeerConnection } from '../../sfu/peer/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
 

@@ -1,10 +1,10 @@
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCDataChannel, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
-import { createPeerConnection } from '../../sfu/peer-factory.js';
+import { createPeerConnection } from '../../sfu/peer/peer-factory.js';
 // The SFU's fixes for werift's per-m-line costs (fingerprint, repeated SDP parses) serve bots in full rooms too.
-import '../../sfu/werift-speedups.js';
-import { sfuCodecs } from '../../sfu/media-capabilities.js';
+import '../../sfu/peer/werift-speedups.js';
+import { sfuCodecs } from '../../sfu/peer/media-capabilities.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
-import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/data-envelope.js';
+import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/session/data-envelope.js';
 import type { MintTokenOptions } from '../../signaling/tokens.js';
 import { SignalingClient, testToken } from './signaling-client.js';
 

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { RTCPeerConnection } from 'werift';
 import type { RunningServer } from '../../server/app.js';
-import { closePeerConnection, createPeerConnection } from '../../sfu/peer-factory.js';
+import { closePeerConnection, createPeerConnection } from '../../sfu/peer/peer-factory.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
 import { startTestServer } from '../helpers/server.js';

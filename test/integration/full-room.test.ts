@@ -165,7 +165,7 @@ test('publisher candidates sent before the first publishOffer are queued, within
 
 test('an offer with more tracks than a participant may publish is refused with LIMIT_EXCEEDED', async () => {
   const alice = await join(impatient, 'cap', 'alice');
-  const { createPeerConnection } = await import('../../sfu/peer-factory.js');
+  const { createPeerConnection } = await import('../../sfu/peer/peer-factory.js');
   const { defaultSfuOptions } = await import('../../sfu/sfu-options.js');
   const publisher = createPeerConnection({ ...defaultSfuOptions, portMin: 50000, portMax: 59999 });
   for (let i = 0; i < 3; i++) publisher.addTransceiver(i % 2 ? 'audio' : 'video', { direction: 'sendonly' });

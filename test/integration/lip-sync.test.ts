@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { RtcpSenderInfo, RtcpSrPacket, type RTCRtpSender, type RtcpPacket } from 'werift';
 import type { RunningServer } from '../../server/app.js';
-import { ntpFromUnixMs } from '../../sfu/rtp/sender-report.js';
+import { ntpFromUnixMs } from '../../sfu/media/rtp/sender-report.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
 import { startTestServer } from '../helpers/server.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
 import type { RunningServer } from '../../server/app.js';
-import { closePeerConnection, createPeerConnection } from '../../sfu/peer-factory.js';
-import { sfuCodecs } from '../../sfu/media-capabilities.js';
+import { closePeerConnection, createPeerConnection } from '../../sfu/peer/peer-factory.js';
+import { sfuCodecs } from '../../sfu/peer/media-capabilities.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
 import { metricTotal, startTestServer } from '../helpers/server.js';

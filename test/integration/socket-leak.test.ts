@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Gauge } from 'prom-client';
 import type { RunningServer } from '../../server/app.js';
-import { mediaPortPool } from '../../sfu/media-port-pool.js';
+import { mediaPortPool } from '../../sfu/peer/media-port-pool.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
 import { startTestServer } from '../helpers/server.js';
 import { SignalingClient, testToken } from '../helpers/signaling-client.js';

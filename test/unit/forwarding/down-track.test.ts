@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { expect, test } from 'vitest';
 import { GenericNack, RtpHeader, RtpPacket, SrtpSession, type RTCRtpTransceiver } from 'werift';
-import { DownTrack } from '../../../sfu/down-track.js';
-import { PacketCache } from '../../../sfu/packet-cache.js';
-import type { PublishedTrack } from '../../../sfu/published-track.js';
-import { SRTP_AEAD_AES_128_GCM } from '../../../sfu/rtp/srtp-sender.js';
+import { DownTrack } from '../../../sfu/media/down-track.js';
+import { PacketCache } from '../../../sfu/media/packet-cache.js';
+import type { PublishedTrack } from '../../../sfu/media/published-track.js';
+import { SRTP_AEAD_AES_128_GCM } from '../../../sfu/media/rtp/srtp-sender.js';
 import { Registry } from 'prom-client';
 import { createSfuMetrics } from '../../../sfu/sfu-metrics.js';
 

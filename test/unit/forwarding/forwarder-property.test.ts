@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { DropReason, Forwarder, type ForwardResult } from '../../../sfu/forwarder.js';
-import { Arrival, RtpUnwrapper } from '../../../sfu/rtp/rtp-unwrapper.js';
+import { DropReason, Forwarder, type ForwardResult } from '../../../sfu/media/forwarder.js';
+import { Arrival, RtpUnwrapper } from '../../../sfu/media/rtp/rtp-unwrapper.js';
 
 /**
  * Long streams through the edge unwrapper and a down track's Forwarder, as a published track runs them:

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { DropReason, Forwarder, type ForwardResult } from '../../../sfu/forwarder.js';
-import { RtpUnwrapper } from '../../../sfu/rtp/rtp-unwrapper.js';
+import { DropReason, Forwarder, type ForwardResult } from '../../../sfu/media/forwarder.js';
+import { RtpUnwrapper } from '../../../sfu/media/rtp/rtp-unwrapper.js';
 
 const out = (): ForwardResult => ({ sequenceNumber: -1, timestamp: -1, newest: false });
 const result = (sequenceNumber: number, timestamp: number) => expect.objectContaining({ sequenceNumber, timestamp });

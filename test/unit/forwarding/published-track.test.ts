@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { afterEach, expect, test, vi } from 'vitest';
 import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, RtpPacket, type MediaStreamTrack, type RTCRtpReceiver } from 'werift';
-import type { DownTrack } from '../../../sfu/down-track.js';
-import { PublishedTrack } from '../../../sfu/published-track.js';
+import type { DownTrack } from '../../../sfu/media/down-track.js';
+import { PublishedTrack } from '../../../sfu/media/published-track.js';
 import { createSfuMetrics } from '../../../sfu/sfu-metrics.js';
 
 afterEach(() => {

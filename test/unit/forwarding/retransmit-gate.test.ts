@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { DEFAULT_MAX_RESENDS, DEFAULT_RESEND_INTERVAL_MS, RetransmitGate } from '../../../sfu/rtp/retransmit-gate.js';
+import { DEFAULT_MAX_RESENDS, DEFAULT_RESEND_INTERVAL_MS, RetransmitGate } from '../../../sfu/media/rtp/retransmit-gate.js';
 
 test('a packet is resent at once, then not again within the resend interval', () => {
   const gate = new RetransmitGate(64);

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { Arrival, RESYNC_AFTER_STALE, RtpUnwrapper, UNWRAP_WINDOW } from '../../../sfu/rtp/rtp-unwrapper.js';
+import { Arrival, RESYNC_AFTER_STALE, RtpUnwrapper, UNWRAP_WINDOW } from '../../../sfu/media/rtp/rtp-unwrapper.js';
 
 test('sequence numbers and timestamps keep counting across their wraps, late packets land before the newest', () => {
   const u = new RtpUnwrapper();

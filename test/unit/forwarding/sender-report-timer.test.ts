@@ -1,6 +1,6 @@
 import { afterEach, expect, test, vi } from 'vitest';
 import type { RTCDtlsTransport } from 'werift';
-import { SENDER_REPORT_INTERVAL_MS, SenderReportTimer, type SenderReportSource } from '../../../sfu/rtp/sender-report-timer.js';
+import { SENDER_REPORT_INTERVAL_MS, SenderReportTimer, type SenderReportSource } from '../../../sfu/media/rtp/sender-report-timer.js';
 
 afterEach(() => {
   vi.useRealTimers();

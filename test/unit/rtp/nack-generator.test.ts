@@ -1,9 +1,9 @@
 import { afterEach, expect, test, vi } from 'vitest';
 import { Counter, Gauge } from 'prom-client';
 import { GenericNack, RtcpPacketConverter, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, type RTCRtpReceiver } from 'werift';
-import { encodeGenericNacks } from '../../../sfu/rtp/generic-nack.js';
-import { NackGenerator, nackGeneratorDefaults } from '../../../sfu/rtp/nack-generator.js';
-import { PublisherNack } from '../../../sfu/rtp/publisher-nack.js';
+import { encodeGenericNacks } from '../../../sfu/media/rtp/generic-nack.js';
+import { NackGenerator, nackGeneratorDefaults } from '../../../sfu/media/rtp/nack-generator.js';
+import { PublisherNack } from '../../../sfu/media/rtp/publisher-nack.js';
 
 const { maxRetries, maxAgeMs, firstNackDelayMs } = nackGeneratorDefaults;
 

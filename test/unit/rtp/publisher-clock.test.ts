@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { PublisherClock } from '../../../sfu/rtp/publisher-clock.js';
-import { ntpFromUnixMs, unixMsFromNtp } from '../../../sfu/rtp/sender-report.js';
+import { PublisherClock } from '../../../sfu/media/rtp/publisher-clock.js';
+import { ntpFromUnixMs, unixMsFromNtp } from '../../../sfu/media/rtp/sender-report.js';
 
 const ntp = (unixMs: number) => {
   const { seconds, fraction } = ntpFromUnixMs(unixMs);

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { RtpHeader, RtpPacket, ExtensionProfiles } from 'werift';
-import { absSendTime24, RtpHeaderWriter } from '../../../sfu/rtp/rtp-header-writer.js';
+import { absSendTime24, RtpHeaderWriter } from '../../../sfu/media/rtp/rtp-header-writer.js';
 
 function weriftBytes(fields: { payloadType: number; sequenceNumber: number; timestamp: number; ssrc: number; marker: boolean }, extensions: { id: number; payload: Buffer }[], profile: (typeof ExtensionProfiles)[keyof typeof ExtensionProfiles] = ExtensionProfiles.OneByte): Buffer {
   const header = new RtpHeader({ ...fields, extensionProfile: profile, extensions });

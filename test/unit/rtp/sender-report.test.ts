@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { RtcpPacketConverter, RtcpSenderInfo, RtcpSrPacket } from 'werift';
-import { compactNtp, ntpFromUnixMs, roundTripMs, rtpTimestampAt, writeSenderReport, type SenderStats } from '../../../sfu/rtp/sender-report.js';
+import { compactNtp, ntpFromUnixMs, roundTripMs, rtpTimestampAt, writeSenderReport, type SenderStats } from '../../../sfu/media/rtp/sender-report.js';
 
 const stats: SenderStats = { ssrc: 0xcafe0001, packetCount: 1234, octetCount: 1_100_000, lastRtpTimestamp: 0xffff_ff00, lastSentAtMs: 1_700_000_000_000, clockRate: 90_000 };
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { RtpHeader, SrtpSession } from 'werift';
-import { SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80, SrtpSender } from '../../../sfu/rtp/srtp-sender.js';
+import { SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80, SrtpSender } from '../../../sfu/media/rtp/srtp-sender.js';
 
 /** A werift SRTP session pair (sender side and receiver side) and our sender on the sender's derived keys. */
 function sessions(profile: number) {

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
-import { remoteCodecOrder, sortByRemoteOrder } from '../../../sfu/codec-order.js';
-import { sfuCodecs } from '../../../sfu/media-capabilities.js';
+import { remoteCodecOrder, sortByRemoteOrder } from '../../../sfu/peer/codec-order.js';
+import { sfuCodecs } from '../../../sfu/peer/media-capabilities.js';
 
 const offer = [
   'v=0', 'o=- 1 1 IN IP4 0.0.0.0', 's=-', 't=0 0',

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import type { RTCDataChannel } from 'werift';
-import { DataChannelSink } from '../../../sfu/data-channel-sink.js';
+import { DataChannelSink } from '../../../sfu/session/data-channel-sink.js';
 import type { SfuMetrics } from '../../../sfu/sfu-metrics.js';
 
 /** What the sink uses of werift's RTCDataChannel: a queue that drains only when the test says so. */

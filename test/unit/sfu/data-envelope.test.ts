@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { decodeDataEnvelope, encodeDataEnvelope, encodeText, parseUpstreamHeader } from '../../../sfu/data-envelope.js';
+import { decodeDataEnvelope, encodeDataEnvelope, encodeText, parseUpstreamHeader } from '../../../sfu/session/data-envelope.js';
 
 test('round-trips text and binary payloads with their header', () => {
   const text = encodeDataEnvelope({ to: ['b'], topic: 'chat' }, encodeText('héllo'), true);

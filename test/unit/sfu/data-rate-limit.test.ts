@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { DataRateLimit } from '../../../sfu/data-rate-limit.js';
+import { DataRateLimit } from '../../../sfu/session/data-rate-limit.js';
 
 const limits = { dataMessagesPerSecond: 10, dataMessageBurst: 20, dataBytesPerSecond: 1000, dataBytesBurst: 2000 };
 

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { buildExtensionRemap } from '../../../sfu/header-extensions.js';
+import { buildExtensionRemap } from '../../../sfu/media/header-extensions.js';
 
 const AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';

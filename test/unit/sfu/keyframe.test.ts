@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { isH264Keyframe, isVp8Keyframe, keyframeDetectorFor } from '../../../sfu/keyframe.js';
+import { isH264Keyframe, isVp8Keyframe, keyframeDetectorFor } from '../../../sfu/media/keyframe.js';
 
 const b = (...bytes: number[]) => new Uint8Array(bytes);
 

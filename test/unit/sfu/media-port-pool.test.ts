@@ -1,9 +1,9 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { describe, expect, test } from 'vitest';
 import { UdpTransport } from 'werift';
-import { MediaPortPool } from '../../../sfu/media-port-pool.js';
-import { PeerMediaSockets } from '../../../sfu/peer-media-sockets.js';
-import { newUdpTransport } from '../../../sfu/werift-peer-internals.js';
+import { MediaPortPool } from '../../../sfu/peer/media-port-pool.js';
+import { PeerMediaSockets } from '../../../sfu/peer/peer-media-sockets.js';
+import { newUdpTransport } from '../../../sfu/peer/werift-peer-internals.js';
 
 describe('MediaPortPool', () => {
   test('hands out every port of the range once, in order, then none', () => {

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { InvalidSdpError } from '../../../sfu/errors.js';
-import { checkSessionDescription } from '../../../sfu/sdp-check.js';
+import { checkSessionDescription } from '../../../sfu/peer/sdp-check.js';
 
 const valid = [
   'v=0',

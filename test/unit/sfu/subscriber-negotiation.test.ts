@@ -2,13 +2,13 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, expect, test } from 'vitest';
 import type { RTCRtpReceiver } from 'werift';
-import { subscriberHeaderExtensions } from '../../../sfu/media-capabilities.js';
-import type { NegotiationQueue } from '../../../sfu/negotiation-queue.js';
-import { createPeerConnection } from '../../../sfu/peer-factory.js';
-import { PublishedTrack } from '../../../sfu/published-track.js';
+import { subscriberHeaderExtensions } from '../../../sfu/peer/media-capabilities.js';
+import type { NegotiationQueue } from '../../../sfu/peer/negotiation-queue.js';
+import { createPeerConnection } from '../../../sfu/peer/peer-factory.js';
+import { PublishedTrack } from '../../../sfu/media/published-track.js';
 import { createSfuMetrics } from '../../../sfu/sfu-metrics.js';
 import { defaultSfuOptions } from '../../../sfu/sfu-options.js';
-import { SubscriberPeer, type SubscriberOffer } from '../../../sfu/subscriber-peer.js';
+import { SubscriberPeer, type SubscriberOffer } from '../../../sfu/peer/subscriber-peer.js';
 import { waitUntil } from '../../helpers/bot.js';
 
 const options = { ...defaultSfuOptions, portMin: 43000, portMax: 43999 };

@@ -17,9 +17,9 @@ import {
 } from 'werift';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidStateError } from '../../../sfu/errors.js';
-import { attachTransportCc, type TransportCcFeedback } from '../../../sfu/transport-cc/attach.js';
-import { decodeTransportFeedback } from '../../../sfu/transport-cc/feedback-decoder.js';
-import { NOT_RECEIVED } from '../../../sfu/transport-cc/feedback-types.js';
+import { attachTransportCc, type TransportCcFeedback } from '../../../sfu/media/transport-cc/attach.js';
+import { decodeTransportFeedback } from '../../../sfu/media/transport-cc/feedback-decoder.js';
+import { NOT_RECEIVED } from '../../../sfu/media/transport-cc/feedback-types.js';
 
 /**
  * The adapter on real werift peer connections talking over 127.0.0.1: a werift "publisher" sends RTP with

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeTransportFeedback, TransportFeedbackParseError } from '../../../sfu/transport-cc/feedback-decoder.js';
-import { encodeTransportFeedback } from '../../../sfu/transport-cc/feedback-encoder.js';
-import { NOT_RECEIVED, type TransportFeedback } from '../../../sfu/transport-cc/feedback-types.js';
+import { decodeTransportFeedback, TransportFeedbackParseError } from '../../../sfu/media/transport-cc/feedback-decoder.js';
+import { encodeTransportFeedback } from '../../../sfu/media/transport-cc/feedback-encoder.js';
+import { NOT_RECEIVED, type TransportFeedback } from '../../../sfu/media/transport-cc/feedback-types.js';
 
 const NR = NOT_RECEIVED;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { encodeTransportFeedback } from '../../../sfu/transport-cc/feedback-encoder.js';
-import { NOT_RECEIVED, type TransportFeedback } from '../../../sfu/transport-cc/feedback-types.js';
-import { PacketChunkWriter } from '../../../sfu/transport-cc/packet-chunks.js';
+import { encodeTransportFeedback } from '../../../sfu/media/transport-cc/feedback-encoder.js';
+import { NOT_RECEIVED, type TransportFeedback } from '../../../sfu/media/transport-cc/feedback-types.js';
+import { PacketChunkWriter } from '../../../sfu/media/transport-cc/packet-chunks.js';
 
 const NR = NOT_RECEIVED;
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeTransportFeedback } from '../../../sfu/transport-cc/feedback-decoder.js';
-import { encodeTransportFeedback } from '../../../sfu/transport-cc/feedback-encoder.js';
-import { FeedbackRecorder } from '../../../sfu/transport-cc/feedback-recorder.js';
-import { NOT_RECEIVED, type TransportFeedback } from '../../../sfu/transport-cc/feedback-types.js';
+import { decodeTransportFeedback } from '../../../sfu/media/transport-cc/feedback-decoder.js';
+import { encodeTransportFeedback } from '../../../sfu/media/transport-cc/feedback-encoder.js';
+import { FeedbackRecorder } from '../../../sfu/media/transport-cc/feedback-recorder.js';
+import { NOT_RECEIVED, type TransportFeedback } from '../../../sfu/media/transport-cc/feedback-types.js';
 
 const MS = 1000;
 /** A clock far from zero, so reference times are realistic. */

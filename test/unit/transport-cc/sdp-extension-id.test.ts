@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TRANSPORT_CC_EXTENSION_URI } from '../../../sfu/transport-cc/feedback-types.js';
-import { findExtensionIds } from '../../../sfu/transport-cc/sdp-extension-id.js';
+import { TRANSPORT_CC_EXTENSION_URI } from '../../../sfu/media/transport-cc/feedback-types.js';
+import { findExtensionIds } from '../../../sfu/media/transport-cc/sdp-extension-id.js';
 
 const ids = (sdp: string) => {
   const table = findExtensionIds(sdp, TRANSPORT_CC_EXTENSION_URI);

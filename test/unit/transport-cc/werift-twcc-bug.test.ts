@@ -10,10 +10,10 @@ import {
   type RtcpPacket,
 } from 'werift';
 import { describe, expect, it } from 'vitest';
-import { decodeTransportFeedback, TransportFeedbackParseError } from '../../../sfu/transport-cc/feedback-decoder.js';
-import { encodeTransportFeedback } from '../../../sfu/transport-cc/feedback-encoder.js';
-import { FeedbackRecorder } from '../../../sfu/transport-cc/feedback-recorder.js';
-import { NOT_RECEIVED } from '../../../sfu/transport-cc/feedback-types.js';
+import { decodeTransportFeedback, TransportFeedbackParseError } from '../../../sfu/media/transport-cc/feedback-decoder.js';
+import { encodeTransportFeedback } from '../../../sfu/media/transport-cc/feedback-encoder.js';
+import { FeedbackRecorder } from '../../../sfu/media/transport-cc/feedback-recorder.js';
+import { NOT_RECEIVED } from '../../../sfu/media/transport-cc/feedback-types.js';
 
 /** Transport-wide sequence numbers of the packets "received": 13 is lost. */
 const ARRIVED = [10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23];

@@ -1,5 +1,5 @@
 import type { RTCDataChannel } from 'werift';
-import type { SfuMetrics } from './sfu-metrics.js';
+import type { SfuMetrics } from '../sfu-metrics.js';
 
 export interface DataSinkLimits {
   dataLossyMaxBufferedBytes: number;

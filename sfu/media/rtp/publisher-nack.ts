@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { RTCRtpReceiver, RtpPacket } from 'werift';
-import type { SfuMetrics } from '../sfu-metrics.js';
+import type { SfuMetrics } from '../../sfu-metrics.js';
 import { encodeGenericNacks } from './generic-nack.js';
 import { NackGenerator, nackGeneratorDefaults, type NackGeneratorOptions } from './nack-generator.js';
 

@@ -1,8 +1,8 @@
 import { RTCPeerConnection, type PeerConfig } from 'werift';
-import { LimitExceededError } from './errors.js';
+import { LimitExceededError } from '../errors.js';
 import { mediaPortPool } from './media-port-pool.js';
 import { PeerMediaSockets } from './peer-media-sockets.js';
-import type { SfuOptions } from './sfu-options.js';
+import type { SfuOptions } from '../sfu-options.js';
 import { sfuCodecs, sfuHeaderExtensions } from './media-capabilities.js';
 import { bufferEarlyDtls } from './werift-dtls-early.js';
 import { withoutStunServer } from './werift-peer-internals.js';
@@ -18,7 +18,7 @@ export type PeerFactoryOptions = Pick<SfuOptions, 'listenIp' | 'portMin' | 'port
  * A werift peer connection restricted to one interface: it gathers and announces a single host candidate
  * on `listenIp`, bound directly to a port of `portMin..portMax` taken from the process's pool (no probing), and
  * pairs only with IPv4 remote candidates, so everything works on 127.0.0.1 alone. DTLS records that arrive
- * before werift starts DTLS are kept and replayed (sfu/werift-dtls-early.ts). Throws LimitExceededError when
+ * before werift starts DTLS are kept and replayed (sfu/peer/werift-dtls-early.ts). Throws LimitExceededError when
  * every port of the range is in use.
  */
 export function createPeerConnection(options: PeerFactoryOptions, extra: Partial<PeerConfig> = {}): RTCPeerConnection {
@@ -36,7 +36,7 @@ export function createPeerConnection(options: PeerFactoryOptions, extra: Partial
     iceUseIpv4: false,
     iceUseIpv6: false,
     iceAdditionalHostAddresses: [ip],
-    // Also the key by which werift's socket requests reach `sockets` (sfu/werift-peer-internals.ts).
+    // Also the key by which werift's socket requests reach `sockets` (sfu/peer/werift-peer-internals.ts).
     iceInterfaceAddresses: sockets.interfaceAddresses,
     iceFilterCandidatePair: (pair) => pair.localCandidate.host === ip && isIpv4(pair.remoteCandidate.host),
     iceFilterStunResponse: (_message, addr) => isIpv4(addr[0]),

@@ -1,15 +1,15 @@
 import type { Counter } from 'prom-client';
 import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RtcpPacket, RtcpSrPacket, RtpPacket } from 'werift';
 import type { DownTrack } from './down-track.js';
-import { InvalidStateError } from './errors.js';
+import { InvalidStateError } from '../errors.js';
 import type { ExtensionIdMap } from './header-extensions.js';
 import { keyframeDetectorFor, type KeyframeDetector } from './keyframe.js';
 import { PacketCache } from './packet-cache.js';
 import { Arrival, RtpUnwrapper } from './rtp/rtp-unwrapper.js';
 import { RTCP_SR, unixMsFromNtp } from './rtp/sender-report.js';
 import { PublisherClock } from './rtp/publisher-clock.js';
-import type { SfuMetrics } from './sfu-metrics.js';
-import type { PublishedTrackInfo, TrackKind, TrackSource } from './sfu-types.js';
+import type { SfuMetrics } from '../sfu-metrics.js';
+import type { PublishedTrackInfo, TrackKind, TrackSource } from '../sfu-types.js';
 
 export interface PublishedTrackInit {
   id: string;

@@ -9,7 +9,7 @@ const isDtlsRecord = (data: Buffer) => data.length > 0 && data[0] >= 20 && data[
 
 /**
  * Keeps the DTLS records that reach a peer connection before werift has started its DTLS endpoint, and hands them
- * to it once it has (sfu/werift-peer-internals.ts, "Early DTLS").
+ * to it once it has (sfu/peer/werift-peer-internals.ts, "Early DTLS").
  *
  * Why: on the subscriber connection the SFU offers `setup:actpass`, clients answer `active` (RFC 5763 §5), so
  * the SFU is the DTLS server, and werift starts the server only after its own checks and nomination end. A client

@@ -1,13 +1,13 @@
 import type { RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
-import { DataChannelSink } from './data-channel-sink.js';
-import { DownTrack } from './down-track.js';
-import { InvalidSdpError, InvalidStateError } from './errors.js';
+import { DataChannelSink } from '../session/data-channel-sink.js';
+import { DownTrack } from '../media/down-track.js';
+import { InvalidSdpError, InvalidStateError } from '../errors.js';
 import { sfuCodecs } from './media-capabilities.js';
 import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { checkSessionDescription } from './sdp-check.js';
 import { answerMismatch, mediaSections } from './sdp-sections.js';
-import type { PublishedTrack } from './published-track.js';
+import type { PublishedTrack } from '../media/published-track.js';
 import { releaseStoppedTransceiver } from './werift-peer-internals.js';
 
 export interface SubscriberOffer {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver } from 'werift';
-import { InvalidStateError } from '../errors.js';
+import { InvalidStateError } from '../../errors.js';
 import { TRANSPORT_CC_EXTENSION_URI } from './feedback-types.js';
 import { findExtensionIds } from './sdp-extension-id.js';
 import { TransportSession, type TransportSessionContext } from './transport-session.js';

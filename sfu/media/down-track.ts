@@ -9,7 +9,7 @@ import { SenderReportTimer, type SenderReportSource } from './rtp/sender-report-
 import type { SrtpSender } from './rtp/srtp-sender.js';
 import { sendProtected, srtpSenderFor, srtpSessionOf } from './rtp/werift-transport.js';
 import type { Counter } from 'prom-client';
-import type { SfuMetrics } from './sfu-metrics.js';
+import type { SfuMetrics } from '../sfu-metrics.js';
 
 const URI_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const URI_TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';

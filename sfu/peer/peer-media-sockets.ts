@@ -1,6 +1,6 @@
 import type { Socket, SocketType } from 'node:dgram';
 import type { InterfaceAddresses, UdpTransport } from 'werift';
-import { InvalidStateError, LimitExceededError } from './errors.js';
+import { InvalidStateError, LimitExceededError } from '../errors.js';
 import type { MediaPortPool } from './media-port-pool.js';
 import { newUdpTransport, routeHostSockets } from './werift-peer-internals.js';
 

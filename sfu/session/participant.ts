@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
-import { InvalidStateError, LimitExceededError, NotFoundError, PermissionError } from './errors.js';
+import { InvalidStateError, LimitExceededError, NotFoundError, PermissionError } from '../errors.js';
 import { DataRateLimit } from './data-rate-limit.js';
-import { randomId } from './ids.js';
-import type { NegotiationQueue } from './negotiation-queue.js';
-import type { PeerContext } from './peer-base.js';
-import { subscriberHeaderExtensions } from './media-capabilities.js';
-import { createPeerConnection } from './peer-factory.js';
-import type { PublishedTrack } from './published-track.js';
-import { PublisherPeer, type PublishResult } from './publisher-peer.js';
-import type { SfuMetrics } from './sfu-metrics.js';
-import type { SfuOptions } from './sfu-options.js';
-import { SubscriberPeer, type SubscriberOffer } from './subscriber-peer.js';
+import { randomId } from '../ids.js';
+import type { NegotiationQueue } from '../peer/negotiation-queue.js';
+import type { PeerContext } from '../peer/peer-base.js';
+import { subscriberHeaderExtensions } from '../peer/media-capabilities.js';
+import { createPeerConnection } from '../peer/peer-factory.js';
+import type { PublishedTrack } from '../media/published-track.js';
+import { PublisherPeer, type PublishResult } from '../peer/publisher-peer.js';
+import type { SfuMetrics } from '../sfu-metrics.js';
+import type { SfuOptions } from '../sfu-options.js';
+import { SubscriberPeer, type SubscriberOffer } from '../peer/subscriber-peer.js';
 import type {
   DataRejection,
   Grants,
@@ -19,8 +19,8 @@ import type {
   PeerRole,
   PublishedTrackInfo,
   TrackDescription,
-} from './sfu-types.js';
-import { TypedEmitter } from './typed-emitter.js';
+} from '../sfu-types.js';
+import { TypedEmitter } from '../typed-emitter.js';
 
 export interface ParticipantEvents extends Record<string, unknown[]> {
   subscriberOffer: [SubscriberOffer];

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { routeDataMessage } from './data-router.js';
-import { InvalidStateError } from './errors.js';
+import { InvalidStateError } from '../errors.js';
 import { Participant, type ParticipantInit, type TrackSource } from './participant.js';
-import type { PublishedTrack } from './published-track.js';
-import type { SfuMetrics } from './sfu-metrics.js';
-import type { ParticipantSnapshot, PublishedTrackInfo } from './sfu-types.js';
-import { TypedEmitter } from './typed-emitter.js';
+import type { PublishedTrack } from '../media/published-track.js';
+import type { SfuMetrics } from '../sfu-metrics.js';
+import type { ParticipantSnapshot, PublishedTrackInfo } from '../sfu-types.js';
+import { TypedEmitter } from '../typed-emitter.js';
 
 export interface RoomEvents extends Record<string, unknown[]> {
   participantJoined: [ParticipantSnapshot];

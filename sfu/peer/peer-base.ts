@@ -1,11 +1,11 @@
 import type { RTCIceCandidate, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import type { Logger } from 'pino';
-import { InvalidSdpError } from './errors.js';
-import type { ExtensionIdMap } from './header-extensions.js';
+import { InvalidSdpError } from '../errors.js';
+import type { ExtensionIdMap } from '../media/header-extensions.js';
 import { announceAddress, closePeerConnection } from './peer-factory.js';
-import type { SfuMetrics } from './sfu-metrics.js';
-import type { SfuOptions } from './sfu-options.js';
-import type { IceCandidateJson, PeerRole } from './sfu-types.js';
+import type { SfuMetrics } from '../sfu-metrics.js';
+import type { SfuOptions } from '../sfu-options.js';
+import type { IceCandidateJson, PeerRole } from '../sfu-types.js';
 
 export interface PeerContext {
   options: SfuOptions;

@@ -1,17 +1,17 @@
 import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
-import { InvalidSdpError, InvalidStateError, LimitExceededError } from './errors.js';
+import { InvalidSdpError, InvalidStateError, LimitExceededError } from '../errors.js';
 import { sendingMediaSections } from './sdp-sections.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
-import { PublishedTrack } from './published-track.js';
-import type { TrackDescription, TrackKind } from './sfu-types.js';
-import { randomId } from './ids.js';
+import { PublishedTrack } from '../media/published-track.js';
+import type { TrackDescription, TrackKind } from '../sfu-types.js';
+import { randomId } from '../ids.js';
 import { checkSessionDescription } from './sdp-check.js';
 import { remoteCodecOrder, sortByRemoteOrder } from './codec-order.js';
 import { sfuCodecs } from './media-capabilities.js';
 import { releaseStoppedTransceiver } from './werift-peer-internals.js';
-import { PublisherClock } from './rtp/publisher-clock.js';
-import { attachTransportCc, type TransportCcFeedback } from './transport-cc/attach.js';
-import { PublisherNack } from './rtp/publisher-nack.js';
+import { PublisherClock } from '../media/rtp/publisher-clock.js';
+import { attachTransportCc, type TransportCcFeedback } from '../media/transport-cc/attach.js';
+import { PublisherNack } from '../media/rtp/publisher-nack.js';
 
 export interface PublishResult {
   sdp: string;
@@ -22,7 +22,7 @@ export interface PublishResult {
 /** The connection a client publishes on: the client offers, the SFU answers (docs/PROTOCOL.md, "Publishing"). */
 export class PublisherPeer extends PeerBase {
   readonly #tracksByMid = new Map<string, PublishedTrack>();
-  /** Our NACK generator for each published video track, by mid (replaces werift's; see sfu/rtp/publisher-nack.ts). */
+  /** Our NACK generator for each published video track, by mid (replaces werift's; see sfu/media/rtp/publisher-nack.ts). */
   readonly #nackByMid = new Map<string, PublisherNack>();
   readonly #identity: string;
   /** The publisher's wallclock, shared by its tracks so their Sender Reports map through one offset (lip sync). */

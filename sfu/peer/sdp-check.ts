@@ -1,4 +1,4 @@
-import { InvalidSdpError } from './errors.js';
+import { InvalidSdpError } from '../errors.js';
 
 /**
  * werift applies almost any text as a session description, so the SFU checks the shape first

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import { mediaPortPool } from './media-port-pool.js';
-import type { SfuOptions } from './sfu-options.js';
+import type { SfuOptions } from '../sfu-options.js';
 
 /** Gauges of the media port range: sockets bound (one per open peer connection) and ports left. */
 export function registerMediaPortMetrics(registry: Registry, options: Pick<SfuOptions, 'listenIp' | 'portMin' | 'portMax'>): void {

@@ -3,7 +3,7 @@
  * They are reached through `import ... from 'werift'`, i.e. werift's ESM bundle (lib/index.mjs); the CommonJS copy
  * (lib/webrtc/src/index.js, for `require`) has classes of its own that these hooks do not touch.
  *
- * Host sockets (sfu/peer-media-sockets.ts):
+ * Host sockets (sfu/peer/peer-media-sockets.ts):
  * - ICE gathers a host candidate by calling the static `UdpTransport.init(type, { portRange, interfaceAddresses })`
  *   from `StunProtocol.connectionMade` (index.mjs, "../ice/src/stun/protocol.ts"); left alone, `init` finds a port
  *   with `findPort`, which binds and closes ports one by one from `portRange[0]` (one probe per port in use, for
@@ -27,7 +27,7 @@
  *   closed meanwhile, and `Flight.transmit` resends a flight 10 more times, 0.5 s to 5.5 s apart, stopping only
  *   when the handshake moves on: a participant who leaves during its DTLS handshake leaves a timer running ~33 s.
  *
- * Early DTLS (sfu/werift-dtls-early.ts):
+ * Early DTLS (sfu/peer/werift-dtls-early.ts):
  * - `RTCDtlsTransport.start()` creates the DTLS server (or client) and subscribes it to the ICE connection's
  *   `onData` (through an `IceTransport` wrapper that keeps DTLS records, RFC 7983 §7 first byte 20–63) only
  *   after ICE connectivity checks and nomination end (`RTCPeerConnection.connect()`); DTLS records arriving
@@ -35,7 +35,7 @@
  * - `Connection.onData.execute(buf)` delivers a datagram as if it had just arrived (werift's statistics are
  *   counted before `onData`, so a replay is not counted twice).
  *
- * Stopped transceivers (releaseStoppedTransceiver below, from sfu/subscriber-peer.ts):
+ * Stopped transceivers (releaseStoppedTransceiver below, from sfu/peer/subscriber-peer.ts):
  * - `RTCRtpSender.setDtlsTransport()` subscribes the sender to `dtlsTransport.onStateChange` and keeps the
  *   unsubscriber in `sender.dtlsDisposer`; `stop()` never calls it. With bundling every m-line shares the
  *   connection's one DTLS transport, so each stopped sender (and the transceiver it was taken from) stays
@@ -61,7 +61,7 @@ let installed = false;
 function installHostSocketHook(): void {
   if (installed) return;
   const original = UdpTransport.init;
-  if (typeof original !== 'function') throw new Error('werift UdpTransport.init is missing: sfu/werift-peer-internals.ts needs updating');
+  if (typeof original !== 'function') throw new Error('werift UdpTransport.init is missing: sfu/peer/werift-peer-internals.ts needs updating');
   const hooked = (type: SocketType, options: UdpInitOptions = {}): Promise<UdpTransport> => {
     const opener = options.interfaceAddresses ? openers.get(options.interfaceAddresses) : undefined;
     return opener ? opener(type) : original.call(UdpTransport, type, options);
