@@ -11,6 +11,8 @@ import { RTCCertificate, SessionDescription, type RTCDtlsFingerprint } from 'wer
  *    description): the parse of a text is reused by later parses of the same text in the same turn of the event
  *    loop (the cache is emptied at the next turn, so descriptions stored and later changed are never shared).
  *
+ * Two more are patched into werift at install (patches/, listed with every other werift change in docs/WERIFT.md).
+ *
  * `useSdpParser()` lets a process put another parser under the second (the full-room benchmark's bots do).
  *
  * werift internals touched: `RTCCertificate.prototype.getFingerprints`, `SessionDescription.parse` (replaced;
