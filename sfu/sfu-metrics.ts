@@ -23,6 +23,8 @@ export interface SfuMetrics {
   publisherLostPackets: Counter<'result'>;
   /** NACK timers running for published tracks: zero while nothing is missing. */
   publisherNackTimers: Gauge;
+  /** Each downlink estimate a subscriber's browser reported (REMB, sfu/bwe/remb.ts), in bits per second. */
+  subscriberDownlinkBps: Histogram;
 }
 
 export interface SfuCounts {
@@ -60,6 +62,12 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
     publisherNacksSent: new Counter({ name: 'tsfu_sfu_publisher_nacks_sent_total', help: 'Generic NACK packets sent to publishers', registers: [registry] }),
     publisherLostPackets: new Counter({ name: 'tsfu_sfu_publisher_lost_packets_total', help: 'Packets lost from publishers, by result (recovered or unrecovered)', labelNames: ['result'], registers: [registry] }),
     publisherNackTimers: new Gauge({ name: 'tsfu_sfu_publisher_nack_timers', help: 'NACK timers running for published tracks (zero while nothing is missing)', registers: [registry] }),
+    subscriberDownlinkBps: new Histogram({
+      name: 'tsfu_sfu_subscriber_downlink_estimate_bps',
+      help: "Subscribers' downlink estimates (REMB), one observation per report",
+      buckets: [100e3, 250e3, 500e3, 750e3, 1e6, 1.5e6, 2.5e6, 4e6, 6e6, 10e6, 20e6],
+      registers: [registry],
+    }),
     connectSeconds: new Histogram({
       name: 'tsfu_sfu_connect_seconds',
       help: 'Time from the first description to ICE+DTLS connected',

@@ -6,6 +6,7 @@ import {
   useNACK,
   usePLI,
   useFIR,
+  useREMB,
   useRepairedRtpStreamId,
   useSdesMid,
   useSdesRTPStreamId,
@@ -16,10 +17,23 @@ import {
 /** Fixed payload types, so a publisher's packets need no payload-type rewrite when a subscriber agrees. */
 export const PayloadType = { opus: 111, vp8: 96, vp8Rtx: 97, h264: 102, h264Rtx: 103 } as const;
 
-const videoFeedback = () => [useNACK(), usePLI(), useFIR(), useTWCC()];
+type Feedback = RTCRtpCodecParameters['rtcpFeedback'];
 
 /** Codecs the SFU forwards: Opus, VP8 and H264 (packetization-mode 1), video with RTX (RFC 4588). */
 export function sfuCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
+  return codecs([useTWCC()], [useNACK(), usePLI(), useFIR(), useTWCC()]);
+}
+
+/**
+ * The same codecs on subscriber connections, where the browser estimates its downlink and reports it in REMB
+ * (docs/BANDWIDTH.md): goog-remb instead of transport-cc. A video packet that carries a transport-wide
+ * sequence number never reaches Chromium's REMB estimator, so transport-cc is not negotiated there at all.
+ */
+export function subscriberCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
+  return codecs([], [useNACK(), usePLI(), useFIR(), useREMB()]);
+}
+
+function codecs(audioFeedback: Feedback, videoFeedback: Feedback): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
   return {
     audio: [
       new RTCRtpCodecParameters({
@@ -28,18 +42,18 @@ export function sfuCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCode
         channels: 2,
         payloadType: PayloadType.opus,
         parameters: 'minptime=10;useinbandfec=1',
-        rtcpFeedback: [useTWCC()],
+        rtcpFeedback: [...audioFeedback],
       }),
     ],
     video: [
-      new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: PayloadType.vp8, rtcpFeedback: videoFeedback() }),
+      new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: PayloadType.vp8, rtcpFeedback: [...videoFeedback] }),
       new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: PayloadType.vp8Rtx, parameters: `apt=${PayloadType.vp8}` }),
       new RTCRtpCodecParameters({
         mimeType: 'video/H264',
         clockRate: 90000,
         payloadType: PayloadType.h264,
         parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-        rtcpFeedback: videoFeedback(),
+        rtcpFeedback: [...videoFeedback],
       }),
       new RTCRtpCodecParameters({ mimeType: 'video/rtx', clockRate: 90000, payloadType: PayloadType.h264Rtx, parameters: `apt=${PayloadType.h264}` }),
     ],
@@ -55,13 +69,14 @@ export function sfuHeaderExtensions(): { audio: RTCRtpHeaderExtensionParameters[
 }
 
 /**
- * Header extensions offered on down tracks: the ones the SFU writes (mid, transport-cc, abs-send-time) and the one
- * it forwards (audio level). Publishers' rid/repaired-rid mean nothing downstream; leaving them out keeps each
- * m-line of a 200-track offer short.
+ * Header extensions offered on down tracks: the ones the SFU writes (mid; abs-send-time, which Chromium's REMB
+ * estimator times video by) and the one it forwards (audio level). Publishers' rid/repaired-rid mean nothing
+ * downstream, and abs-send-time on audio is not read (Chromium estimates from video only); leaving them out keeps
+ * each m-line of a 200-track offer short.
  */
 export function subscriberHeaderExtensions(): { audio: RTCRtpHeaderExtensionParameters[]; video: RTCRtpHeaderExtensionParameters[] } {
   return {
-    audio: sfuHeaderExtensions().audio,
-    video: [useSdesMid(), useTransportWideCC(), useAbsSendTime()],
+    audio: [useSdesMid(), useAudioLevelIndication()],
+    video: [useSdesMid(), useAbsSendTime()],
   };
 }

@@ -2,7 +2,8 @@ import type { RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver } from 'werif
 import { DataChannelSink } from '../session/data-channel-sink.js';
 import { DownTrack } from '../media/down-track.js';
 import { InvalidSdpError, InvalidStateError } from '../errors.js';
-import { sfuCodecs } from './media-capabilities.js';
+import { watchRemb } from '../bwe/remb.js';
+import { subscriberCodecs } from './media-capabilities.js';
 import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { checkSessionDescription } from './sdp-check.js';
@@ -80,6 +81,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   readonly #removed: RTCRtpTransceiver[] = [];
   /** Down tracks whose m-line an answer has negotiated. */
   readonly #negotiated = new WeakSet<DownTrack>();
+  /** The browser's latest downlink estimate (REMB), in bits per second; undefined before its first report. */
+  #downlinkBps: number | undefined;
+  readonly #stopRemb: () => void;
 
   constructor(pc: RTCPeerConnection, context: PeerContext, queue: NegotiationQueue, events: SubscriberPeerEvents) {
     super('subscriber', pc, context);
@@ -96,6 +100,16 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#dataSink = new DataChannelSink(this.#channels, context.options, context.metrics, (message) => {
       if (!this.closed) events.onDataStalled(message);
     });
+    // BUNDLE: the data channels' DTLS transport carries every down track too.
+    this.#stopRemb = watchRemb(pc.sctpTransport!.dtlsTransport, (bps) => {
+      this.#downlinkBps = bps;
+      context.metrics.subscriberDownlinkBps.observe(bps);
+    });
+  }
+
+  /** The browser's latest downlink estimate (REMB, docs/BANDWIDTH.md), in bits per second. */
+  get downlinkEstimateBps(): number | undefined {
+    return this.#downlinkBps;
   }
 
   get downTracks(): ReadonlyMap<string, DownTrack> {
@@ -275,6 +289,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     SubscriberPeer.#waiting.delete(this);
     for (const downTrack of this.#downTracks.values()) downTrack.close();
     this.#downTracks.clear();
+    this.#stopRemb();
     this.#dataSink.close();
     this.#channels.reliable.close();
     this.#channels.lossy.close();
@@ -302,7 +317,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   #preferCodec(transceiver: RTCRtpTransceiver, track: PublishedTrack): void {
     const mime = track.mimeType?.toLowerCase();
     if (!mime) return;
-    const codecs = sfuCodecs()[track.kind];
+    const codecs = subscriberCodecs()[track.kind];
     const primary = codecs.find((c) => c.mimeType.toLowerCase() === mime);
     if (!primary) return;
     const rtx = codecs.find((c) => /\/rtx$/i.test(c.mimeType) && c.parameters === `apt=${primary.payloadType}`);

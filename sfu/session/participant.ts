@@ -4,7 +4,7 @@ import { DataRateLimit } from './data-rate-limit.js';
 import { randomId } from '../ids.js';
 import type { NegotiationQueue } from '../peer/negotiation-queue.js';
 import type { PeerContext } from '../peer/peer-base.js';
-import { subscriberHeaderExtensions } from '../peer/media-capabilities.js';
+import { subscriberCodecs, subscriberHeaderExtensions } from '../peer/media-capabilities.js';
 import { createPeerConnection } from '../peer/peer-factory.js';
 import type { PublishedTrack } from '../media/published-track.js';
 import { PublisherPeer, type PublishResult } from '../peer/publisher-peer.js';
@@ -114,7 +114,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
         if (state === 'failed') this.#fail({ code: 'CONNECTION_FAILED', message: `the ${role} media connection failed (ICE or DTLS)` });
       },
     };
-    const pc = createPeerConnection(init.options, { headerExtensions: subscriberHeaderExtensions() });
+    const pc = createPeerConnection(init.options, { codecs: subscriberCodecs(), headerExtensions: subscriberHeaderExtensions() });
     this.subscriber = new SubscriberPeer(pc, this.#context, init.negotiationQueue, {
       onOffer: (offer) => this.emit('subscriberOffer', offer),
       onData: (data, reliable) => this.emit('@data', data, reliable),

@@ -38,4 +38,16 @@ test('a Chromium publisher reaches full bitrate through the SFU and a subscriber
   );
   expect(video!.frameWidth).toBeGreaterThanOrEqual(640);
   expect(video!.framesPerSecond).toBeGreaterThanOrEqual(20);
+  // The subscriber's browser reports its downlink estimate in REMB (no transport-cc on subscriber connections):
+  // Chromium's first report comes ~5 s after video starts, at about the rate it receives.
+  const remb = await eventually(downlinkEstimates, (e) => e.count >= 3, 20_000, 'three REMB reports from the subscriber');
+  console.info(`REMB: ${remb.count} reports, mean ${Math.round(remb.sum / remb.count / 1000)} kbps`);
+  expect(remb.sum / remb.count).toBeGreaterThan(200_000);
 });
+
+/** The server's histogram of subscribers' REMB estimates, read from /metrics. */
+async function downlinkEstimates(): Promise<{ count: number; sum: number }> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { count: read('tsfu_sfu_subscriber_downlink_estimate_bps_count'), sum: read('tsfu_sfu_subscriber_downlink_estimate_bps_sum') };
+}
