@@ -31,6 +31,8 @@ export interface TrackDescription {
   mid: string;
   source: TrackSource;
   name?: string;
+  /** Simulcast layers by RTP stream id, lowest quality first. */
+  layers?: readonly { rid: string }[];
 }
 
 export interface IceCandidateJson {

@@ -48,11 +48,16 @@ export const JoinRequest = Type.Object(
   { additionalProperties: false },
 );
 
+/** A simulcast layer by its RTP stream id (RFC 8851 §10: rid-syntax, alphanumeric, '-' and '_'). */
+const SimulcastLayer = Type.Object({ rid: Type.String({ minLength: 1, maxLength: 16, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false });
+
 export const PublishedTrackDescription = Type.Object(
   {
     mid: Type.String({ minLength: 1, maxLength: 32 }),
     source: TrackSource,
     name: Type.Optional(Type.String({ maxLength: 128 })),
+    /** Simulcast: the m-line's layers, lowest quality first (the order the SFU chooses them in). */
+    layers: Type.Optional(Type.Array(SimulcastLayer, { minItems: 1, maxItems: 4 })),
   },
   { additionalProperties: false },
 );

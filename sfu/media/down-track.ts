@@ -2,6 +2,8 @@ import { serializeSdesMid, type GenericNack, type RTCDtlsTransport, type RTCRtpT
 import { DropReason, Forwarder, type ForwardResult } from './forwarder.js';
 import { buildExtensionRemap, type ExtensionIdMap } from './header-extensions.js';
 import type { PublishedTrack } from './published-track.js';
+import type { TrackLayer } from './track-layer.js';
+import { Vp8Munger, Vp8Verdict } from '../simulcast/vp8-munger.js';
 import { RetransmitGate } from './rtp/retransmit-gate.js';
 import { absSendTime24, RtpHeaderWriter } from './rtp/rtp-header-writer.js';
 import { roundTripMs, rtpTimestampAt, rtpTimestampFromReport, writeSenderReport, type SenderStats } from './rtp/sender-report.js';
@@ -66,6 +68,15 @@ export class DownTrack implements SenderReportSource {
   /** Whether this down track has asked for its first key frame (once, when it could first send). */
   #askedForKeyframe = false;
   #closed = false;
+  /** The layer being forwarded (simulcast); undefined before the first packet. */
+  #current?: TrackLayer;
+  /** The highest layer this subscriber may receive (its allocation); the top one by default. */
+  #maxLayer: number;
+  /** Set on a layer switch, cleared by the first packet forwarded after it. */
+  #switched = false;
+  /** VP8 simulcast: keeps PictureID, TL0PICIDX and KEYIDX continuous across layer switches. */
+  readonly #vp8?: Vp8Munger;
+  readonly #vp8Options = { switched: false, maxTemporalLayer: 3 };
 
   constructor(track: PublishedTrack, transceiver: RTCRtpTransceiver, metrics: SfuMetrics) {
     this.track = track;
@@ -75,10 +86,12 @@ export class DownTrack implements SenderReportSource {
     this.#forwardedPackets = metrics.packetsForwarded.labels(track.kind);
     this.#forwardedBytes = metrics.bytesForwarded.labels(track.kind);
     this.#forwarder = new Forwarder(track.kind === 'video', TIMESTAMP_STEP[track.kind]);
+    this.#maxLayer = track.layers.length - 1;
+    if (track.simulcast && track.mimeType?.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
     const sender = transceiver.sender;
     this.#unsubscribers.push(
       sender.onGenericNack.subscribe((nack) => this.#onNack(nack)).unSubscribe,
-      sender.onPictureLossIndication.subscribe(() => this.track.requestKeyframe('subscriber-pli')).unSubscribe,
+      sender.onPictureLossIndication.subscribe(() => this.#current && this.track.requestKeyframe('subscriber-pli', this.#current)).unSubscribe,
       sender.onRtcp.subscribe((packet) => this.#onRtcp(packet)).unSubscribe,
     );
     track.addDownTrack(this);
@@ -86,6 +99,19 @@ export class DownTrack implements SenderReportSource {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The index of the layer being forwarded (0 is the lowest), or -1 before the first packet. */
+  get currentLayer(): number {
+    return this.#current?.index ?? -1;
+  }
+
+  /**
+   * The highest layer this subscriber may receive. The switch happens at the next key frame of the layer
+   * chosen (which is asked for); until then the current layer keeps flowing, so the picture never stops.
+   */
+  setMaxLayer(index: number): void {
+    this.#maxLayer = Math.max(0, Math.min(index, this.track.layers.length - 1));
   }
 
   /**
@@ -115,10 +141,11 @@ export class DownTrack implements SenderReportSource {
    * timestamp. The first packet that finds the transport connected and waits for a key frame asks the
    * publisher for one ('subscribe'); later waits ask again at the track's bounded rate ('waiting').
    */
-  forward(packet: RtpPacket, extendedSeq: number, extendedTs: number, keyframe: boolean): void {
+  forward(packet: RtpPacket, layer: TrackLayer, extendedSeq: number, extendedTs: number, keyframe: boolean): void {
     if (this.#closed || this.#payloadType < 0) return;
     const dtls = this.transceiver.sender.dtlsTransport;
     if (!dtls || dtls.state !== 'connected') return;
+    if (layer !== this.#current && !this.#switchTo(layer, keyframe)) return;
     const result = this.#result;
     const drop = this.#forwarder.decide(packet.header.ssrc, extendedSeq, extendedTs, keyframe, result);
     if (drop !== DropReason.None) {
@@ -129,8 +156,15 @@ export class DownTrack implements SenderReportSource {
       return;
     }
     this.#askedForKeyframe = true;
+    let vp8 = Vp8Verdict.Unchanged;
+    if (this.#vp8) {
+      this.#vp8Options.switched = this.#switched;
+      this.#switched = false;
+      vp8 = this.#vp8.decide(packet.payload, this.#vp8Options);
+      if (vp8 === Vp8Verdict.Drop) return;
+    }
     const ssrc = this.transceiver.sender.ssrc;
-    const sentAt = this.#send(dtls, packet, result.sequenceNumber, result.timestamp, this.#payloadType, ssrc, NOT_RTX);
+    const sentAt = this.#send(dtls, packet, result.sequenceNumber, result.timestamp, this.#payloadType, ssrc, NOT_RTX, vp8);
     if (sentAt === 0) return;
     const stats = this.#stats;
     stats.ssrc = ssrc;
@@ -153,11 +187,41 @@ export class DownTrack implements SenderReportSource {
    */
   writeSenderReport(out: Buffer, offset: number, now: number): number {
     if (this.#closed || this.#stats.packetCount === 0) return 0;
-    const report = this.track.senderReport;
+    const report = this.#current && this.track.senderReport(this.#current);
     const rtpTimestamp = report !== undefined && report.ssrc === this.#forwarder.sourceSsrc
       ? rtpTimestampFromReport(this.#forwarder.outgoingTimestamp(report.rtpTimestamp), report.atMs, this.#stats.clockRate, now)
       : rtpTimestampAt(this.#stats, now);
     return writeSenderReport(out, offset, this.#stats, now, rtpTimestamp);
+  }
+
+  /**
+   * A packet of another layer than the one forwarded: starts forwarding its layer when it is the layer this
+   * subscriber should have now and the packet begins a key frame; otherwise asks for that key frame (at the
+   * track's bounded rate) when it is the layer wanted, and drops the packet.
+   */
+  #switchTo(layer: TrackLayer, keyframe: boolean): boolean {
+    if (layer !== this.#wantedLayer(performance.now())) return false;
+    if (this.#kind === 'video' && !keyframe) {
+      this.track.requestKeyframe(this.#current ? 'layer-switch' : this.#askedForKeyframe ? 'waiting' : 'subscribe', layer);
+      this.#askedForKeyframe = true;
+      return false;
+    }
+    this.#current = layer;
+    this.#switched = true;
+    return true;
+  }
+
+  /** The highest layer receiving packets up to the allocated one; else the lowest receiving; else any. */
+  #wantedLayer(now: number): TrackLayer {
+    const layers = this.track.layers;
+    if (layers.length === 1) return layers[0];
+    let best: TrackLayer | undefined;
+    for (const layer of layers) {
+      if (!layer.active(now)) continue;
+      if (layer.index <= this.#maxLayer || !best) best = layer;
+      if (layer.index >= this.#maxLayer) break;
+    }
+    return best ?? this.#current ?? layers[0];
   }
 
   close(): void {
@@ -175,7 +239,16 @@ export class DownTrack implements SenderReportSource {
    * ICE connection without waiting. With `originalSequenceNumber` >= 0 the payload is prefixed with it (RTX,
    * RFC 4588 §4). Returns the send time (Unix ms), 0 when the transport has no SRTP keys yet.
    */
-  #send(dtls: RTCDtlsTransport, packet: RtpPacket, sequenceNumber: number, timestamp: number, payloadType: number, ssrc: number, originalSequenceNumber: number): number {
+  #send(
+    dtls: RTCDtlsTransport,
+    packet: RtpPacket,
+    sequenceNumber: number,
+    timestamp: number,
+    payloadType: number,
+    ssrc: number,
+    originalSequenceNumber: number,
+    vp8: Vp8Verdict,
+  ): number {
     const srtp = this.#srtpFor(dtls);
     if (!srtp) return 0;
     const now = nowMs();
@@ -206,6 +279,8 @@ export class DownTrack implements SenderReportSource {
       datagram[headerLength + 1] = originalSequenceNumber & 0xff;
     }
     payload.copy(datagram, headerLength + prefix);
+    // The shared incoming payload is never written: only this datagram's copy gets the munged VP8 fields.
+    if (vp8 === Vp8Verdict.Rewritten) this.#vp8!.write(datagram, headerLength + prefix);
     const length = srtp.protect(datagram, headerLength, payloadLength);
     sendProtected(dtls, length === datagram.length ? datagram : datagram.subarray(0, length));
     return now;
@@ -231,7 +306,7 @@ export class DownTrack implements SenderReportSource {
 
   #onNack(nack: GenericNack): void {
     this.#metrics.nacksReceived.inc();
-    const cache = this.track.cache;
+    const cache = this.#current?.cache;
     if (!cache || this.#closed) return;
     const sender = this.transceiver.sender;
     const dtls = sender.dtlsTransport;
@@ -242,14 +317,17 @@ export class DownTrack implements SenderReportSource {
       const incoming = forwarder.incomingSequenceNumber(lost);
       const original = incoming < 0 ? undefined : cache.get(incoming);
       if (!original || original.header.ssrc !== forwarder.sourceSsrc || !this.#retransmitGate().allow(lost, now)) continue;
+      // Sent again with the VP8 fields it was first sent with.
+      const vp8 = this.#vp8 ? this.#vp8.decideRetransmission(original.payload) : Vp8Verdict.Unchanged;
+      if (vp8 === Vp8Verdict.Drop) continue;
       const timestamp = forwarder.outgoingTimestamp(original.header.timestamp);
       let sent: number;
       if (this.#rtxPayloadType >= 0) {
         // RFC 4588 §4: the RTX payload starts with the original sequence number, as the subscriber knows it.
-        sent = this.#send(dtls, original, this.#rtxSequenceNumber, timestamp, this.#rtxPayloadType, sender.rtxSsrc, lost);
+        sent = this.#send(dtls, original, this.#rtxSequenceNumber, timestamp, this.#rtxPayloadType, sender.rtxSsrc, lost, vp8);
         this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
       } else {
-        sent = this.#send(dtls, original, lost, timestamp, this.#payloadType, sender.ssrc, NOT_RTX);
+        sent = this.#send(dtls, original, lost, timestamp, this.#payloadType, sender.ssrc, NOT_RTX, vp8);
       }
       if (sent !== 0) this.#metrics.packetsRetransmitted.inc();
     }
@@ -258,7 +336,7 @@ export class DownTrack implements SenderReportSource {
   #onRtcp(packet: RtcpPacket): void {
     // werift surfaces PLI itself; FIR (RFC 5104 §4.3.1) arrives here as a payload-specific feedback.
     if (packet.type === RTCP_PSFB && (packet as { feedback?: { count?: number } }).feedback?.count === FIR_FMT) {
-      this.track.requestKeyframe('subscriber-pli');
+      if (this.#current) this.track.requestKeyframe('subscriber-pli', this.#current);
     } else if (packet.type === RTCP_RR || packet.type === RTCP_SR) {
       // A report block about our SSRC echoes our last SR: RTT paces the answers to NACKs.
       const reports = (packet as { reports?: { ssrc: number; lsr: number; dlsr: number }[] }).reports ?? [];

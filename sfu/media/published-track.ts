@@ -4,8 +4,8 @@ import type { DownTrack } from './down-track.js';
 import { InvalidStateError } from '../errors.js';
 import type { ExtensionIdMap } from './header-extensions.js';
 import { keyframeDetectorFor, type KeyframeDetector } from './keyframe.js';
-import { PacketCache } from './packet-cache.js';
-import { Arrival, RtpUnwrapper } from './rtp/rtp-unwrapper.js';
+import { Arrival } from './rtp/rtp-unwrapper.js';
+import { TrackLayer, type PublisherSenderReport } from './track-layer.js';
 import { RTCP_SR, unixMsFromNtp } from './rtp/sender-report.js';
 import { PublisherClock } from './rtp/publisher-clock.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
@@ -28,21 +28,18 @@ export interface PublishedTrackInit {
   metrics: SfuMetrics;
   /** The publisher's wallclock, shared by all its tracks (lip sync); one of the track's own when absent. */
   clock?: PublisherClock;
+  /** Simulcast: the RTP stream ids of its layers, lowest quality first; absent or empty without simulcast. */
+  rids?: readonly string[];
 }
 
-/** The publisher's latest Sender Report on this track: its RTP timestamp and the SFU-clock time it stands for. */
-export interface PublisherSenderReport {
-  ssrc: number;
-  rtpTimestamp: number;
-  /** Unix ms on the SFU's clock: the report's NTP time through the publisher's clock, or its arrival when it has none. */
-  atMs: number;
-}
+export type { PublisherSenderReport } from './track-layer.js';
 
 /**
- * One track a participant publishes (mediasoup's Producer): receives its RTP once, unwraps its numbers
- * (dropping duplicates) and fans it out to every subscriber's DownTrack, keeps the packet cache that
- * answers their NACKs and the publisher's latest Sender Report, and asks the publisher for key frames at a
- * bounded rate.
+ * One track a participant publishes (mediasoup's Producer): receives its RTP once per layer (one layer
+ * without simulcast, one per RTP stream id with it), unwraps each layer's numbers (dropping duplicates) and
+ * fans the packets out to every subscriber's DownTrack, which forwards the layer it has chosen. Each layer
+ * keeps the packet cache that answers NACKs and the publisher's latest Sender Report, and asks for key frames
+ * at a bounded rate.
  */
 export class PublishedTrack {
   readonly id: string;
@@ -52,7 +49,8 @@ export class PublishedTrack {
   readonly mid: string;
   readonly publisherIdentity: string;
   readonly extensions: ExtensionIdMap;
-  readonly cache: PacketCache | undefined;
+  /** Lowest quality first. */
+  readonly layers: readonly TrackLayer[];
   readonly #receiver: RTCRtpReceiver;
   readonly #downTracks = new Set<DownTrack>();
   readonly #pliMinIntervalMs: number;
@@ -60,19 +58,12 @@ export class PublishedTrack {
   readonly #forwardErrors: Counter.Internal;
   readonly #duplicates: Counter.Internal;
   readonly #stale: Counter.Internal;
-  readonly #unwrapper = new RtpUnwrapper();
-  readonly #senderReport: PublisherSenderReport = { ssrc: -1, rtpTimestamp: 0, atMs: 0 };
-  /** The latest report's NTP time (Unix ms, publisher clock; undefined when it had none usable), and its arrival. */
-  #reportNtpMs: number | undefined;
-  #reportArrivalMs = 0;
   readonly #clock: PublisherClock;
   readonly #unsubscribeRtcp: () => void;
-  #remote?: MediaStreamTrack;
+  /** The werift track each layer is received on, and how to stop listening to it. */
+  readonly #remotes = new Map<TrackLayer, { track: MediaStreamTrack; unsubscribe: () => void }>();
   #codec: RTCRtpCodecParameters | undefined;
-  #unsubscribe?: () => void;
   #isKeyframe: KeyframeDetector | undefined;
-  #lastPliAt = -Infinity;
-  #lastKeyframeAt = -Infinity;
   #closed = false;
 
   constructor(init: PublishedTrackInit) {
@@ -91,7 +82,9 @@ export class PublishedTrack {
     this.#duplicates = init.metrics.packetsDiscarded.labels('duplicate');
     this.#stale = init.metrics.packetsDiscarded.labels('stale');
     this.#unsubscribeRtcp = init.receiver.onRtcp.subscribe((packet) => this.#onRtcp(packet)).unSubscribe;
-    this.cache = init.kind === 'video' ? new PacketCache(init.packetCacheSize) : undefined;
+    const cacheSize = init.kind === 'video' ? init.packetCacheSize : 0;
+    const rids = init.rids && init.rids.length > 0 ? init.rids : [undefined];
+    this.layers = rids.map((rid, index) => new TrackLayer(index, rid, cacheSize));
     if (init.codec) this.#setCodec(init.codec);
   }
 
@@ -115,24 +108,39 @@ export class PublishedTrack {
     };
   }
 
-  /** The publisher's latest Sender Report for the SSRC being received, or undefined before the first. */
-  get senderReport(): Readonly<PublisherSenderReport> | undefined {
-    const report = this.#senderReport;
-    if (report.ssrc < 0 || report.ssrc !== this.#remote?.ssrc) return undefined;
+  /** Whether the publisher sends this track as several simulcast layers. */
+  get simulcast(): boolean {
+    return this.layers.length > 1;
+  }
+
+  /** The publisher's latest Sender Report for `layer`'s SSRC, or undefined before the first. */
+  senderReport(layer: TrackLayer = this.layers[0]): Readonly<PublisherSenderReport> | undefined {
+    const report = layer.senderReport;
+    if (report.ssrc < 0 || report.ssrc !== layer.ssrc) return undefined;
     // Mapped now, with the clock as it is now: every track of the publisher uses the same offset.
-    report.atMs = this.#reportNtpMs === undefined ? this.#reportArrivalMs : this.#clock.toLocalMs(this.#reportNtpMs);
+    report.atMs = layer.reportNtpMs === undefined ? layer.reportArrivalMs : this.#clock.toLocalMs(layer.reportNtpMs);
     return report;
   }
 
-  /** Called when werift reports the remote track; with simulcast, the first rid's track (pc.onTrack reports only it). */
+  /** The layer whose packets come with `ssrc`, if any has seen it. */
+  layerOf(ssrc: number): TrackLayer | undefined {
+    return this.layers.find((layer) => layer.ssrc === ssrc);
+  }
+
+  /**
+   * Called when werift reports a remote track: the track itself, or one simulcast layer's (by its rid; werift's
+   * pc.onTrack reports only the first rid, the others are in receiver.tracks).
+   */
   attachRemote(track: MediaStreamTrack): void {
     if (this.#closed) throw new InvalidStateError(`track ${this.id} is closed`);
-    if (this.#remote === track) return;
-    this.#unsubscribe?.();
-    this.#remote = track;
+    const layer = this.simulcast ? this.layers.find((l) => l.rid === track.rid) : this.layers[0];
+    if (!layer || this.#remotes.get(layer)?.track === track) return;
+    this.#remotes.get(layer)?.unsubscribe();
+    // Signalled SSRCs (a=ssrc) are known now; a simulcast layer's is learned from its first packet.
+    if (layer.ssrc < 0 && track.ssrc) layer.ssrc = track.ssrc;
     if (track.codec && !this.#codec) this.#setCodec(track.codec);
-    const subscription = track.onReceiveRtp.subscribe(this.#onRtp);
-    this.#unsubscribe = subscription.unSubscribe;
+    const { unSubscribe } = track.onReceiveRtp.subscribe((packet) => this.#onRtp(layer, packet));
+    this.#remotes.set(layer, { track, unsubscribe: unSubscribe });
   }
 
   addDownTrack(downTrack: DownTrack): void {
@@ -145,68 +153,70 @@ export class PublishedTrack {
   }
 
   /**
-   * Sends a PLI to the publisher unless one went out within `pliMinIntervalMs`. One exception: `subscribe`
-   * (a new down track that can now send and waits for its first key frame) is not held back by a request
-   * whose key frame has already been forwarded, before this down track could send; so at most one such
-   * extra request per key frame received.
+   * Sends a PLI for `layer` to the publisher unless one went out for it within `pliMinIntervalMs`. One
+   * exception: `subscribe` (a new down track that can now send and waits for its first key frame) is not held
+   * back by a request whose key frame has already been forwarded, before this down track could send; so at
+   * most one such extra request per key frame received.
    */
-  requestKeyframe(reason: 'subscribe' | 'subscriber-pli' | 'waiting' | 'loss'): boolean {
-    if (this.#closed || this.kind !== 'video') return false;
-    const ssrc = this.#remote?.ssrc;
-    if (ssrc === undefined) return false;
+  requestKeyframe(reason: 'subscribe' | 'subscriber-pli' | 'waiting' | 'loss' | 'layer-switch', layer: TrackLayer = this.layers[0]): boolean {
+    if (this.#closed || this.kind !== 'video' || layer.ssrc < 0) return false;
     const now = performance.now();
-    if (now - this.#lastPliAt < this.#pliMinIntervalMs && (reason !== 'subscribe' || this.#lastKeyframeAt < this.#lastPliAt)) return false;
-    this.#lastPliAt = now;
+    if (now - layer.lastPliAt < this.#pliMinIntervalMs && (reason !== 'subscribe' || layer.lastKeyframeAt < layer.lastPliAt)) return false;
+    layer.lastPliAt = now;
     this.#metrics.plisSent.inc({ reason });
-    this.#receiver.sendRtcpPLI(ssrc).catch(() => undefined);
+    this.#receiver.sendRtcpPLI(layer.ssrc).catch(() => undefined);
     return true;
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
+    for (const { unsubscribe } of this.#remotes.values()) unsubscribe();
+    this.#remotes.clear();
     this.#unsubscribeRtcp();
     for (const downTrack of [...this.#downTracks]) downTrack.close();
     this.#downTracks.clear();
-    this.cache?.clear();
+    for (const layer of this.layers) layer.cache?.clear();
   }
 
-  readonly #onRtp = (packet: RtpPacket): void => {
+  #onRtp(layer: TrackLayer, packet: RtpPacket): void {
     const header = packet.header;
-    const unwrapper = this.#unwrapper;
+    const unwrapper = layer.unwrapper;
     const arrival = unwrapper.unwrap(header.ssrc, header.sequenceNumber, header.timestamp);
     if (arrival >= Arrival.Duplicate) {
       (arrival === Arrival.Duplicate ? this.#duplicates : this.#stale).inc();
       return;
     }
-    this.cache?.store(packet);
+    const now = performance.now();
+    layer.ssrc = header.ssrc;
+    layer.received(packet.payload.length, now);
+    layer.cache?.store(packet);
     const keyframe = this.#isKeyframe !== undefined && this.#isKeyframe(packet.payload);
-    if (keyframe) this.#lastKeyframeAt = performance.now();
+    if (keyframe) layer.lastKeyframeAt = now;
     const sequenceNumber = unwrapper.sequenceNumber;
     const timestamp = unwrapper.timestamp;
     for (const downTrack of this.#downTracks) {
       // One failing subscriber must not cost the others this packet.
       try {
-        downTrack.forward(packet, sequenceNumber, timestamp, keyframe);
+        downTrack.forward(packet, layer, sequenceNumber, timestamp, keyframe);
       } catch {
         this.#forwardErrors.inc();
       }
     }
-  };
+  }
 
   #onRtcp(packet: RtcpPacket): void {
     if (packet.type !== RTCP_SR) return;
     const report = packet as RtcpSrPacket;
-    if (report.ssrc !== this.#remote?.ssrc) return;
+    const layer = this.layerOf(report.ssrc);
+    if (!layer) return;
     const arrival = performance.timeOrigin + performance.now();
     const ntpMs = unixMsFromNtp(report.senderInfo.ntpTimestamp);
     if (ntpMs !== undefined) this.#clock.observe(ntpMs, arrival);
-    this.#senderReport.ssrc = report.ssrc;
-    this.#senderReport.rtpTimestamp = report.senderInfo.rtpTimestamp;
-    this.#reportNtpMs = ntpMs;
-    this.#reportArrivalMs = arrival;
+    layer.senderReport.ssrc = report.ssrc;
+    layer.senderReport.rtpTimestamp = report.senderInfo.rtpTimestamp;
+    layer.reportNtpMs = ntpMs;
+    layer.reportArrivalMs = arrival;
   }
 
   #setCodec(codec: RTCRtpCodecParameters): void {

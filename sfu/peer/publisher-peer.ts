@@ -141,21 +141,35 @@ export class PublisherPeer extends PeerBase {
       clock: this.#clock,
       pliMinIntervalMs: options.pliMinIntervalMs,
       metrics,
+      rids: simulcastOrder(transceiver.receiver.tracks.flatMap((t) => (t.rid ? [t.rid] : [])), description?.layers),
     });
     if (track.kind === 'video') {
       // werift's receiver NACK generator is not wrap-safe and never stops its timer: ours takes its place.
       this.#closeNack(mid);
       this.#nackByMid.set(mid, PublisherNack.attach(transceiver.receiver, {
         metrics,
-        onUnrecoveredLoss: () => track.requestKeyframe('loss'),
+        onUnrecoveredLoss: (ssrc) => {
+          const layer = track.layerOf(ssrc);
+          if (layer) track.requestKeyframe('loss', layer);
+        },
       }));
     }
-    // werift reports a simulcast receiver's first rid only through onTrack; later rids are in receiver.tracks.
-    const existing = transceiver.receiver.tracks[0];
-    if (existing) track.attachRemote(existing);
+    // werift makes a simulcast receiver's tracks (one per rid) in setRemoteDescription, and reports only the
+    // first through onTrack: every one is in receiver.tracks.
+    for (const remote of transceiver.receiver.tracks) track.attachRemote(remote);
     transceiver.onTrack.subscribe((remote) => {
-      if (!track.closed && transceiver.receiver.tracks[0] === remote) track.attachRemote(remote);
+      if (!track.closed) track.attachRemote(remote);
     });
     return track;
   }
+}
+
+/**
+ * The rids an m-line's offer lists (a=rid, RFC 8853), lowest quality first: in the order the client described its
+ * layers in (the order of its encodings is its own choice), then any it did not describe, in offer order.
+ */
+export function simulcastOrder(offered: readonly string[], described: readonly { rid: string }[] | undefined): string[] {
+  if (offered.length < 2) return [];
+  const known = (described ?? []).map((l) => l.rid).filter((rid) => offered.includes(rid));
+  return [...new Set([...known, ...offered])];
 }

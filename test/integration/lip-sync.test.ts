@@ -68,7 +68,7 @@ test.each([0, 40])("the subscriber's Sender Reports keep the publisher's audio/v
     await senders.video.dtlsTransport.sendRtcp([videoReport]);
   }
   const published = [...server.sfu.findRoom(room)!.participant('alice')!.publishedTracks.values()];
-  await waitUntil(() => published.every((t) => t.senderReport !== undefined), 5000, "the server receiving alice's reports");
+  await waitUntil(() => published.every((t) => t.senderReport() !== undefined), 5000, "the server receiving alice's reports");
   const arrivedAt = performance.now();
 
   // The subscriber's next reports, made after that.

@@ -43,7 +43,7 @@ interface WeriftNackHandler {
 export interface PublisherNackOptions {
   metrics: Pick<SfuMetrics, 'publisherNacksSent' | 'publisherLostPackets' | 'publisherNackTimers'>;
   /** Called (at most once per tick) when a loss was given up: the track should ask for a key frame. */
-  onUnrecoveredLoss: () => void;
+  onUnrecoveredLoss: (ssrc: number) => void;
   generator?: Partial<NackGeneratorOptions>;
   /** Milliseconds clock; default `performance.now`. */
   now?: () => number;
@@ -193,14 +193,15 @@ export class PublisherNack implements WeriftNackHandler {
     const now = this.#now();
     const rtt = this.#rttMs();
     const packets: Buffer[] = [];
-    let keyframe = false;
+    /** SSRCs (simulcast layers) that lost a packet for good: each needs a key frame. */
+    const keyframes: number[] = [];
     let gaveUp = 0;
     let nextAt: number | undefined;
     for (const [ssrc, generator] of this.#generators) {
       const tick = generator.tick(now, rtt);
       if (tick.nack.length > 0) packets.push(...encodeGenericNacks(this.#receiver.rtcpSsrc, ssrc, tick.nack));
       gaveUp += tick.gaveUp;
-      keyframe ||= tick.keyframe;
+      if (tick.keyframe) keyframes.push(ssrc);
       if (tick.nextAt !== undefined && (nextAt === undefined || tick.nextAt < nextAt)) nextAt = tick.nextAt;
     }
     const { metrics } = this.#options;
@@ -215,6 +216,6 @@ export class PublisherNack implements WeriftNackHandler {
     this.#timer = undefined; // it has fired
     if (nextAt === undefined) this.#stop();
     else this.#arm(nextAt, now);
-    if (keyframe) this.#options.onUnrecoveredLoss();
+    for (const ssrc of keyframes) this.#options.onUnrecoveredLoss(ssrc);
   };
 }

@@ -52,11 +52,16 @@ function setup() {
   };
   const cache = new PacketCache(64);
   const keyframes: string[] = [];
+  const layer = { index: 0, rid: undefined, ssrc: 0xabc, cache, active: () => true };
   const track = {
     kind: 'video',
     extensions: { 5: URI.level },
-    cache,
-    senderReport: undefined as { ssrc: number; rtpTimestamp: number; atMs: number } | undefined,
+    layers: [layer],
+    simulcast: false,
+    report: undefined as { ssrc: number; rtpTimestamp: number; atMs: number } | undefined,
+    senderReport(): { ssrc: number; rtpTimestamp: number; atMs: number } | undefined {
+      return this.report;
+    },
     addDownTrack: () => undefined,
     removeDownTrack: () => undefined,
     requestKeyframe: (reason: string) => keyframes.push(reason),
@@ -71,7 +76,7 @@ function setup() {
 
 /** What the published track passes along: the extended numbers (here simply one cycle up). */
 function forward(down: DownTrack, p: RtpPacket, keyframe: boolean): void {
-  down.forward(p, p.header.sequenceNumber + 0x1_0000, p.header.timestamp + 0x1_0000_0000, keyframe);
+  down.forward(p, down.track.layers[0], p.header.sequenceNumber + 0x1_0000, p.header.timestamp + 0x1_0000_0000, keyframe);
 }
 
 function packet(sequenceNumber: number, keyframeByte: number): RtpPacket {
@@ -168,12 +173,12 @@ test("the Sender Report carries the publisher's NTP-to-RTP relation, translated 
   const offset = (decrypt(0).header.timestamp - 5000) >>> 0;
   const now = performance.timeOrigin + performance.now();
   // The publisher said RTP 900,000 at the SR it sent 100 ms ago; 100 ms is 9000 ticks at 90 kHz.
-  track.senderReport = { ssrc: 0xabc, rtpTimestamp: 900_000, atMs: now - 100 };
+  track.report = { ssrc: 0xabc, rtpTimestamp: 900_000, atMs: now - 100 };
   const out = Buffer.alloc(28);
   expect(down.writeSenderReport(out, 0, now)).toBe(28);
   expect(out.readUInt32BE(16)).toBe((900_000 + 9000 + offset) >>> 0);
   // A report about another SSRC (an earlier source) is not used: the newest packet's clock is.
-  track.senderReport = { ssrc: 0xdef, rtpTimestamp: 900_000, atMs: now - 100 };
+  track.report = { ssrc: 0xdef, rtpTimestamp: 900_000, atMs: now - 100 };
   down.writeSenderReport(out, 0, now);
   expect(Math.abs(((out.readUInt32BE(16) - decrypt(0).header.timestamp) | 0))).toBeLessThan(90 * 50);
   down.close();

@@ -48,7 +48,7 @@ function recorder(fail = false) {
   return {
     got,
     downTrack: {
-      forward: (_p: RtpPacket, seq: number, ts: number) => {
+      forward: (_p: RtpPacket, _layer: unknown, seq: number, ts: number) => {
         if (fail) throw new Error('broken subscriber');
         got.push([seq, ts]);
       },
@@ -106,11 +106,11 @@ test('key-frame requests: bounded rate, but a new down track is not held back by
 
 test("keeps the publisher's latest Sender Report for the SSRC it receives", () => {
   const { track, receiver } = setup();
-  expect(track.senderReport).toBeUndefined();
+  expect(track.senderReport()).toBeUndefined();
   const sr = (ssrc: number, rtpTimestamp: number) => new RtcpSrPacket({ ssrc, senderInfo: new RtcpSenderInfo({ ntpTimestamp: 0n, rtpTimestamp, packetCount: 0, octetCount: 0 }) });
   receiver.onRtcp.execute(sr(0x999, 1));
-  expect(track.senderReport).toBeUndefined();
+  expect(track.senderReport()).toBeUndefined();
   receiver.onRtcp.execute(sr(0xabc, 123_456));
-  expect(track.senderReport).toMatchObject({ ssrc: 0xabc, rtpTimestamp: 123_456 });
+  expect(track.senderReport()).toMatchObject({ ssrc: 0xabc, rtpTimestamp: 123_456 });
   track.close();
 });

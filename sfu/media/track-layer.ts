@@ -1,0 +1,65 @@
+import { PacketCache } from './packet-cache.js';
+import { RtpUnwrapper } from './rtp/rtp-unwrapper.js';
+
+/** How long a layer may be silent before it counts as stopped (the publisher turned it off or is congested). */
+export const LAYER_SILENT_MS = 1000;
+/** Bitrate is measured over windows of this length. */
+const BITRATE_WINDOW_MS = 1000;
+
+/** The publisher's latest Sender Report on one RTP stream: its RTP timestamp and the SFU-clock time it stands for. */
+export interface PublisherSenderReport {
+  ssrc: number;
+  rtpTimestamp: number;
+  /** Unix ms on the SFU's clock: the report's NTP time through the publisher's clock, or its arrival when it has none. */
+  atMs: number;
+}
+
+/**
+ * One RTP stream of a published track: the whole track without simulcast, one simulcast layer (an RTP stream
+ * id, RFC 8852) with it. Each has its own SSRC, sequence and timestamp spaces, so each unwraps its own numbers,
+ * caches its own packets for NACKs, keeps its own Sender Report and asks for its own key frames.
+ */
+export class TrackLayer {
+  /** 0 is the lowest quality. */
+  readonly index: number;
+  readonly rid: string | undefined;
+  /** The stream's SSRC, learned from its first packet; -1 before. */
+  ssrc = -1;
+  readonly unwrapper = new RtpUnwrapper();
+  readonly cache: PacketCache | undefined;
+  readonly senderReport: PublisherSenderReport = { ssrc: -1, rtpTimestamp: 0, atMs: 0 };
+  /** The latest report's NTP time (Unix ms, publisher clock; undefined when it had none usable), and its arrival. */
+  reportNtpMs: number | undefined;
+  reportArrivalMs = 0;
+  lastKeyframeAt = -Infinity;
+  lastPliAt = -Infinity;
+  lastPacketAt = -Infinity;
+  /** Payload bits per second over the last complete window. */
+  bitrateBps = 0;
+  #windowStart = 0;
+  #windowBytes = 0;
+
+  constructor(index: number, rid: string | undefined, cacheSize: number) {
+    this.index = index;
+    this.rid = rid;
+    this.cache = cacheSize > 0 ? new PacketCache(cacheSize) : undefined;
+  }
+
+  /** Whether packets arrived lately. */
+  active(now: number): boolean {
+    return now - this.lastPacketAt < LAYER_SILENT_MS;
+  }
+
+  /** Counts one received packet. */
+  received(bytes: number, now: number): void {
+    this.lastPacketAt = now;
+    if (now - this.#windowStart >= BITRATE_WINDOW_MS) {
+      const elapsed = now - this.#windowStart;
+      // A window with a long silence in it says the layer stopped: its rate starts again from this packet.
+      this.bitrateBps = elapsed < 2 * BITRATE_WINDOW_MS ? (this.#windowBytes * 8000) / elapsed : 0;
+      this.#windowStart = now;
+      this.#windowBytes = 0;
+    }
+    this.#windowBytes += bytes;
+  }
+}
