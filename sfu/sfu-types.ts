@@ -32,7 +32,25 @@ export interface TrackDescription {
   source: TrackSource;
   name?: string;
   /** Simulcast layers by RTP stream id, lowest quality first. */
-  layers?: readonly { rid: string }[];
+  layers?: readonly SimulcastLayerDescription[];
+}
+
+/** One simulcast layer as the publisher describes it: its RTP stream id and, when known, its resolution. */
+export interface SimulcastLayerDescription {
+  rid: string;
+  width?: number;
+  height?: number;
+}
+
+/** A subscriber's settings for one video track it receives (adaptive stream). */
+export interface VideoTrackSettings {
+  /** False: not shown (hidden, off screen): nothing is sent. Default true. */
+  enabled?: boolean;
+  /** The size it is shown at, in device pixels: no layer larger than needed is sent. */
+  width?: number;
+  height?: number;
+  /** An upper bound the application chose. */
+  quality?: 'low' | 'medium' | 'high';
 }
 
 export interface IceCandidateJson {

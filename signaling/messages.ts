@@ -49,7 +49,14 @@ export const JoinRequest = Type.Object(
 );
 
 /** A simulcast layer by its RTP stream id (RFC 8851 §10: rid-syntax, alphanumeric, '-' and '_'). */
-const SimulcastLayer = Type.Object({ rid: Type.String({ minLength: 1, maxLength: 16, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false });
+const SimulcastLayer = Type.Object(
+  {
+    rid: Type.String({ minLength: 1, maxLength: 16, pattern: '^[A-Za-z0-9_-]+$' }),
+    width: Type.Optional(Type.Integer({ minimum: 1, maximum: 16384 })),
+    height: Type.Optional(Type.Integer({ minimum: 1, maximum: 16384 })),
+  },
+  { additionalProperties: false },
+);
 
 export const PublishedTrackDescription = Type.Object(
   {
@@ -96,6 +103,19 @@ export const UnsubscribeRequest = Type.Object(
   { additionalProperties: false },
 );
 
+/** Adaptive stream: how the client shows video tracks it receives (each must be one it receives). */
+export const TrackSettingsRequest = Type.Object(
+  {
+    type: Type.Literal('trackSettings'),
+    trackIds: TrackIds,
+    enabled: Type.Optional(Type.Boolean()),
+    width: Type.Optional(Type.Integer({ minimum: 0, maximum: 16384 })),
+    height: Type.Optional(Type.Integer({ minimum: 0, maximum: 16384 })),
+    quality: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')])),
+  },
+  { additionalProperties: false },
+);
+
 export const LeaveRequest = Type.Object({ type: Type.Literal('leave') }, { additionalProperties: false });
 
 /** Answered with `pong` carrying the same `id`, in any state: an application-level round trip. */
@@ -113,6 +133,7 @@ export const clientMessageSchemas = {
   unpublish: UnpublishRequest,
   subscribe: SubscribeRequest,
   unsubscribe: UnsubscribeRequest,
+  trackSettings: TrackSettingsRequest,
   leave: LeaveRequest,
   ping: PingRequest,
 } satisfies Record<string, TSchema>;
@@ -173,6 +194,8 @@ export type ServerMessage =
   | { type: 'publishAnswer'; sdp: string; tracks: (TrackInfo & { mid: string })[] }
   /** `tracks` maps each sending m-line's mid to the published track it carries. */
   | { type: 'subscriberOffer'; sdp: string; tracks: Record<string, string> }
+  /** A received video track's layer (0 lowest) or paused state changed: bandwidth, or the client's settings. */
+  | { type: 'trackState'; trackId: string; paused: boolean; layer: number }
   | { type: 'trickle'; target: PeerTargetName; candidate: IceCandidateInit }
   | { type: 'rtt'; rttMs: number }
   | { type: 'pong'; id?: number }

@@ -74,6 +74,7 @@ export class SignalingSession {
     };
     this.#participantListeners = {
       subscriberOffer: (offer) => this.send({ type: 'subscriberOffer', sdp: offer.sdp, tracks: offer.tracks }),
+      trackState: (state) => this.send({ type: 'trackState', ...state }),
       iceCandidate: (target, candidate) => this.send({ type: 'trickle', target, candidate }),
       dataRejected: (rejection) => this.#sendError(rejection.code as ErrorCode, rejection.message, 'data'),
       failed: (failure) => {
@@ -238,6 +239,10 @@ export class SignalingSession {
         return participant.requestSubscribe(message.trackIds);
       case 'unsubscribe':
         return participant.requestUnsubscribe(message.trackIds);
+      case 'trackSettings': {
+        const { type: _, trackIds, ...settings } = message;
+        return participant.requestTrackSettings(trackIds, settings);
+      }
       case 'leave':
         this.close(CloseCode.NORMAL, 'left', 'left');
         return;

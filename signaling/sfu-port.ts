@@ -36,6 +36,7 @@ interface Emitter<Events extends Record<string, unknown[]>> {
 
 export type ParticipantPortEvents = {
   subscriberOffer: [{ sdp: string; tracks: Record<string, string> }];
+  trackState: [{ trackId: string; paused: boolean; layer: number }];
   iceCandidate: [PeerRole, IceCandidatePort];
   dataRejected: [{ code: string; message: string }];
   /** The participant stopped reading reliable data; the SFU closes it right after. */
@@ -47,13 +48,15 @@ export type ParticipantPortEvents = {
 export interface ParticipantPort extends Emitter<ParticipantPortEvents> {
   readonly identity: string;
   snapshot(): ParticipantSnapshotPort;
-  publish(sdp: string, tracks: readonly { mid: string; source: TrackSource; name?: string }[]): Promise<{ sdp: string; tracks: (TrackInfoPort & { mid: string })[] }>;
+  publish(sdp: string, tracks: readonly { mid: string; source: TrackSource; name?: string; layers?: readonly { rid: string; width?: number; height?: number }[] }[]): Promise<{ sdp: string; tracks: (TrackInfoPort & { mid: string })[] }>;
   unpublish(trackId: string): void;
   answerSubscriber(sdp: string): Promise<void>;
   /** Starts receiving these tracks (all or none). */
   requestSubscribe(trackIds: readonly string[]): void;
   /** Stops receiving these tracks. */
   requestUnsubscribe(trackIds: readonly string[]): void;
+  /** How the client shows these received video tracks (adaptive stream). */
+  requestTrackSettings(trackIds: readonly string[], settings: { enabled?: boolean; width?: number; height?: number; quality?: 'low' | 'medium' | 'high' }): void;
   addIceCandidate(role: PeerRole, candidate: IceCandidatePort): Promise<void>;
   close(reason?: string): void;
 }

@@ -72,8 +72,9 @@ export class DownTrack implements SenderReportSource {
   #current?: TrackLayer;
   /** The highest layer this subscriber may receive (its allocation); the top one by default. */
   #maxLayer: number;
-  /** Set on a layer switch, cleared by the first packet forwarded after it. */
+  /** Set on a layer switch or a resume, cleared by the first packet forwarded after it. */
   #switched = false;
+  #paused = false;
   /** VP8 simulcast: keeps PictureID, TL0PICIDX and KEYIDX continuous across layer switches. */
   readonly #vp8?: Vp8Munger;
   readonly #vp8Options = { switched: false, maxTemporalLayer: 3 };
@@ -104,6 +105,24 @@ export class DownTrack implements SenderReportSource {
   /** The index of the layer being forwarded (0 is the lowest), or -1 before the first packet. */
   get currentLayer(): number {
     return this.#current?.index ?? -1;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Stops forwarding (the subscriber's link cannot carry even the lowest layer, or it hides the track) or resumes. */
+  setPaused(paused: boolean): void {
+    if (paused === this.#paused) return;
+    this.#paused = paused;
+    if (paused) {
+      this.#forwarder.pause();
+      return;
+    }
+    // Resumes at a key frame (the Forwarder waits for one; asked for as for a new down track).
+    this.#forwarder.resume();
+    this.#askedForKeyframe = false;
+    this.#switched = true;
   }
 
   /**
@@ -144,7 +163,7 @@ export class DownTrack implements SenderReportSource {
   forward(packet: RtpPacket, layer: TrackLayer, extendedSeq: number, extendedTs: number, keyframe: boolean): void {
     if (this.#closed || this.#payloadType < 0) return;
     const dtls = this.transceiver.sender.dtlsTransport;
-    if (!dtls || dtls.state !== 'connected') return;
+    if (!dtls || dtls.state !== 'connected' || this.#paused) return;
     if (layer !== this.#current && !this.#switchTo(layer, keyframe)) return;
     const result = this.#result;
     const drop = this.#forwarder.decide(packet.header.ssrc, extendedSeq, extendedTs, keyframe, result);

@@ -9,7 +9,7 @@ import { TrackLayer, type PublisherSenderReport } from './track-layer.js';
 import { RTCP_SR, unixMsFromNtp } from './rtp/sender-report.js';
 import { PublisherClock } from './rtp/publisher-clock.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
-import type { PublishedTrackInfo, TrackKind, TrackSource } from '../sfu-types.js';
+import type { PublishedTrackInfo, SimulcastLayerDescription, TrackKind, TrackSource } from '../sfu-types.js';
 
 export interface PublishedTrackInit {
   id: string;
@@ -28,8 +28,8 @@ export interface PublishedTrackInit {
   metrics: SfuMetrics;
   /** The publisher's wallclock, shared by all its tracks (lip sync); one of the track's own when absent. */
   clock?: PublisherClock;
-  /** Simulcast: the RTP stream ids of its layers, lowest quality first; absent or empty without simulcast. */
-  rids?: readonly string[];
+  /** Simulcast: its layers, lowest quality first; absent or empty without simulcast. */
+  layers?: readonly SimulcastLayerDescription[];
 }
 
 export type { PublisherSenderReport } from './track-layer.js';
@@ -83,8 +83,8 @@ export class PublishedTrack {
     this.#stale = init.metrics.packetsDiscarded.labels('stale');
     this.#unsubscribeRtcp = init.receiver.onRtcp.subscribe((packet) => this.#onRtcp(packet)).unSubscribe;
     const cacheSize = init.kind === 'video' ? init.packetCacheSize : 0;
-    const rids = init.rids && init.rids.length > 0 ? init.rids : [undefined];
-    this.layers = rids.map((rid, index) => new TrackLayer(index, rid, cacheSize));
+    const layers = init.layers && init.layers.length > 0 ? init.layers : [{}];
+    this.layers = layers.map((description, index) => new TrackLayer(index, description, cacheSize));
     if (init.codec) this.#setCodec(init.codec);
   }
 

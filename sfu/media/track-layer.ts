@@ -23,6 +23,9 @@ export class TrackLayer {
   /** 0 is the lowest quality. */
   readonly index: number;
   readonly rid: string | undefined;
+  /** Its resolution, when the publisher described it. */
+  readonly width: number | undefined;
+  readonly height: number | undefined;
   /** The stream's SSRC, learned from its first packet; -1 before. */
   ssrc = -1;
   readonly unwrapper = new RtpUnwrapper();
@@ -36,12 +39,14 @@ export class TrackLayer {
   lastPacketAt = -Infinity;
   /** Payload bits per second over the last complete window. */
   bitrateBps = 0;
-  #windowStart = 0;
+  #windowStart = -Infinity;
   #windowBytes = 0;
 
-  constructor(index: number, rid: string | undefined, cacheSize: number) {
+  constructor(index: number, description: { rid?: string; width?: number; height?: number }, cacheSize: number) {
     this.index = index;
-    this.rid = rid;
+    this.rid = description.rid;
+    this.width = description.width;
+    this.height = description.height;
     this.cache = cacheSize > 0 ? new PacketCache(cacheSize) : undefined;
   }
 

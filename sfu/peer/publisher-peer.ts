@@ -3,7 +3,7 @@ import { InvalidSdpError, InvalidStateError, LimitExceededError } from '../error
 import { sendingMediaSections } from './sdp-sections.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { PublishedTrack } from '../media/published-track.js';
-import type { TrackDescription, TrackKind } from '../sfu-types.js';
+import type { SimulcastLayerDescription, TrackDescription, TrackKind } from '../sfu-types.js';
 import { randomId } from '../ids.js';
 import { checkSessionDescription } from './sdp-check.js';
 import { remoteCodecOrder, sortByRemoteOrder } from './codec-order.js';
@@ -141,7 +141,7 @@ export class PublisherPeer extends PeerBase {
       clock: this.#clock,
       pliMinIntervalMs: options.pliMinIntervalMs,
       metrics,
-      rids: simulcastOrder(transceiver.receiver.tracks.flatMap((t) => (t.rid ? [t.rid] : [])), description?.layers),
+      layers: simulcastLayers(transceiver.receiver.tracks.flatMap((t) => (t.rid ? [t.rid] : [])), description?.layers),
     });
     if (track.kind === 'video') {
       // werift's receiver NACK generator is not wrap-safe and never stops its timer: ours takes its place.
@@ -165,11 +165,12 @@ export class PublisherPeer extends PeerBase {
 }
 
 /**
- * The rids an m-line's offer lists (a=rid, RFC 8853), lowest quality first: in the order the client described its
- * layers in (the order of its encodings is its own choice), then any it did not describe, in offer order.
+ * The layers of an m-line whose offer lists several rids (a=rid, RFC 8853), lowest quality first: those the client
+ * described, in its order (the order of its encodings is its own choice), then any it did not, in offer order.
  */
-export function simulcastOrder(offered: readonly string[], described: readonly { rid: string }[] | undefined): string[] {
+export function simulcastLayers(offered: readonly string[], described: readonly SimulcastLayerDescription[] | undefined): SimulcastLayerDescription[] {
   if (offered.length < 2) return [];
-  const known = (described ?? []).map((l) => l.rid).filter((rid) => offered.includes(rid));
-  return [...new Set([...known, ...offered])];
+  const known = (described ?? []).filter((layer) => offered.includes(layer.rid));
+  const rest = offered.filter((rid) => !known.some((layer) => layer.rid === rid)).map((rid) => ({ rid }));
+  return [...new Map([...known, ...rest].map((layer) => [layer.rid, layer])).values()];
 }

@@ -2,7 +2,10 @@ import type { RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver } from 'werif
 import { DataChannelSink } from '../session/data-channel-sink.js';
 import { DownTrack } from '../media/down-track.js';
 import { InvalidSdpError, InvalidStateError } from '../errors.js';
+import { DownlinkAllocator, type VideoTrackState } from '../bwe/downlink-allocator.js';
 import { watchRemb } from '../bwe/remb.js';
+import { videoSettingsFor } from '../bwe/video-settings.js';
+import type { VideoTrackSettings } from '../sfu-types.js';
 import { subscriberCodecs } from './media-capabilities.js';
 import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
@@ -24,6 +27,8 @@ export interface SubscriberPeerEvents {
   onDataStalled(message: string): void;
   /** The client did not answer an offer, even when sent again: the connection cannot follow the room. */
   onNegotiationFailed(message: string): void;
+  /** A video track's layer or paused state changed (bandwidth, or the subscriber's settings). */
+  onTrackState(trackId: string, state: VideoTrackState): void;
 }
 
 /** Data channels negotiated out of band with fixed ids (docs/PROTOCOL.md, "Data messages"). */
@@ -84,6 +89,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   /** The browser's latest downlink estimate (REMB), in bits per second; undefined before its first report. */
   #downlinkBps: number | undefined;
   readonly #stopRemb: () => void;
+  readonly #allocator: DownlinkAllocator;
 
   constructor(pc: RTCPeerConnection, context: PeerContext, queue: NegotiationQueue, events: SubscriberPeerEvents) {
     super('subscriber', pc, context);
@@ -100,11 +106,21 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#dataSink = new DataChannelSink(this.#channels, context.options, context.metrics, (message) => {
       if (!this.closed) events.onDataStalled(message);
     });
+    this.#allocator = new DownlinkAllocator((downTrack, state) => {
+      if (!this.closed) events.onTrackState(downTrack.track.id, state);
+    });
     // BUNDLE: the data channels' DTLS transport carries every down track too.
     this.#stopRemb = watchRemb(pc.sctpTransport!.dtlsTransport, (bps) => {
       this.#downlinkBps = bps;
       context.metrics.subscriberDownlinkBps.observe(bps);
+      this.#allocator.onEstimate(bps);
     });
+  }
+
+  /** The subscriber's settings for a video track it receives (adaptive stream); false when it receives no such track. */
+  configureVideo(trackId: string, settings: VideoTrackSettings): boolean {
+    const downTrack = this.#downTracks.get(trackId);
+    return downTrack !== undefined && this.#allocator.configure(downTrack, videoSettingsFor(downTrack.track.layers, settings));
   }
 
   /** The browser's latest downlink estimate (REMB, docs/BANDWIDTH.md), in bits per second. */
@@ -156,7 +172,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     const transceiver = this.pc.addTransceiver(track.kind, { direction: 'sendonly' });
     transceiver.sender.streamId = streamId;
     this.#preferCodec(transceiver, track);
-    this.#downTracks.set(track.id, new DownTrack(track, transceiver, this.context.metrics));
+    const downTrack = new DownTrack(track, transceiver, this.context.metrics);
+    this.#downTracks.set(track.id, downTrack);
+    this.#allocator.add(downTrack);
   }
 
   /** Makes every waiting subscription's down track now (in this connection's own turn). */
@@ -193,6 +211,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     const downTrack = this.#downTracks.get(trackId);
     if (!downTrack) return;
     this.#downTracks.delete(trackId);
+    this.#allocator.remove(downTrack);
     downTrack.close();
     if (this.closed) return;
     // Nothing is sent on it any more (the down track is closed); werift stops it in this connection's next
@@ -290,6 +309,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     for (const downTrack of this.#downTracks.values()) downTrack.close();
     this.#downTracks.clear();
     this.#stopRemb();
+    this.#allocator.close();
     this.#dataSink.close();
     this.#channels.reliable.close();
     this.#channels.lossy.close();

@@ -19,11 +19,14 @@ import type {
   PeerRole,
   PublishedTrackInfo,
   TrackDescription,
+  VideoTrackSettings,
 } from '../sfu-types.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
 export interface ParticipantEvents extends Record<string, unknown[]> {
   subscriberOffer: [SubscriberOffer];
+  /** A received video track's layer or paused state changed (bandwidth, or this participant's settings). */
+  trackState: [{ trackId: string; paused: boolean; layer: number }];
   iceCandidate: [PeerRole, IceCandidateJson];
   dataRejected: [DataRejection];
   /** The participant stopped reading reliable data; it is closed right after this event (reason `data-stalled`). */
@@ -123,6 +126,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
         this.close('data-stalled');
       },
       onNegotiationFailed: (message) => this.#fail({ code: 'NEGOTIATION_FAILED', message }),
+      onTrackState: (trackId, state) => this.emit('trackState', { trackId, ...state }),
     });
     this.subscriber.negotiate(true);
     this.#startConnectTimer('subscriber');
@@ -257,6 +261,14 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   requestUnsubscribe(trackIds: readonly string[]): void {
     this.#assertOpen();
     for (const trackId of trackIds) this.unsubscribe(trackId);
+  }
+
+  /** The client's `trackSettings` (adaptive stream): how it shows video tracks it receives. */
+  requestTrackSettings(trackIds: readonly string[], settings: VideoTrackSettings): void {
+    this.#assertOpen();
+    const unknown = trackIds.filter((trackId) => !this.subscriber.downTracks.has(trackId));
+    if (unknown.length > 0) throw new NotFoundError(`not receiving ${unknown.join(', ')}`);
+    for (const trackId of trackIds) this.subscriber.configureVideo(trackId, settings);
   }
 
   sendData(frame: Uint8Array, reliable: boolean): boolean {

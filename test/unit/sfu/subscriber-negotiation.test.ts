@@ -31,6 +31,7 @@ function subscriber() {
     onData: () => undefined,
     onDataStalled: () => undefined,
     onNegotiationFailed: () => undefined,
+    onTrackState: () => undefined,
   });
   peers.push(peer);
   return { peer, offers };

@@ -1,0 +1,95 @@
+/**
+ * Shares one subscriber's downlink among its video tracks (docs/BANDWIDTH.md). Pure: the caller keeps the
+ * state between runs and applies the result. Audio never enters it: it is never paused or delayed for video.
+ */
+
+/** Allocations may keep using up to this share of the capacity... */
+export const KEEP_SHARE = 0.95;
+/** ...but an upgrade or a resume must fit in this share (the gap between the two stops flapping at the edge). */
+export const UPGRADE_SHARE = 0.85;
+/** A paused track resumes only when its lowest layer fits with this much to spare. */
+export const RESUME_MARGIN = 1.2;
+/** No spatial upgrade for this long after a downgrade for bandwidth (mediasoup waits 10 s too). */
+export const HOLD_AFTER_DOWNGRADE_MS = 10_000;
+/** At most one upgrade per track in this time: ≤ 2 switches a minute even when the estimate wavers. */
+export const UPGRADE_INTERVAL_MS = 30_000;
+
+export const PAUSED = -1;
+
+export interface AllocatableTrack {
+  /** Higher goes first: screen share, then the teacher or active speaker, then everyone else. */
+  readonly priority: number;
+  /** Each layer's bitrate (bps), lowest first; 0 for a layer that is not being received. */
+  readonly layerBps: readonly number[];
+  /** The highest layer the subscriber wants (shown size, chosen quality); PAUSED when it turned the track off. */
+  readonly wanted: number;
+  /** The layer allocated by the previous run; PAUSED when paused. */
+  readonly allocated: number;
+  /** When this track was last downgraded or paused for bandwidth, and last upgraded (ms; -Infinity: never). */
+  readonly downgradedAt: number;
+  readonly upgradedAt: number;
+}
+
+/**
+ * The layer (or PAUSED) for each track, in the order given. Without a capacity (no estimate yet), every track
+ * gets what it wants. With one: every wanted track gets its lowest layer, in priority order, while they fit
+ * (those that do not are paused, the lowest priorities first); then, highest priority first, tracks keep the
+ * layers they had while the total fits in KEEP_SHARE, and go higher only within UPGRADE_SHARE and outside their
+ * hold and interval.
+ */
+export function allocate(tracks: readonly AllocatableTrack[], capacityBps: number | undefined, now: number): number[] {
+  const result = tracks.map((t) => (t.wanted === PAUSED ? PAUSED : ceiling(t)));
+  if (capacityBps === undefined) return result;
+  const keep = KEEP_SHARE * capacityBps;
+  const upgrade = UPGRADE_SHARE * capacityBps;
+  const order = tracks.map((_, i) => i).sort((a, b) => tracks[b].priority - tracks[a].priority);
+  const target = [...result];
+  let used = 0;
+  for (const i of order) {
+    if (target[i] === PAUSED) continue;
+    const t = tracks[i];
+    const floor = lowestReceived(t);
+    const cost = t.layerBps[floor];
+    const fits = t.allocated === PAUSED ? used + RESUME_MARGIN * cost <= upgrade : used + cost <= keep;
+    result[i] = fits ? floor : PAUSED;
+    if (fits) used += cost;
+  }
+  // Higher priorities are raised first, each as far as it goes; tracks of one priority go up a layer at a time
+  // together, so two cameras share a link as two middle layers rather than one top and one bottom.
+  const maxLayers = Math.max(0, ...tracks.map((t) => t.layerBps.length));
+  for (const priority of [...new Set(order.map((i) => tracks[i].priority))]) {
+    const group = order.filter((i) => tracks[i].priority === priority);
+    for (let level = 1; level < maxLayers; level++) {
+      for (const i of group) {
+        const t = tracks[i];
+        const current = result[i];
+        if (current === PAUSED || level <= current || level > target[i] || t.layerBps[level] === 0) continue;
+        const delta = t.layerBps[level] - t.layerBps[current];
+        const isUpgrade = level > t.allocated;
+        const allowed = isUpgrade
+          ? used + delta <= upgrade && now - t.downgradedAt >= HOLD_AFTER_DOWNGRADE_MS && now - t.upgradedAt >= UPGRADE_INTERVAL_MS
+          : used + delta <= keep;
+        if (!allowed) continue;
+        result[i] = level;
+        used += delta;
+      }
+    }
+  }
+  return result;
+}
+
+/** The highest layer being received up to the one wanted; the lowest received when none is at or below it. */
+function ceiling(t: AllocatableTrack): number {
+  let best = -1;
+  for (let i = 0; i < t.layerBps.length; i++) {
+    if (t.layerBps[i] === 0) continue;
+    if (i <= t.wanted || best < 0) best = i;
+    if (i >= t.wanted) break;
+  }
+  return best < 0 ? Math.min(Math.max(t.wanted, 0), t.layerBps.length - 1) : best;
+}
+
+function lowestReceived(t: AllocatableTrack): number {
+  const i = t.layerBps.findIndex((bps) => bps > 0);
+  return i < 0 ? 0 : i;
+}

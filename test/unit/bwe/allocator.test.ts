@@ -1,0 +1,80 @@
+import { expect, test } from 'vitest';
+import { allocate, HOLD_AFTER_DOWNGRADE_MS, PAUSED, UPGRADE_INTERVAL_MS, type AllocatableTrack } from '../../../sfu/bwe/allocator.js';
+import { CapacityEstimate, RISE_HOLD_MS } from '../../../sfu/bwe/capacity.js';
+
+/** A camera sending three layers: 150 kbps, 500 kbps, 1.7 Mbps. */
+const LAYERS = [150_000, 500_000, 1_700_000];
+const camera = (over: Partial<AllocatableTrack> = {}): AllocatableTrack => ({
+  priority: 0,
+  layerBps: LAYERS,
+  wanted: 2,
+  allocated: 2,
+  downgradedAt: -Infinity,
+  upgradedAt: -Infinity,
+  ...over,
+});
+const NOW = 1_000_000;
+
+test('without an estimate every track gets what it wants, or the nearest layer being received', () => {
+  expect(allocate([camera(), camera({ wanted: 1 }), camera({ wanted: PAUSED })], undefined, NOW)).toEqual([2, 1, PAUSED]);
+  expect(allocate([camera({ layerBps: [150_000, 500_000, 0] })], undefined, NOW)).toEqual([1]);
+  expect(allocate([camera({ wanted: 0, layerBps: [0, 500_000, 1_700_000] })], undefined, NOW)).toEqual([1]);
+});
+
+test('600 kbps for three cameras: everyone gets the low layer before anyone a higher one', () => {
+  expect(allocate([camera(), camera(), camera()], 600_000, NOW)).toEqual([0, 0, 0]);
+});
+
+test('higher priorities are raised first; tracks of one priority share what is left layer by layer', () => {
+  // 2.5 Mbps: the screen share (priority 2) keeps its top layer (1.7 Mbps); the two cameras get the low and then
+  // the middle layer together (0.15 + 0.5 + 0.5), not one top layer.
+  const result = allocate([camera(), camera({ priority: 2 }), camera()], 2_500_000, NOW);
+  expect(result).toEqual([1, 2, 0]);
+  const used = result.reduce((sum, layer) => sum + LAYERS[layer], 0);
+  expect(used).toBeLessThanOrEqual(0.95 * 2_500_000);
+  expect(allocate([camera(), camera()], 1_400_000, NOW)).toEqual([1, 1]);
+});
+
+test('when even the lowest layers do not fit, the lowest priorities are paused first', () => {
+  expect(allocate([camera(), camera({ priority: 1 }), camera()], 350_000, NOW)).toEqual([0, 0, PAUSED]);
+  expect(allocate([camera(), camera({ priority: 1 })], 100_000, NOW)).toEqual([PAUSED, PAUSED]);
+});
+
+test('a paused track resumes only with room to spare, and upgrades wait for the hold and the interval', () => {
+  const paused = camera({ allocated: PAUSED, downgradedAt: NOW - 1000 });
+  // Its 150 kbps would fit in 95 % of 170 kbps, but a resume needs 1.2 x 150 kbps within 85 %.
+  expect(allocate([paused], 170_000, NOW)).toEqual([PAUSED]);
+  expect(allocate([paused], 220_000, NOW)).toEqual([0]);
+  const low = camera({ allocated: 0, downgradedAt: NOW - 1000 });
+  expect(allocate([low], 5_000_000, NOW)).toEqual([0]);
+  expect(allocate([low], 5_000_000, NOW - 1000 + HOLD_AFTER_DOWNGRADE_MS)).toEqual([2]);
+  const upgradedLately = camera({ allocated: 0, upgradedAt: NOW - 1000 });
+  expect(allocate([upgradedLately], 5_000_000, NOW)).toEqual([0]);
+  expect(allocate([upgradedLately], 5_000_000, NOW - 1000 + UPGRADE_INTERVAL_MS)).toEqual([2]);
+});
+
+test('hysteresis: a track keeps its layer up to 95 % of the capacity, gets it back only within 85 %', () => {
+  const at = (capacity: number, allocated: number) => allocate([camera({ allocated })], capacity, NOW)[0];
+  expect(at(1_700_000 / 0.95, 2)).toBe(2);
+  expect(at(1_700_000 / 0.95 - 10_000, 2)).toBe(1);
+  expect(at(1_700_000 / 0.9, 1)).toBe(1);
+  expect(at(1_700_000 / 0.85, 1)).toBe(2);
+});
+
+test('the committed capacity follows a report down at once, and up only once reports have held', () => {
+  const estimate = new CapacityEstimate();
+  expect(estimate.bps).toBeUndefined();
+  expect(estimate.report(2_000_000, 0)).toBe(true);
+  expect(estimate.report(600_000, 200)).toBe(true);
+  expect(estimate.bps).toBe(600_000);
+  expect(estimate.report(900_000, 400)).toBe(false);
+  expect(estimate.report(800_000, 400 + RISE_HOLD_MS / 2)).toBe(false);
+  expect(estimate.bps).toBe(600_000);
+  // Held above for RISE_HOLD_MS: up to the lowest report of that time.
+  expect(estimate.report(1_000_000, 400 + RISE_HOLD_MS)).toBe(true);
+  expect(estimate.bps).toBe(800_000);
+  // One low report in a rise: down at once, and the rise starts over.
+  expect(estimate.report(500_000, 3000)).toBe(true);
+  expect(estimate.report(900_000, 3100)).toBe(false);
+  expect(estimate.bps).toBe(500_000);
+});
