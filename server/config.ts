@@ -34,6 +34,7 @@ export const ConfigSchema = Type.Object(
         subscriberAnswerTimeoutMs: Positive,
         connectTimeoutMs: Positive,
         negotiationDelayMs: Type.Integer({ minimum: 0 }),
+        bandwidthAllocation: Type.Boolean(),
       },
       strict,
     ),

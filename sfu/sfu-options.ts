@@ -34,6 +34,11 @@ export interface SfuOptions {
   connectTimeoutMs: number;
   /** Changes to a subscriber's tracks made within this window share one offer (joins of a busy room come in bursts). */
   negotiationDelayMs: number;
+  /**
+   * Lower subscribers' layers (and pause tracks) to fit their browsers' downlink estimates (docs/BANDWIDTH.md).
+   * Off until the SFU probes: a REMB only climbs to 1.5x what it receives, so a subscriber cut down would stay down.
+   */
+  bandwidthAllocation: boolean;
 }
 
 export const defaultSfuOptions: SfuOptions = {
@@ -56,4 +61,5 @@ export const defaultSfuOptions: SfuOptions = {
   subscriberAnswerTimeoutMs: 10_000,
   connectTimeoutMs: 30_000,
   negotiationDelayMs: 50,
+  bandwidthAllocation: false,
 };

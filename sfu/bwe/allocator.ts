@@ -31,15 +31,16 @@ export interface AllocatableTrack {
 }
 
 /**
- * The layer (or PAUSED) for each track, in the order given. Without a capacity (no estimate yet), every track
- * gets what it wants. With one: every wanted track gets its lowest layer, in priority order, while they fit
+ * The highest layer (or PAUSED) each track may receive, in the order given. Without a capacity (no estimate yet),
+ * every track gets what it wants. With one: every wanted track gets its lowest layer, in priority order, while they fit
  * (those that do not are paused, the lowest priorities first); then, highest priority first, tracks keep the
  * layers they had while the total fits in KEEP_SHARE, and go higher only within UPGRADE_SHARE and outside their
  * hold and interval.
  */
 export function allocate(tracks: readonly AllocatableTrack[], capacityBps: number | undefined, now: number): number[] {
+  // Unlimited, a track may have what it wants: the down track itself forwards the highest layer being sent.
+  if (capacityBps === undefined) return tracks.map((t) => t.wanted);
   const result = tracks.map((t) => (t.wanted === PAUSED ? PAUSED : ceiling(t)));
-  if (capacityBps === undefined) return result;
   const keep = KEEP_SHARE * capacityBps;
   const upgrade = UPGRADE_SHARE * capacityBps;
   const order = tracks.map((_, i) => i).sort((a, b) => tracks[b].priority - tracks[a].priority);
@@ -75,7 +76,9 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
       }
     }
   }
-  return result;
+  // A track that got all it could use now (its highest layer being sent) may have what it wants, so a layer that
+  // starts again is taken at its first key frame, not after the next run.
+  return result.map((layer, i) => (layer !== PAUSED && layer === target[i] ? tracks[i].wanted : layer));
 }
 
 /** The highest layer being received up to the one wanted; the lowest received when none is at or below it. */

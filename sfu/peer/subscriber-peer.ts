@@ -113,7 +113,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#stopRemb = watchRemb(pc.sctpTransport!.dtlsTransport, (bps) => {
       this.#downlinkBps = bps;
       context.metrics.subscriberDownlinkBps.observe(bps);
-      this.#allocator.onEstimate(bps);
+      if (context.options.bandwidthAllocation) this.#allocator.onEstimate(bps);
     });
   }
 

@@ -15,10 +15,13 @@ const camera = (over: Partial<AllocatableTrack> = {}): AllocatableTrack => ({
 });
 const NOW = 1_000_000;
 
-test('without an estimate every track gets what it wants, or the nearest layer being received', () => {
+test('without an estimate, or with room for all, every track may have what it wants', () => {
   expect(allocate([camera(), camera({ wanted: 1 }), camera({ wanted: PAUSED })], undefined, NOW)).toEqual([2, 1, PAUSED]);
-  expect(allocate([camera({ layerBps: [150_000, 500_000, 0] })], undefined, NOW)).toEqual([1]);
-  expect(allocate([camera({ wanted: 0, layerBps: [0, 500_000, 1_700_000] })], undefined, NOW)).toEqual([1]);
+  // The top layer is not being sent now: room for the rest, so the cap stays at what is wanted (the down track
+  // takes the top layer again at its first key frame).
+  expect(allocate([camera({ layerBps: [150_000, 500_000, 0] })], 10_000_000, NOW)).toEqual([2]);
+  // Cut by bandwidth: capped where the cut is.
+  expect(allocate([camera({ layerBps: [150_000, 500_000, 0] })], 400_000, NOW)).toEqual([0]);
 });
 
 test('600 kbps for three cameras: everyone gets the low layer before anyone a higher one', () => {
