@@ -92,7 +92,9 @@ export class Bot {
   ) {
     this.#onRtp = options.onRtp;
     // werift drops this share of incoming RTP, so its receivers NACK and the SFU must retransmit.
-    this.subscriber = createPeerConnection(botOptions, options.inboundLossPercent ? { debug: { inboundPacketLoss: options.inboundLossPercent } } : {});
+    // werift's debug option drops a packet when `inboundPacketLoss / 100 < Math.random()`: the share it keeps.
+    const keepPercent = options.inboundLossPercent ? 100 - options.inboundLossPercent : 0;
+    this.subscriber = createPeerConnection(botOptions, keepPercent > 0 ? { debug: { inboundPacketLoss: keepPercent } } : {});
     const channel = (label: string, id: number, ordered: boolean) => {
       const ch = this.subscriber.createDataChannel(label, { negotiated: true, id, ordered, ...(ordered ? {} : { maxRetransmits: 0 }) });
       ch.onMessage.subscribe((message) => {
