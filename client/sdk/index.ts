@@ -11,6 +11,8 @@ export type {
   RoomErrorEvent,
   RoomEvents,
   RoomOptions,
+  TrackSettings,
+  TrackState,
 } from './room-types.js';
 export { TypedEmitter } from './emitter.js';
 export { ClientErrorCode, InvalidStateError, PermissionDeniedError, RequestError, TrackNotFoundError } from './errors.js';

@@ -1,6 +1,7 @@
 import type { ClientMessage, ServerMessage, TrackInfo, TrackSourceName } from '../../signaling/messages.js';
 import { ClientErrorCode, InvalidStateError, RequestError, TrackNotFoundError } from './errors.js';
 import { PeerTransport, type PeerTransportHooks } from './peer-transport.js';
+import { cameraLayers, describeLayers } from './simulcast.js';
 
 /** A track this client publishes: the server's track info plus the local m-line and track. */
 export interface LocalTrack extends TrackInfo {
@@ -13,7 +14,11 @@ export interface PublishEntry {
   track: MediaStreamTrack;
   stream: MediaStream;
   source: TrackSourceName;
+  /** Cameras of 360p and up are sent as simulcast layers unless false. */
+  simulcast?: boolean;
 }
+
+type LayerDescription = { rid: string; width: number; height: number };
 
 export interface PublisherHooks extends PeerTransportHooks {
   send(msg: ClientMessage): boolean;
@@ -35,8 +40,8 @@ interface PendingAnswer {
  */
 export class Publisher {
   private transport: PeerTransport | undefined;
-  /** Every m-line currently sending, with the source announced for it. */
-  private readonly sending = new Map<RTCRtpTransceiver, TrackSourceName>();
+  /** Every m-line currently sending, with the source announced for it and its simulcast layers. */
+  private readonly sending = new Map<RTCRtpTransceiver, { source: TrackSourceName; layers?: LayerDescription[] }>();
   private readonly published = new Map<string, { local: LocalTrack; transceiver: RTCRtpTransceiver }>();
   private pendingAnswer: PendingAnswer | undefined;
   private closed = false;
@@ -56,14 +61,22 @@ export class Publisher {
     return transport.negotiate(async () => {
       if (this.closed) throw new InvalidStateError('publisher is closed');
       const pc = transport.pc;
-      const added = entries.map((e) => ({
-        ...e,
-        transceiver: pc.addTransceiver(e.track, { direction: 'sendonly', streams: [e.stream] }),
-      }));
-      for (const a of added) this.sending.set(a.transceiver, a.source);
+      const added = entries.map((e) => {
+        // A camera's layers, lowest first (docs/BANDWIDTH.md); a screen share is sent as one layer, at full
+        // resolution, since text shrunk to a lower layer is unreadable.
+        const { width = 0, height = 0 } = e.track.kind === 'video' ? e.track.getSettings() : {};
+        const layers = e.source === 'camera' && e.simulcast !== false ? cameraLayers(width, height) : [];
+        const transceiver = pc.addTransceiver(e.track, {
+          direction: 'sendonly',
+          streams: [e.stream],
+          ...(layers.length > 0 ? { sendEncodings: layers.map((l) => ({ ...l })) } : {}),
+        });
+        return { ...e, transceiver, layers: layers.length > 0 ? describeLayers(layers, width, height) : undefined };
+      });
+      for (const a of added) this.sending.set(a.transceiver, { source: a.source, layers: a.layers });
       try {
         await pc.setLocalDescription(await pc.createOffer());
-        const tracks = [...this.sending].flatMap(([t, source]) => (t.mid === null ? [] : [{ mid: t.mid, source }]));
+        const tracks = [...this.sending].flatMap(([t, { source, layers }]) => (t.mid === null ? [] : [{ mid: t.mid, source, ...(layers ? { layers } : {}) }]));
         const answer = await this.request({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks });
         await transport.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
         return this.claim(added, answer.tracks);

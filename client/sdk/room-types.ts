@@ -30,6 +30,22 @@ export type PublishSources =
 export interface PublishOptions {
   /** Default: `camera` for video, `microphone` for audio. */
   sources?: PublishSources;
+  /** Cameras of 360p and up are sent as simulcast layers (docs/BANDWIDTH.md) unless this is false. */
+  simulcast?: boolean;
+}
+
+/** How a received video track is shown (docs/PROTOCOL.md, "Adaptive stream"). */
+export interface TrackSettings {
+  enabled?: boolean;
+  width?: number;
+  height?: number;
+  quality?: 'low' | 'medium' | 'high';
+}
+
+/** A received video track's layer (0 lowest, -1 while paused) and paused state. */
+export interface TrackState {
+  paused: boolean;
+  layer: number;
 }
 
 export interface DisconnectedEvent {
@@ -60,6 +76,8 @@ export interface RoomEvents {
   error: [event: RoomErrorEvent];
   /** Round-trip time the server measured on the signaling socket. */
   rtt: [rttMs: number];
+  /** A received video track's layer or paused state changed (bandwidth, or this client's track settings). */
+  trackState: [trackId: string, state: TrackState];
 }
 
 export type { LocalTrack };

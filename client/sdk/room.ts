@@ -6,7 +6,7 @@ import { RemoteParticipant } from './participant.js';
 import type { PeerTransportHooks } from './peer-transport.js';
 import { Publisher, type LocalTrack } from './publisher.js';
 import { RemoteRoster } from './remote-roster.js';
-import type { PublishOptions, PublishSources, RoomEvents, RoomOptions } from './room-types.js';
+import type { PublishOptions, PublishSources, RoomEvents, RoomOptions, TrackSettings } from './room-types.js';
 import { SignalClient } from './signal-client.js';
 import { Subscriber } from './subscriber.js';
 import { decodeTokenClaims } from './token.js';
@@ -164,7 +164,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (tracks.length === 0) throw new TypeError('publish() needs at least one track');
     const mediaStream = Array.isArray(stream) ? new MediaStream(stream) : stream;
     return this.publisher.publish(
-      tracks.map((track, i) => ({ track, stream: mediaStream, source: pickSource(options.sources, track, i) })),
+      tracks.map((track, i) => ({ track, stream: mediaStream, source: pickSource(options.sources, track, i), simulcast: options.simulcast })),
     );
   }
 
@@ -189,6 +189,17 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (!this.grants.canSubscribe) throw new PermissionDeniedError('the token does not grant canSubscribe');
     const ids = typeof trackIds === 'string' ? [trackIds] : [...trackIds];
     if (ids.length > 0) this.signal.send({ type: 'subscribe', trackIds: ids });
+  }
+
+  /**
+   * How this client shows received video tracks (adaptive stream, docs/PROTOCOL.md): `enabled: false` when not
+   * shown (nothing is sent), `width`/`height` the size shown at in device pixels (no larger layer is sent),
+   * `quality` an upper bound. The server answers changes with `trackState` events.
+   */
+  setTrackSettings(trackIds: string | readonly string[], settings: TrackSettings): void {
+    this.assertConnected('trackSettings');
+    const ids = typeof trackIds === 'string' ? [trackIds] : [...trackIds];
+    if (ids.length > 0) this.signal.send({ type: 'trackSettings', trackIds: ids, ...settings });
   }
 
   /** Stops receiving these tracks; each ends with a `trackUnsubscribed` event once the server's offer is applied. */
@@ -258,6 +269,9 @@ export class Room extends TypedEmitter<RoomEvents> {
       case 'leave':
         // The server closes the socket next; `disconnected` carries this reason.
         this.leaveReason = msg.reason;
+        return;
+      case 'trackState':
+        this.emit('trackState', msg.trackId, { paused: msg.paused, layer: msg.layer });
         return;
       case 'joined':
         return;
