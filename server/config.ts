@@ -35,6 +35,7 @@ export const ConfigSchema = Type.Object(
         connectTimeoutMs: Positive,
         negotiationDelayMs: Type.Integer({ minimum: 0 }),
         bandwidthAllocation: Type.Boolean(),
+        dynacast: Type.Boolean(),
       },
       strict,
     ),

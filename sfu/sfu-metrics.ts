@@ -25,6 +25,7 @@ export interface SfuMetrics {
   publisherNackTimers: Gauge;
   /** Each downlink estimate a subscriber's browser reported (REMB, sfu/bwe/remb.ts), in bits per second. */
   subscriberDownlinkBps: Histogram;
+  dynacastChanges: Counter;
 }
 
 export interface SfuCounts {
@@ -62,6 +63,12 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
     publisherNacksSent: new Counter({ name: 'tsfu_sfu_publisher_nacks_sent_total', help: 'Generic NACK packets sent to publishers', registers: [registry] }),
     publisherLostPackets: new Counter({ name: 'tsfu_sfu_publisher_lost_packets_total', help: 'Packets lost from publishers, by result (recovered or unrecovered)', labelNames: ['result'], registers: [registry] }),
     publisherNackTimers: new Gauge({ name: 'tsfu_sfu_publisher_nack_timers', help: 'NACK timers running for published tracks (zero while nothing is missing)', registers: [registry] }),
+    dynacastChanges: new Counter({
+      name: 'tsfu_sfu_dynacast_changes_total',
+      help: 'Publishers told to send more (up) or fewer (down) simulcast layers, as subscribers need them',
+      labelNames: ['direction'],
+      registers: [registry],
+    }),
     subscriberDownlinkBps: new Histogram({
       name: 'tsfu_sfu_subscriber_downlink_estimate_bps',
       help: "Subscribers' downlink estimates (REMB), one observation per report",

@@ -39,6 +39,8 @@ export interface SfuOptions {
    * Off until the SFU probes: a REMB only climbs to 1.5x what it receives, so a subscriber cut down would stay down.
    */
   bandwidthAllocation: boolean;
+  /** Dynacast: tell publishers which simulcast layers some subscriber receives, so they stop encoding the others. */
+  dynacast: boolean;
 }
 
 export const defaultSfuOptions: SfuOptions = {
@@ -62,4 +64,5 @@ export const defaultSfuOptions: SfuOptions = {
   connectTimeoutMs: 30_000,
   negotiationDelayMs: 50,
   bandwidthAllocation: false,
+  dynacast: true,
 };

@@ -42,6 +42,13 @@ export interface SimulcastLayerDescription {
   height?: number;
 }
 
+/** Dynacast: which of a simulcast track's layers the publisher should send (those some subscriber receives). */
+export interface PublishLayers {
+  trackId: string;
+  /** Every layer, lowest first. */
+  layers: { rid: string; active: boolean }[];
+}
+
 /** A subscriber's settings for one video track it receives (adaptive stream). */
 export interface VideoTrackSettings {
   /** False: not shown (hidden, off screen): nothing is sent. Default true. */

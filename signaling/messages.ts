@@ -196,6 +196,8 @@ export type ServerMessage =
   | { type: 'subscriberOffer'; sdp: string; tracks: Record<string, string> }
   /** A received video track's layer (0 lowest) or paused state changed: bandwidth, or the client's settings. */
   | { type: 'trackState'; trackId: string; paused: boolean; layer: number }
+  /** Dynacast: the layers of one of this client's simulcast tracks that some subscriber receives (others may stop). */
+  | { type: 'publishLayers'; trackId: string; layers: { rid: string; active: boolean }[] }
   | { type: 'trickle'; target: PeerTargetName; candidate: IceCandidateInit }
   | { type: 'rtt'; rttMs: number }
   | { type: 'pong'; id?: number }

@@ -75,6 +75,7 @@ export class SignalingSession {
     this.#participantListeners = {
       subscriberOffer: (offer) => this.send({ type: 'subscriberOffer', sdp: offer.sdp, tracks: offer.tracks }),
       trackState: (state) => this.send({ type: 'trackState', ...state }),
+      publishLayers: (update) => this.send({ type: 'publishLayers', ...update }),
       iceCandidate: (target, candidate) => this.send({ type: 'trickle', target, candidate }),
       dataRejected: (rejection) => this.#sendError(rejection.code as ErrorCode, rejection.message, 'data'),
       failed: (failure) => {

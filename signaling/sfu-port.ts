@@ -37,6 +37,8 @@ interface Emitter<Events extends Record<string, unknown[]>> {
 export type ParticipantPortEvents = {
   subscriberOffer: [{ sdp: string; tracks: Record<string, string> }];
   trackState: [{ trackId: string; paused: boolean; layer: number }];
+  /** Dynacast: which layers of one of this participant's simulcast tracks some subscriber receives. */
+  publishLayers: [{ trackId: string; layers: { rid: string; active: boolean }[] }];
   iceCandidate: [PeerRole, IceCandidatePort];
   dataRejected: [{ code: string; message: string }];
   /** The participant stopped reading reliable data; the SFU closes it right after. */

@@ -42,7 +42,7 @@ export class Publisher {
   private transport: PeerTransport | undefined;
   /** Every m-line currently sending, with the source announced for it and its simulcast layers. */
   private readonly sending = new Map<RTCRtpTransceiver, { source: TrackSourceName; layers?: LayerDescription[] }>();
-  private readonly published = new Map<string, { local: LocalTrack; transceiver: RTCRtpTransceiver }>();
+  private readonly published = new Map<string, { local: LocalTrack; transceiver: RTCRtpTransceiver; layerUpdate?: Promise<void> }>();
   private pendingAnswer: PendingAnswer | undefined;
   private closed = false;
 
@@ -99,6 +99,31 @@ export class Publisher {
       if (!this.closed) this.transport?.pc.removeTrack(entry.transceiver.sender);
       return entry.local;
     });
+  }
+
+  /**
+   * Dynacast (docs/PROTOCOL.md): encodes only the simulcast layers some subscriber receives. A layer turned
+   * back on starts with a key frame.
+   */
+  setLayersActive(trackId: string, layers: readonly { rid: string; active: boolean }[]): void {
+    const entry = this.published.get(trackId);
+    if (entry === undefined) return;
+    const wanted = new Map(layers.map((l) => [l.rid, l.active]));
+    // One sender's setParameters calls must not overlap: each needs the parameters the previous one left.
+    entry.layerUpdate = (entry.layerUpdate ?? Promise.resolve())
+      .then(async () => {
+        const sender = entry.transceiver.sender;
+        const parameters = sender.getParameters();
+        let changed = false;
+        for (const encoding of parameters.encodings) {
+          const active = encoding.rid === undefined ? undefined : wanted.get(encoding.rid);
+          if (active === undefined || encoding.active === active) continue;
+          encoding.active = active;
+          changed = true;
+        }
+        if (changed && !this.closed) await sender.setParameters(parameters);
+      })
+      .catch(() => undefined); // the track was unpublished or the connection closed meanwhile
   }
 
   handleAnswer(answer: PublishAnswer): void {

@@ -273,6 +273,9 @@ export class Room extends TypedEmitter<RoomEvents> {
       case 'trackState':
         this.emit('trackState', msg.trackId, { paused: msg.paused, layer: msg.layer });
         return;
+      case 'publishLayers':
+        this.publisher.setLayersActive(msg.trackId, msg.layers);
+        return;
       case 'joined':
         return;
       default:

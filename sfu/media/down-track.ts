@@ -111,10 +111,16 @@ export class DownTrack implements SenderReportSource {
     return this.#paused;
   }
 
+  /** The highest layer this subscriber may receive (its allocation). */
+  get maxLayer(): number {
+    return this.#maxLayer;
+  }
+
   /** Stops forwarding (the subscriber's link cannot carry even the lowest layer, or it hides the track) or resumes. */
   setPaused(paused: boolean): void {
     if (paused === this.#paused) return;
     this.#paused = paused;
+    this.track.downTrackChanged();
     if (paused) {
       this.#forwarder.pause();
       return;
@@ -130,7 +136,10 @@ export class DownTrack implements SenderReportSource {
    * chosen (which is asked for); until then the current layer keeps flowing, so the picture never stops.
    */
   setMaxLayer(index: number): void {
-    this.#maxLayer = Math.max(0, Math.min(index, this.track.layers.length - 1));
+    const layer = Math.max(0, Math.min(index, this.track.layers.length - 1));
+    if (layer === this.#maxLayer) return;
+    this.#maxLayer = layer;
+    this.track.downTrackChanged();
   }
 
   /**

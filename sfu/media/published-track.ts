@@ -8,6 +8,7 @@ import { Arrival } from './rtp/rtp-unwrapper.js';
 import { TrackLayer, type PublisherSenderReport } from './track-layer.js';
 import { RTCP_SR, unixMsFromNtp } from './rtp/sender-report.js';
 import { PublisherClock } from './rtp/publisher-clock.js';
+import { Dynacast } from '../simulcast/dynacast.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
 import type { PublishedTrackInfo, SimulcastLayerDescription, TrackKind, TrackSource } from '../sfu-types.js';
 
@@ -30,6 +31,11 @@ export interface PublishedTrackInit {
   clock?: PublisherClock;
   /** Simulcast: its layers, lowest quality first; absent or empty without simulcast. */
   layers?: readonly SimulcastLayerDescription[];
+  /**
+   * Dynacast (simulcast only): called when the highest layer any subscriber needs changes (at once when it
+   * rises, after DYNACAST_DOWNGRADE_DELAY_MS when it falls); -1 when none needs any.
+   */
+  onLayersNeeded?: (highestLayer: number, previous: number) => void;
 }
 
 export type { PublisherSenderReport } from './track-layer.js';
@@ -62,6 +68,7 @@ export class PublishedTrack {
   readonly #unsubscribeRtcp: () => void;
   /** The werift track each layer is received on, and how to stop listening to it. */
   readonly #remotes = new Map<TrackLayer, { track: MediaStreamTrack; unsubscribe: () => void }>();
+  readonly #dynacast?: Dynacast;
   #codec: RTCRtpCodecParameters | undefined;
   #isKeyframe: KeyframeDetector | undefined;
   #closed = false;
@@ -85,6 +92,11 @@ export class PublishedTrack {
     const cacheSize = init.kind === 'video' ? init.packetCacheSize : 0;
     const layers = init.layers && init.layers.length > 0 ? init.layers : [{}];
     this.layers = layers.map((description, index) => new TrackLayer(index, description, cacheSize));
+    if (this.layers.length > 1 && init.onLayersNeeded) {
+      this.#dynacast = new Dynacast(this.layers.length, init.onLayersNeeded);
+      // Nobody receives it yet: unless someone subscribes within the delay, the publisher stops every layer.
+      this.#dynacast.update(-1);
+    }
     if (init.codec) this.#setCodec(init.codec);
   }
 
@@ -146,10 +158,23 @@ export class PublishedTrack {
   addDownTrack(downTrack: DownTrack): void {
     if (this.#closed) throw new InvalidStateError(`track ${this.id} is closed`);
     this.#downTracks.add(downTrack);
+    this.downTrackChanged();
   }
 
   removeDownTrack(downTrack: DownTrack): void {
-    this.#downTracks.delete(downTrack);
+    if (this.#downTracks.delete(downTrack)) this.downTrackChanged();
+  }
+
+  /** The highest layer any subscriber receives or waits for; -1 when none (no subscribers, or all paused). */
+  neededLayer(): number {
+    let needed = -1;
+    for (const downTrack of this.#downTracks) if (!downTrack.paused && downTrack.maxLayer > needed) needed = downTrack.maxLayer;
+    return needed;
+  }
+
+  /** A down track came, went, paused, resumed or changed its highest layer: dynacast may change the layers sent. */
+  downTrackChanged(): void {
+    this.#dynacast?.update(this.neededLayer());
   }
 
   /**
@@ -171,6 +196,7 @@ export class PublishedTrack {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#dynacast?.close();
     for (const { unsubscribe } of this.#remotes.values()) unsubscribe();
     this.#remotes.clear();
     this.#unsubscribeRtcp();

@@ -3,7 +3,7 @@ import { InvalidSdpError, InvalidStateError, LimitExceededError } from '../error
 import { sendingMediaSections } from './sdp-sections.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { PublishedTrack } from '../media/published-track.js';
-import type { SimulcastLayerDescription, TrackDescription, TrackKind } from '../sfu-types.js';
+import type { PublishLayers, SimulcastLayerDescription, TrackDescription, TrackKind } from '../sfu-types.js';
 import { randomId } from '../ids.js';
 import { checkSessionDescription } from './sdp-check.js';
 import { remoteCodecOrder, sortByRemoteOrder } from './codec-order.js';
@@ -12,6 +12,11 @@ import { releaseStoppedTransceiver } from './werift-peer-internals.js';
 import { PublisherClock } from '../media/rtp/publisher-clock.js';
 import { attachTransportCc, type TransportCcFeedback } from '../media/transport-cc/attach.js';
 import { PublisherNack } from '../media/rtp/publisher-nack.js';
+
+export interface PublisherHooks {
+  /** Dynacast: the layers of a simulcast track the publisher should send changed. */
+  onPublishLayers(update: PublishLayers): void;
+}
 
 export interface PublishResult {
   sdp: string;
@@ -30,10 +35,12 @@ export class PublisherPeer extends PeerBase {
   #busy = false;
 
   readonly #transportCc: TransportCcFeedback;
+  readonly #hooks: PublisherHooks;
 
-  constructor(pc: RTCPeerConnection, context: PeerContext, identity: string) {
+  constructor(pc: RTCPeerConnection, context: PeerContext, identity: string, hooks: PublisherHooks) {
     super('publisher', pc, context);
     this.#identity = identity;
+    this.#hooks = hooks;
     // werift's own transport-cc feedback is malformed and collapses browsers' send rate; ours replaces it.
     this.#transportCc = attachTransportCc(pc);
   }
@@ -142,6 +149,12 @@ export class PublisherPeer extends PeerBase {
       pliMinIntervalMs: options.pliMinIntervalMs,
       metrics,
       layers: simulcastLayers(transceiver.receiver.tracks.flatMap((t) => (t.rid ? [t.rid] : [])), description?.layers),
+      onLayersNeeded: options.dynacast
+        ? (highest, previous) => {
+            metrics.dynacastChanges.inc({ direction: highest > previous ? 'up' : 'down' });
+            this.#hooks.onPublishLayers({ trackId: track.id, layers: track.layers.map((l) => ({ rid: l.rid ?? '', active: l.index <= highest })) });
+          }
+        : undefined,
     });
     if (track.kind === 'video') {
       // werift's receiver NACK generator is not wrap-safe and never stops its timer: ours takes its place.

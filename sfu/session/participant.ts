@@ -18,6 +18,7 @@ import type {
   ParticipantSnapshot,
   PeerRole,
   PublishedTrackInfo,
+  PublishLayers,
   TrackDescription,
   VideoTrackSettings,
 } from '../sfu-types.js';
@@ -27,6 +28,8 @@ export interface ParticipantEvents extends Record<string, unknown[]> {
   subscriberOffer: [SubscriberOffer];
   /** A received video track's layer or paused state changed (bandwidth, or this participant's settings). */
   trackState: [{ trackId: string; paused: boolean; layer: number }];
+  /** Dynacast: which layers of one of this participant's simulcast tracks some subscriber receives. */
+  publishLayers: [PublishLayers];
   iceCandidate: [PeerRole, IceCandidateJson];
   dataRejected: [DataRejection];
   /** The participant stopped reading reliable data; it is closed right after this event (reason `data-stalled`). */
@@ -162,7 +165,9 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.#assertOpen();
     if (!this.grants.canPublish) throw new PermissionError('this token does not grant canPublish');
     const first = !this.#publisher;
-    const publisher = (this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity));
+    const publisher = (this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity, {
+      onPublishLayers: (update) => this.emit('publishLayers', update),
+    }));
     let result: PublishResult;
     try {
       result = await publisher.handleOffer(sdp, descriptions);

@@ -61,3 +61,39 @@ test('a 720p camera is published in three layers; a subscriber gets the one its 
     { trackId: published.id, paused: false, layer: 1 },
   ]);
 });
+
+test('dynacast: the publisher encodes only the layers someone receives, and brings one back as soon as it is needed', async () => {
+  const teacher = await BrowserParticipant.join(browser, server, 'dynacast', 'teacher', { width: 1280, height: 720, audio: false });
+  people.push(teacher);
+  const published = [...server.sfu.room('dynacast').participant('teacher')!.publishedTracks.values()][0];
+  const activeLayers = () => Promise.resolve(published.layers.filter((l) => l.active(performance.now())).map((l) => l.rid).join(','));
+  // The encodings the teacher's Chromium sends, as the SDK set them.
+  const encodings = () =>
+    teacher.page.evaluate(() =>
+      (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+        .flatMap((pc) => pc.getSenders().filter((s) => s.track?.kind === 'video'))
+        .flatMap((s) => s.getParameters().encodings.map((e) => `${e.rid}:${e.active ? 'on' : 'off'}`))
+        .join(','),
+    );
+  // Alone in the room: nobody receives the camera, so after the delay Chromium stops all three encodings.
+  await eventually(activeLayers, (rids) => rids !== '', 10_000, 'the camera arriving');
+  await eventually(encodings, (e) => e === 'q:off,h:off,f:off', 20_000, 'every encoding stopped while nobody watches');
+  await eventually(activeLayers, (rids) => rids === '', 5000, 'no layer arriving while nobody watches');
+  // A student joins: every layer is asked back at once, and the student sees the camera.
+  const student = await BrowserParticipant.join(browser, server, 'dynacast', 'student', { video: false, audio: false });
+  people.push(student);
+  const joined = await eventually(() => video(student), (s) => s !== undefined && s.frameWidth === 1280, 20_000, 'the student decoding the 720p layer');
+  // A 160x90 tile needs the quarter layer only: the others stop once that has held for the delay.
+  await setTrackSettings(student, published.id, { width: 160, height: 90 });
+  await eventually(encodings, (e) => e === 'q:on,h:off,f:off', 15_000, 'the quarter encoding alone');
+  await eventually(activeLayers, (rids) => rids === 'q', 5000, 'only the quarter layer arriving');
+  const small = (await video(student))!;
+  expect([small.frameWidth, small.framesDecoded > joined!.framesDecoded]).toEqual([320, true]);
+  // Enlarged to full screen: the full layer comes back, and the student switches to it.
+  const enlargedAt = performance.now();
+  await setTrackSettings(student, published.id, { width: 1280, height: 720 });
+  await eventually(() => video(student), (s) => s !== undefined && s.frameWidth === 1280, 10_000, 'the 720p layer again');
+  // Well under the downgrade delay: an upgrade is not debounced.
+  expect(performance.now() - enlargedAt).toBeLessThan(5000);
+  expect(await encodings()).toBe('q:on,h:on,f:on');
+});
