@@ -81,7 +81,7 @@ async function join(index: number, signalingUrl: string, room: string): Promise<
   const local: LocalBot = { index, negotiated: new Set(), answersSeen: -1, scanned: 0, failed: false };
   bots.set(index, local);
   try {
-    local.bot = await Bot.join(signalingUrl, room, `participant ${index} 🎓`);
+    local.bot = await Bot.join(signalingUrl, room, `participant ${index} 🎓`, undefined, { textAnswers: true });
     // The server closing the signaling socket (a heartbeat timeout, a protocol error) also takes the bot out.
     void local.bot.signaling.closed.then(({ code, reason }) => {
       if (stopping || local.failed) return;

@@ -5,6 +5,7 @@
  * `stop` (a clean exit, so `--cpu-prof` writes its profile).
  */
 import { createHook } from 'node:async_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { memoizeSdpSections } from './sdp-section-memo.js';
 import { startTestServer } from '../../test/helpers/server.js';
@@ -48,6 +49,8 @@ let stopping = false;
 const stop = () => {
   if (stopping) return;
   stopping = true;
+  // TSFU_BENCH_SERVER_HEAP_SNAPSHOT=file (a diagnostic): the steady-state heap, written before anything closes.
+  if (process.env.TSFU_BENCH_SERVER_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.TSFU_BENCH_SERVER_HEAP_SNAPSHOT);
   gcObserver.disconnect();
   clearInterval(ticker);
   void server.close().finally(() => process.exit(0));

@@ -1,4 +1,14 @@
-import { serializeSdesMid, type GenericNack, type RTCDtlsTransport, type RTCRtpTransceiver, type RtcpPacket, type RtpPacket } from 'werift';
+import {
+  GenericNack,
+  PictureLossIndication,
+  RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
+  serializeSdesMid,
+  type RTCDtlsTransport,
+  type RTCRtpCodecParameters,
+  type RtcpPacket,
+  type RtpPacket,
+} from 'werift';
 import { DropReason, Forwarder, type ForwardResult } from './forwarder.js';
 import { buildExtensionRemap, type ExtensionIdMap } from './header-extensions.js';
 import type { PublishedTrack } from './published-track.js';
@@ -18,7 +28,6 @@ const URI_TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-ex
 const URI_ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 const RTCP_SR = 200;
 const RTCP_RR = 201;
-const RTCP_PSFB = 206;
 const FIR_FMT = 4;
 /** RTP clock ticks between two sources: one 30 fps frame of video, one 20 ms Opus frame. */
 const TIMESTAMP_STEP = { video: 3000, audio: 960 } as const;
@@ -26,6 +35,17 @@ const TIMESTAMP_STEP = { video: 3000, audio: 960 } as const;
 const NOT_RTX = -1;
 /** #send runs from reset() to write() without yielding, so one header writer serves every down track (4 KB each otherwise). */
 const sharedHeaderWriter = new RtpHeaderWriter();
+
+/** The m-line a down track is sent on: written by its subscriber connection (sfu/peer/subscriber-peer.ts). */
+export interface DownTrackLine {
+  readonly mid: string;
+  readonly ssrc: number;
+  /** RTX (RFC 4588) SSRC, when `codecs[1]` is the publisher codec's RTX. */
+  readonly rtxSsrc?: number;
+  /** The publisher's codec, then its RTX when there is one, as offered. */
+  readonly codecs: readonly RTCRtpCodecParameters[];
+  readonly dtlsTransport: RTCDtlsTransport;
+}
 
 /** Unix time in ms with sub-millisecond precision (abs-send-time counts in 1/262144 s). */
 const nowMs = () => performance.timeOrigin + performance.now();
@@ -42,7 +62,7 @@ const nowMs = () => performance.timeOrigin + performance.now();
  */
 export class DownTrack implements SenderReportSource {
   readonly track: PublishedTrack;
-  readonly transceiver: RTCRtpTransceiver;
+  readonly line: DownTrackLine;
   readonly #forwarder: Forwarder;
   readonly #result: ForwardResult = { sequenceNumber: 0, timestamp: 0, newest: false };
   readonly #metrics: SfuMetrics;
@@ -50,7 +70,6 @@ export class DownTrack implements SenderReportSource {
   /** Counters bound to this track's kind once, so the per-packet `inc` hashes no labels. */
   readonly #forwardedPackets: Counter.Internal;
   readonly #forwardedBytes: Counter.Internal;
-  readonly #unsubscribers: (() => void)[] = [];
   /** Made at the first NACK: most down tracks of a large room never see one, and a gate holds 13 KB. */
   #gate?: RetransmitGate;
   #roundTripMs?: number;
@@ -79,9 +98,9 @@ export class DownTrack implements SenderReportSource {
   readonly #vp8?: Vp8Munger;
   readonly #vp8Options = { switched: false, maxTemporalLayer: 3 };
 
-  constructor(track: PublishedTrack, transceiver: RTCRtpTransceiver, metrics: SfuMetrics) {
+  constructor(track: PublishedTrack, line: DownTrackLine, metrics: SfuMetrics) {
     this.track = track;
-    this.transceiver = transceiver;
+    this.line = line;
     this.#metrics = metrics;
     this.#kind = track.kind;
     this.#forwardedPackets = metrics.packetsForwarded.labels(track.kind);
@@ -89,12 +108,6 @@ export class DownTrack implements SenderReportSource {
     this.#forwarder = new Forwarder(track.kind === 'video', TIMESTAMP_STEP[track.kind]);
     this.#maxLayer = track.layers.length - 1;
     if (track.simulcast && track.mimeType?.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
-    const sender = transceiver.sender;
-    this.#unsubscribers.push(
-      sender.onGenericNack.subscribe((nack) => this.#onNack(nack)).unSubscribe,
-      sender.onPictureLossIndication.subscribe(() => this.#current && this.track.requestKeyframe('subscriber-pli', this.#current)).unSubscribe,
-      sender.onRtcp.subscribe((packet) => this.#onRtcp(packet)).unSubscribe,
-    );
     track.addDownTrack(this);
   }
 
@@ -143,25 +156,42 @@ export class DownTrack implements SenderReportSource {
   }
 
   /**
-   * Called whenever the subscriber connection has (re)negotiated this m-line: learn payload types and
-   * extension ids. It asks for no key frame: a renegotiation must not make every camera send one, and a new
-   * down track asks once it can send (see `forward`), when the key frame can reach the subscriber.
+   * Called when the subscriber's answer first accepts this m-line, with the header extensions it accepted (id →
+   * URI) and the payload types of its m= line. It asks for no key frame: a renegotiation must not make every
+   * camera send one, and a new down track asks once it can send (see `forward`), when the key frame can reach
+   * the subscriber.
    */
-  negotiated(subscriberExtensions: ExtensionIdMap): void {
-    const codecs = this.transceiver.codecs;
-    // The publisher's codec, wherever the subscriber's answer put it: the SFU forwards and never transcodes.
-    const wanted = this.track.mimeType?.toLowerCase();
-    const primary = codecs.find((c) => c.mimeType.toLowerCase() === wanted) ?? codecs.find((c) => !/\/(rtx|red)$/i.test(c.mimeType));
-    this.#payloadType = primary?.payloadType ?? -1;
+  negotiated(subscriberExtensions: ExtensionIdMap, payloadTypes: readonly number[]): void {
+    // The publisher's codec (the SFU forwards and never transcodes), and its RTX when the answer kept it.
+    const [primary, rtx] = this.line.codecs;
+    this.#payloadType = primary && payloadTypes.includes(primary.payloadType) ? primary.payloadType : -1;
     this.#stats.clockRate = primary?.clockRate ?? (this.#kind === 'audio' ? 48000 : 90000);
-    const rtx = codecs.find((c) => /\/rtx$/i.test(c.mimeType) && c.parameters?.includes(`apt=${this.#payloadType}`));
-    this.#rtxPayloadType = rtx?.payloadType ?? -1;
+    this.#rtxPayloadType = rtx && this.line.rtxSsrc !== undefined && payloadTypes.includes(rtx.payloadType) ? rtx.payloadType : -1;
     this.#extensionTable = buildExtensionRemap(this.track.extensions, subscriberExtensions);
     const idOf = (uri: string) => Number(Object.entries(subscriberExtensions).find(([, u]) => u === uri)?.[0] ?? 0);
     this.#ids = { mid: idOf(URI_MID), twcc: idOf(URI_TWCC), absSendTime: idOf(URI_ABS_SEND_TIME) };
-    this.#midBytes = this.transceiver.mid ? serializeSdesMid(this.transceiver.mid) : undefined;
-    const dtls = this.transceiver.sender.dtlsTransport;
-    if (!this.#reports && dtls && !this.#closed) this.#reports = SenderReportTimer.register(dtls, this);
+    this.#midBytes = serializeSdesMid(this.line.mid);
+    if (!this.#reports && !this.#closed) this.#reports = SenderReportTimer.register(this.line.dtlsTransport, this);
+  }
+
+  /** Whether an answer has accepted this m-line with the publisher's codec (the down track can send). */
+  get isNegotiated(): boolean {
+    return this.#payloadType >= 0;
+  }
+
+  /** RTCP from the subscriber about this down track's SSRC (its connection routes it here). */
+  handleRtcp(packet: RtcpPacket): void {
+    if (this.#closed) return;
+    if (packet instanceof RtcpTransportLayerFeedback) {
+      if (packet.feedback instanceof GenericNack) this.#onNack(packet.feedback);
+    } else if (packet instanceof RtcpPayloadSpecificFeedback) {
+      // PLI (RFC 4585 §6.3.1) or FIR (RFC 5104 §4.3.1): the publisher is asked, at the track's bounded rate.
+      if ((packet.feedback instanceof PictureLossIndication || packet.feedback.count === FIR_FMT) && this.#current) {
+        this.track.requestKeyframe('subscriber-pli', this.#current);
+      }
+    } else if (packet.type === RTCP_RR || packet.type === RTCP_SR) {
+      this.#onReports(packet);
+    }
   }
 
   /**
@@ -171,8 +201,8 @@ export class DownTrack implements SenderReportSource {
    */
   forward(packet: RtpPacket, layer: TrackLayer, extendedSeq: number, extendedTs: number, keyframe: boolean): void {
     if (this.#closed || this.#payloadType < 0) return;
-    const dtls = this.transceiver.sender.dtlsTransport;
-    if (!dtls || dtls.state !== 'connected' || this.#paused) return;
+    const dtls = this.line.dtlsTransport;
+    if (dtls.state !== 'connected' || this.#paused) return;
     if (layer !== this.#current && !this.#switchTo(layer, keyframe)) return;
     const result = this.#result;
     const drop = this.#forwarder.decide(packet.header.ssrc, extendedSeq, extendedTs, keyframe, result);
@@ -191,7 +221,7 @@ export class DownTrack implements SenderReportSource {
       vp8 = this.#vp8.decide(packet.payload, this.#vp8Options);
       if (vp8 === Vp8Verdict.Drop) return;
     }
-    const ssrc = this.transceiver.sender.ssrc;
+    const ssrc = this.line.ssrc;
     const sentAt = this.#send(dtls, packet, result.sequenceNumber, result.timestamp, this.#payloadType, ssrc, NOT_RTX, vp8);
     if (sentAt === 0) return;
     const stats = this.#stats;
@@ -255,8 +285,6 @@ export class DownTrack implements SenderReportSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const unsubscribe of this.#unsubscribers) unsubscribe();
-    this.#unsubscribers.length = 0;
     this.#reports?.unregister(this);
     this.#reports = undefined;
     this.track.removeDownTrack(this);
@@ -336,9 +364,8 @@ export class DownTrack implements SenderReportSource {
     this.#metrics.nacksReceived.inc();
     const cache = this.#current?.cache;
     if (!cache || this.#closed) return;
-    const sender = this.transceiver.sender;
-    const dtls = sender.dtlsTransport;
-    if (!dtls || dtls.state !== 'connected') return;
+    const { dtlsTransport: dtls, ssrc, rtxSsrc } = this.line;
+    if (dtls.state !== 'connected') return;
     const now = performance.now();
     const forwarder = this.#forwarder;
     for (const lost of nack.lost) {
@@ -350,31 +377,26 @@ export class DownTrack implements SenderReportSource {
       if (vp8 === Vp8Verdict.Drop) continue;
       const timestamp = forwarder.outgoingTimestamp(original.header.timestamp);
       let sent: number;
-      if (this.#rtxPayloadType >= 0) {
+      if (this.#rtxPayloadType >= 0 && rtxSsrc !== undefined) {
         // RFC 4588 §4: the RTX payload starts with the original sequence number, as the subscriber knows it.
-        sent = this.#send(dtls, original, this.#rtxSequenceNumber, timestamp, this.#rtxPayloadType, sender.rtxSsrc, lost, vp8);
+        sent = this.#send(dtls, original, this.#rtxSequenceNumber, timestamp, this.#rtxPayloadType, rtxSsrc, lost, vp8);
         this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
       } else {
-        sent = this.#send(dtls, original, lost, timestamp, this.#payloadType, sender.ssrc, NOT_RTX, vp8);
+        sent = this.#send(dtls, original, lost, timestamp, this.#payloadType, ssrc, NOT_RTX, vp8);
       }
       if (sent !== 0) this.#metrics.packetsRetransmitted.inc();
     }
   }
 
-  #onRtcp(packet: RtcpPacket): void {
-    // werift surfaces PLI itself; FIR (RFC 5104 §4.3.1) arrives here as a payload-specific feedback.
-    if (packet.type === RTCP_PSFB && (packet as { feedback?: { count?: number } }).feedback?.count === FIR_FMT) {
-      if (this.#current) this.track.requestKeyframe('subscriber-pli', this.#current);
-    } else if (packet.type === RTCP_RR || packet.type === RTCP_SR) {
-      // A report block about our SSRC echoes our last SR: RTT paces the answers to NACKs.
-      const reports = (packet as { reports?: { ssrc: number; lsr: number; dlsr: number }[] }).reports ?? [];
-      for (const report of reports) {
-        if (report.ssrc !== this.#stats.ssrc) continue;
-        const rtt = roundTripMs(nowMs(), report.lsr, report.dlsr);
-        if (rtt === undefined) continue;
-        this.#roundTripMs = rtt;
-        if (this.#gate) this.#gate.roundTripMs = rtt;
-      }
+  /** A report block about our SSRC echoes our last SR: RTT paces the answers to NACKs. */
+  #onReports(packet: RtcpPacket): void {
+    const reports = (packet as { reports?: { ssrc: number; lsr: number; dlsr: number }[] }).reports ?? [];
+    for (const report of reports) {
+      if (report.ssrc !== this.#stats.ssrc) continue;
+      const rtt = roundTripMs(nowMs(), report.lsr, report.dlsr);
+      if (rtt === undefined) continue;
+      this.#roundTripMs = rtt;
+      if (this.#gate) this.#gate.roundTripMs = rtt;
     }
   }
 }

@@ -67,16 +67,3 @@ export function sfuHeaderExtensions(): { audio: RTCRtpHeaderExtensionParameters[
     video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId(), useTransportWideCC(), useAbsSendTime()],
   };
 }
-
-/**
- * Header extensions offered on down tracks: the ones the SFU writes (mid; abs-send-time, which Chromium's REMB
- * estimator times video by) and the one it forwards (audio level). Publishers' rid/repaired-rid mean nothing
- * downstream, and abs-send-time on audio is not read (Chromium estimates from video only); leaving them out keeps
- * each m-line of a 200-track offer short.
- */
-export function subscriberHeaderExtensions(): { audio: RTCRtpHeaderExtensionParameters[]; video: RTCRtpHeaderExtensionParameters[] } {
-  return {
-    audio: [useSdesMid(), useAudioLevelIndication()],
-    video: [useSdesMid(), useAbsSendTime()],
-  };
-}

@@ -30,9 +30,8 @@ export function sendingMediaSections(sdp: string): MediaSection[] {
   );
 }
 
-/** Why `answer` does not answer an offer with these mids (in order), or undefined when it does. */
-export function answerMismatch(offerMids: readonly (string | undefined)[], answer: string): string | undefined {
-  const mids = mediaSections(answer).map((s) => s.mid);
+/** Why an answer whose m-lines have `mids` (in order) does not answer an offer with `offerMids`, or undefined when it does. */
+export function midsMismatch(offerMids: readonly (string | undefined)[], mids: readonly (string | undefined)[]): string | undefined {
   if (mids.length !== offerMids.length) return `it has ${mids.length} m-lines; the offer it answers has ${offerMids.length}`;
   for (let i = 0; i < mids.length; i++) {
     if (mids[i] !== offerMids[i]) return `m-line ${i} has mid "${mids[i] ?? ''}"; the offer has "${offerMids[i] ?? ''}" there`;

@@ -1,18 +1,30 @@
-import type { RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { RTCDataChannel, RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, RtcpPacket } from 'werift';
 import { DataChannelSink } from '../session/data-channel-sink.js';
-import { DownTrack } from '../media/down-track.js';
+import { DownTrack, type DownTrackLine } from '../media/down-track.js';
 import { InvalidSdpError, InvalidStateError } from '../errors.js';
 import { DownlinkAllocator, type VideoTrackState } from '../bwe/downlink-allocator.js';
 import { watchRemb } from '../bwe/remb.js';
 import { videoSettingsFor } from '../bwe/video-settings.js';
-import type { VideoTrackSettings } from '../sfu-types.js';
+import type { IceCandidateJson, VideoTrackSettings } from '../sfu-types.js';
 import { subscriberCodecs } from './media-capabilities.js';
 import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { checkSessionDescription } from './sdp-check.js';
-import { answerMismatch, mediaSections } from './sdp-sections.js';
+import { midsMismatch } from './sdp-sections.js';
 import type { PublishedTrack } from '../media/published-track.js';
-import { releaseStoppedTransceiver } from './werift-peer-internals.js';
+import {
+  answerIce,
+  midOf,
+  readAnsweredSection,
+  sendingSection,
+  sessionPart,
+  splitDescription,
+  stoppedSection,
+  transportLines,
+  weriftAnswer,
+} from './subscriber-sdp.js';
+import { announceAddress } from './peer-factory.js';
 
 export interface SubscriberOffer {
   sdp: string;
@@ -52,10 +64,45 @@ const addsThisTurn = {
   },
 };
 
+/** One audio or video m-line of the connection, in m-line order. */
+interface MediaLine extends DownTrackLine {
+  readonly kind: 'audio' | 'video';
+  /**
+   * Sending its down track; stopping (port 0 from the next offer on); free (stopped, and the stop answered or
+   * never offered: a new track of the same kind may take its place, with a new mid).
+   */
+  state: 'sending' | 'stopping' | 'free';
+  downTrack?: DownTrack;
+  streamId: string;
+  /** Whether an offer has carried it. */
+  offered: boolean;
+  /** Its media section, printed once when first offered, and once more when stopped. */
+  text?: string;
+}
+
+/** What werift negotiated (the data-channel m-line) and what every later offer copies from it. */
+interface Transport {
+  /** werift's session part (o=, BUNDLE group, ...). */
+  session: string;
+  /** The data-channel m-line's section, as werift printed it (announced address in its candidates). */
+  application: string;
+  applicationMid: string;
+  /** c=, ICE and DTLS lines every media section repeats. */
+  lines: string;
+  /** The answer's BUNDLE ICE credentials, once werift has applied the first answer. */
+  answerIce?: string;
+}
+
 interface OutstandingOffer {
   offer: SubscriberOffer;
   /** The mid of each m-line, in order: the answer must have the same (RFC 3264 §6). */
   mids: (string | undefined)[];
+  /** Its audio and video m-lines, in order (after the data channels'). */
+  lines: MediaLine[];
+  /** Lines it offers stopped: free once it is answered. */
+  stopped: MediaLine[];
+  /** Whether werift's own offer (the data-channel m-line) is in it, to be answered through werift. */
+  werift: boolean;
   timer: NodeJS.Timeout;
   resent: boolean;
 }
@@ -65,6 +112,10 @@ interface OutstandingOffer {
  * most one offer outstanding (changes made meanwhile go into the next one), built in its turn of the SFU's
  * NegotiationQueue. An offer unanswered for `subscriberAnswerTimeoutMs` is sent once more, then the
  * connection is given up (onNegotiationFailed). Also carries both data channels.
+ *
+ * werift negotiates the data-channel m-line once (ICE, DTLS with its SRTP keys, SCTP); the audio and video
+ * m-lines are the SFU's own (subscriber-sdp.ts): printed once each, never parsed back, their RTCP routed here
+ * by SSRC. A renegotiation in a room of 100 costs what changed, not 200 m-lines of werift's SDP work.
  */
 export class SubscriberPeer extends PeerBase implements Negotiator {
   readonly #downTracks = new Map<string, DownTrack>();
@@ -72,6 +123,8 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   readonly #dataSink: DataChannelSink;
   readonly #events: SubscriberPeerEvents;
   readonly #queue: NegotiationQueue;
+  /** The transport every m-line is bundled on (the data channels'). */
+  readonly #dtls: RTCDtlsTransport;
   #outstanding?: OutstandingOffer;
   /** Changes not yet in an offer. */
   #dirty = false;
@@ -82,13 +135,19 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   static #waitingTimer?: NodeJS.Immediate;
   /** Whether an offer was ever sent. */
   #offered = false;
-  /** Transceivers of removed down tracks, stopped in the next offer's turn (removeTrack). */
-  readonly #removed: RTCRtpTransceiver[] = [];
-  /** Down tracks whose m-line an answer has negotiated. */
-  readonly #negotiated = new WeakSet<DownTrack>();
+  #transport?: Transport;
+  readonly #lines: MediaLine[] = [];
+  /** SSRC (primary and RTX) → the down track sent with it, for RTCP from the subscriber. */
+  readonly #bySsrc = new Map<number, DownTrack>();
+  #nextMid = 1;
+  /** The o= line's session version (RFC 3264 §8). */
+  #version = 0;
+  /** RFC 7022: one random CNAME for the connection. */
+  readonly #cname = randomUUID();
   /** The browser's latest downlink estimate (REMB), in bits per second; undefined before its first report. */
   #downlinkBps: number | undefined;
   readonly #stopRemb: () => void;
+  readonly #stopRtcp: () => void;
   readonly #allocator: DownlinkAllocator;
 
   constructor(pc: RTCPeerConnection, context: PeerContext, queue: NegotiationQueue, events: SubscriberPeerEvents) {
@@ -110,11 +169,13 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
       if (!this.closed) events.onTrackState(downTrack.track.id, state);
     });
     // BUNDLE: the data channels' DTLS transport carries every down track too.
-    this.#stopRemb = watchRemb(pc.sctpTransport!.dtlsTransport, (bps) => {
+    this.#dtls = pc.sctpTransport!.dtlsTransport;
+    this.#stopRemb = watchRemb(this.#dtls, (bps) => {
       this.#downlinkBps = bps;
       context.metrics.subscriberDownlinkBps.observe(bps);
       if (context.options.bandwidthAllocation) this.#allocator.onEstimate(bps);
     });
+    this.#stopRtcp = this.#dtls.onRtcp.subscribe((packet) => this.#routeRtcp(packet)).unSubscribe;
   }
 
   /** The subscriber's settings for a video track it receives (adaptive stream); false when it receives no such track. */
@@ -132,6 +193,11 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     return this.#downTracks;
   }
 
+  /** Audio and video m-lines of the connection, sending or not (stopped ones are reused). */
+  get mediaLineCount(): number {
+    return this.#lines.length;
+  }
+
   /** Sends a data frame to this participant; false when the channel is not open or the frame was dropped (data-channel-sink.ts). */
   sendData(frame: Uint8Array, reliable: boolean): boolean {
     return !this.closed && this.#dataSink.send(frame, reliable) === 'sent';
@@ -139,8 +205,8 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
 
   /**
    * Starts sending `track` in the stream `streamId` (its publisher's opaque id: the msid, RFC 8830, groups a
-   * publisher's tracks so browsers lip-sync them; identities never enter the SDP). werift puts the new
-   * m-line in the place of a stopped one of the same kind when there is one, so m-lines are reused.
+   * publisher's tracks so browsers lip-sync them; identities never enter the SDP). The new m-line takes the
+   * place of a stopped one of the same kind when there is one, so m-lines are reused.
    */
   addTrack(track: PublishedTrack, streamId: string): void {
     if (this.closed) throw new InvalidStateError('subscriber connection is closed');
@@ -168,13 +234,29 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   }
 
   #add(track: PublishedTrack, streamId: string): void {
-    this.#stopRemoved(); // so that werift can give their m-lines to the new track
-    const transceiver = this.pc.addTransceiver(track.kind, { direction: 'sendonly' });
-    transceiver.sender.streamId = streamId;
-    this.#preferCodec(transceiver, track);
-    const downTrack = new DownTrack(track, transceiver, this.context.metrics);
+    const codecs = this.#codecsFor(track);
+    const ssrc = this.#newSsrc();
+    const rtxSsrc = codecs.length > 1 ? this.#newSsrc() : undefined;
+    const mid = String(this.#nextMid++);
+    const line: MediaLine = { kind: track.kind, mid, ssrc, rtxSsrc, codecs, streamId, dtlsTransport: this.#dtls, state: 'sending', offered: false };
+    // JSEP §5.2.2: a stopped m-line whose stop was answered takes the new track, with a new mid.
+    const free = this.#lines.findIndex((l) => l.state === 'free' && l.kind === track.kind);
+    if (free >= 0) this.#lines[free] = line;
+    else this.#lines.push(line);
+    const downTrack = new DownTrack(track, line, this.context.metrics);
+    line.downTrack = downTrack;
+    this.#bySsrc.set(ssrc, downTrack);
+    if (rtxSsrc !== undefined) this.#bySsrc.set(rtxSsrc, downTrack);
     this.#downTracks.set(track.id, downTrack);
     this.#allocator.add(downTrack);
+  }
+
+  /** A random SSRC (RFC 3550 §8.1) not yet used on this connection. */
+  #newSsrc(): number {
+    for (;;) {
+      const ssrc = randomBytes(4).readUInt32BE(0);
+      if (ssrc !== 0 && !this.#bySsrc.has(ssrc)) return ssrc;
+    }
   }
 
   /** Makes every waiting subscription's down track now (in this connection's own turn). */
@@ -213,20 +295,17 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#downTracks.delete(trackId);
     this.#allocator.remove(downTrack);
     downTrack.close();
-    if (this.closed) return;
-    // Nothing is sent on it any more (the down track is closed); werift stops it in this connection's next
-    // offer or addTrack. A participant who leaves a full room removes its tracks from every subscriber in one
-    // turn, and werift's stop is O(m-lines) per transceiver (its RTP router scans every SSRC).
-    this.#removed.push(downTrack.transceiver);
-    this.negotiate();
-  }
-
-  #stopRemoved(): void {
-    for (const transceiver of this.#removed.splice(0)) {
-      transceiver.stop();
-      // werift would keep it reachable from the connection's DTLS transport, with the stack that stopped it.
-      releaseStoppedTransceiver(transceiver);
+    const line = this.#lines.find((l) => l.downTrack === downTrack);
+    if (line) {
+      this.#bySsrc.delete(line.ssrc);
+      if (line.rtxSsrc !== undefined) this.#bySsrc.delete(line.rtxSsrc);
+      line.downTrack = undefined;
+      // Never offered: nobody knows it, so it is free at once.
+      line.state = line.offered ? 'stopping' : 'free';
+      line.text = stoppedSection(line.kind, line.mid, line.codecs[0]);
     }
+    if (this.closed) return;
+    this.negotiate();
   }
 
   /** Asks for an offer: in this connection's turn of the queue, or after the outstanding one is answered. */
@@ -246,17 +325,32 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (this.#pending.size > 0) return;
     this.#dirty = false;
     try {
-      this.#stopRemoved();
-      await this.pc.setLocalDescription(await this.pc.createOffer());
+      const werift = this.#transport === undefined;
+      const transport = this.#transport ?? (await this.#negotiateTransport());
       if (this.closed) return;
+      // Every m-line keeps its place (RFC 3264 §8): stopped ones stay, port 0, until a new track takes them.
+      const lines = this.#lines.slice();
+      const stopped: MediaLine[] = [];
       const tracks: Record<string, string> = {};
-      for (const [trackId, downTrack] of this.#downTracks) {
-        if (downTrack.transceiver.mid) tracks[downTrack.transceiver.mid] = trackId;
+      const bundle = [transport.applicationMid];
+      let media = '';
+      for (const line of lines) {
+        line.offered = true;
+        if (line.state === 'sending') {
+          const trackId = line.downTrack!.track.id;
+          tracks[line.mid] = trackId;
+          bundle.push(line.mid);
+          line.text ??= sendingSection({ ...line, trackId, cname: this.#cname }, transport.lines);
+        } else {
+          stopped.push(line);
+        }
+        media += line.text;
       }
-      const sdp = this.localSdp();
+      const sdp = sessionPart(transport.session, ++this.#version, bundle) + transport.application + media;
       const offer = { sdp, tracks };
       this.#offered = true;
-      this.#outstanding = { offer, mids: mediaSections(sdp).map((s) => s.mid), timer: this.#answerTimer(), resent: false };
+      const mids = [transport.applicationMid, ...lines.map((l) => l.mid)];
+      this.#outstanding = { offer, mids, lines, stopped, werift, timer: this.#answerTimer(), resent: false };
       this.#events.onOffer(offer);
     } catch (error) {
       if (this.closed) return;
@@ -265,20 +359,40 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     }
   }
 
+  /** werift's offer, once: the data-channel m-line, whose ICE, DTLS and candidates every later offer repeats. */
+  async #negotiateTransport(): Promise<Transport> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    const { session, sections } = splitDescription(this.localSdp());
+    const application = sections.find((section) => section.startsWith('m=application'));
+    const applicationMid = application && /\r\na=mid:([^\r]+)/.exec(application)?.[1];
+    if (!application || !applicationMid || sections.length !== 1) throw new InvalidSdpError('werift offered other than one data-channel m-line');
+    return (this.#transport = { session, application, applicationMid, lines: transportLines(application) });
+  }
+
   async handleAnswer(sdp: string): Promise<void> {
     if (this.closed) throw new InvalidStateError('subscriber connection is closed');
     const outstanding = this.#outstanding;
     if (!outstanding) throw new InvalidStateError('no subscriber offer is outstanding');
+    const transport = this.#transport!;
+    let sections: string[];
     try {
-      // In its own turn, checks included: reading and applying a 200-m-line answer is tens of ms, and a join's
-      // answers arrive together (the checks alone, done as they arrive, stalled the event loop ~200 ms at 60).
-      await this.#queue.exclusive(async () => {
+      // In its own turn, checks included: a join's answers arrive together.
+      sections = await this.#queue.exclusive(async () => {
         // An answer to an offer sent twice may come twice: only the first one applies.
         if (this.#outstanding !== outstanding) throw new InvalidStateError('no subscriber offer is outstanding');
         checkSessionDescription(sdp, 'the subscriber answer');
-        const mismatch = answerMismatch(outstanding.mids, sdp);
+        const { session, sections } = splitDescription(sdp);
+        const mismatch = midsMismatch(outstanding.mids, sections.map(midOf));
         if (mismatch) throw new InvalidSdpError(`the subscriber answer does not answer the outstanding offer: ${mismatch}`);
-        await this.pc.setRemoteDescription({ type: 'answer', sdp });
+        const ice = answerIce(session, readAnsweredSection(sections[0]));
+        if (transport.answerIce !== undefined && ice !== transport.answerIce) {
+          throw new InvalidSdpError('the subscriber answer changes the ICE credentials; the server never offers an ICE restart');
+        }
+        if (outstanding.werift) {
+          await this.pc.setRemoteDescription({ type: 'answer', sdp: weriftAnswer(session, sections[0], transport.applicationMid) });
+          transport.answerIce = ice;
+        }
+        return sections;
       });
     } catch (error) {
       if (error instanceof InvalidStateError || error instanceof InvalidSdpError) throw error;
@@ -288,14 +402,48 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (this.closed || this.#outstanding !== outstanding) return;
     clearTimeout(outstanding.timer);
     this.#outstanding = undefined;
-    // Only m-lines this answer negotiated for the first time: an m-line's codecs and extension ids never change
-    // once answered (the offerer chose them), and calling every down track on every answer is O(room) per answer.
-    for (const downTrack of this.#downTracks.values()) {
-      if (!downTrack.transceiver.mid || this.#negotiated.has(downTrack)) continue;
-      this.#negotiated.add(downTrack);
-      downTrack.negotiated(PeerBase.extensionIds(downTrack.transceiver));
-    }
+    for (const line of outstanding.stopped) if (line.state === 'stopping') line.state = 'free';
+    outstanding.lines.forEach((line, i) => {
+      const downTrack = line.downTrack;
+      // Only m-lines this answer accepts for the first time are read: an m-line's codec and extension ids never
+      // change once answered (the offerer chose them).
+      if (!downTrack || downTrack.isNegotiated || line.state !== 'sending') return;
+      const section = readAnsweredSection(sections[i + 1]);
+      if (section.port === 0) {
+        // RFC 3264 §6: the subscriber rejected it (a codec it cannot decode); nothing is sent on it.
+        this.context.logger.warn({ trackId: downTrack.track.id, mid: line.mid }, 'subscriber rejected an m-line');
+        return;
+      }
+      downTrack.negotiated(section.extensions, section.payloadTypes);
+    });
     if (this.#dirty) this.#queue.enqueue(this);
+  }
+
+  /** Candidates for any m-line go to the one BUNDLE transport: werift knows only the data-channel m-line. */
+  override addIceCandidate(candidate: IceCandidateJson): Promise<void> {
+    const mid = this.#transport?.applicationMid;
+    return super.addIceCandidate(mid === undefined ? candidate : { ...candidate, sdpMid: mid, sdpMLineIndex: 0 });
+  }
+
+  /** RTCP from the subscriber, to the down track whose SSRC it is about (RFC 3550 §6.4.2, RFC 4585 §6.1). */
+  #routeRtcp(packet: RtcpPacket): void {
+    if (this.closed) return;
+    const ssrcs: number[] = [];
+    const p = packet as { reports?: { ssrc: number }[]; feedback?: { mediaSourceSsrc?: number; mediaSsrc?: number; senderSsrc?: number; fir?: { ssrc: number }[] } };
+    if (p.reports) for (const report of p.reports) ssrcs.push(report.ssrc);
+    if (p.feedback) {
+      const { mediaSourceSsrc, mediaSsrc, fir } = p.feedback;
+      if (mediaSourceSsrc !== undefined) ssrcs.push(mediaSourceSsrc);
+      if (mediaSsrc !== undefined) ssrcs.push(mediaSsrc);
+      if (fir) for (const entry of fir) ssrcs.push(entry.ssrc);
+    }
+    const seen = new Set<DownTrack>();
+    for (const ssrc of ssrcs) {
+      const downTrack = this.#bySsrc.get(ssrc);
+      if (!downTrack || seen.has(downTrack)) continue;
+      seen.add(downTrack);
+      downTrack.handleRtcp(packet);
+    }
   }
 
   override close(): void {
@@ -303,12 +451,14 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     clearTimeout(this.#outstanding?.timer);
     this.#outstanding = undefined;
     this.#queue.remove(this);
-    this.#removed.length = 0; // closing the connection stops them
     this.#pending.clear();
     SubscriberPeer.#waiting.delete(this);
     for (const downTrack of this.#downTracks.values()) downTrack.close();
     this.#downTracks.clear();
+    this.#lines.length = 0;
+    this.#bySsrc.clear();
     this.#stopRemb();
+    this.#stopRtcp();
     this.#allocator.close();
     this.#dataSink.close();
     this.#channels.reliable.close();
@@ -333,14 +483,12 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     }, timeoutMs);
   }
 
-  /** Subscribers receive the publisher's codec (and its RTX), nothing else. */
-  #preferCodec(transceiver: RTCRtpTransceiver, track: PublishedTrack): void {
-    const mime = track.mimeType?.toLowerCase();
-    if (!mime) return;
+  /** Subscribers receive the publisher's codec (and its RTX), nothing else; it is known once the publish offer is answered. */
+  #codecsFor(track: PublishedTrack): RTCRtpCodecParameters[] {
     const codecs = subscriberCodecs()[track.kind];
-    const primary = codecs.find((c) => c.mimeType.toLowerCase() === mime);
-    if (!primary) return;
+    const mime = track.mimeType?.toLowerCase();
+    const primary = codecs.find((c) => c.mimeType.toLowerCase() === mime) ?? codecs[0];
     const rtx = codecs.find((c) => /\/rtx$/i.test(c.mimeType) && c.parameters === `apt=${primary.payloadType}`);
-    transceiver.setCodecPreferences(rtx ? [primary, rtx] : [primary]);
+    return rtx ? [primary, rtx] : [primary];
   }
 }

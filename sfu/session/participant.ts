@@ -4,7 +4,6 @@ import { DataRateLimit } from './data-rate-limit.js';
 import { randomId } from '../ids.js';
 import type { NegotiationQueue } from '../peer/negotiation-queue.js';
 import type { PeerContext } from '../peer/peer-base.js';
-import { subscriberCodecs, subscriberHeaderExtensions } from '../peer/media-capabilities.js';
 import { createPeerConnection } from '../peer/peer-factory.js';
 import type { PublishedTrack } from '../media/published-track.js';
 import { PublisherPeer, type PublishResult } from '../peer/publisher-peer.js';
@@ -120,7 +119,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
         if (state === 'failed') this.#fail({ code: 'CONNECTION_FAILED', message: `the ${role} media connection failed (ICE or DTLS)` });
       },
     };
-    const pc = createPeerConnection(init.options, { codecs: subscriberCodecs(), headerExtensions: subscriberHeaderExtensions() });
+    // werift negotiates only its data channels; the SFU writes its audio and video m-lines (subscriber-sdp.ts).
+    const pc = createPeerConnection(init.options);
     this.subscriber = new SubscriberPeer(pc, this.#context, init.negotiationQueue, {
       onOffer: (offer) => this.emit('subscriberOffer', offer),
       onData: (data, reliable) => this.emit('@data', data, reliable),

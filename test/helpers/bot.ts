@@ -7,6 +7,7 @@ import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/session/data-envelope.js';
 import type { MintTokenOptions } from '../../signaling/tokens.js';
 import { SignalingClient, testToken } from './signaling-client.js';
+import { TextAnswerer } from './text-answerer.js';
 
 const botOptions = { ...defaultSfuOptions, portMin: 50000, portMax: 59999 };
 
@@ -17,6 +18,8 @@ export interface BotOptions {
   onRtp?: (packet: RtpPacket, track: ReceivedTrack) => void;
   /** Sent in `join` when set: false receives only the tracks `subscribe`d (docs/PROTOCOL.md, "Subscribing"). */
   autoSubscribe?: boolean;
+  /** Answer audio and video m-lines as text, receiving no media (text-answerer.ts): rooms where negotiation is measured. */
+  textAnswers?: boolean;
 }
 
 export interface PublishOptions {
@@ -72,6 +75,7 @@ export class Bot {
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
   readonly #onRtp?: BotOptions['onRtp'];
+  readonly #textAnswerer?: TextAnswerer;
   /** Subscriber offers received, answers sent, and failures to apply an offer. */
   offersReceived = 0;
   answersSent = 0;
@@ -111,6 +115,7 @@ export class Bot {
       return ch;
     };
     this.channels = { reliable: channel('reliable', 0, true), lossy: channel('lossy', 1, false) };
+    if (options.textAnswers) this.#textAnswerer = new TextAnswerer(this.subscriber);
     this.subscriber.onIceCandidate.subscribe((candidate) => {
       if (candidate) signaling.send({ type: 'trickle', target: 'subscriber', candidate: candidate.toJSON() });
     });
@@ -276,15 +281,20 @@ export class Bot {
       const tracks = message.tracks as Record<string, string>;
       this.#midToTrack = { ...this.#midToTrack, ...tracks };
       this.offeredMsids = [...(message.sdp as string).matchAll(/^a=msid:(.*)$/gm)].map((m) => m[1].replace(/\r$/, ''));
+      let answer: string;
       try {
-        await this.subscriber.setRemoteDescription({ type: 'offer', sdp: message.sdp as string });
-        await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
+        if (this.#textAnswerer) answer = await this.#textAnswerer.answer(message.sdp as string);
+        else {
+          await this.subscriber.setRemoteDescription({ type: 'offer', sdp: message.sdp as string });
+          await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
+          answer = this.subscriber.localDescription!.sdp;
+        }
       } catch (error) {
         this.negotiationErrors.push((error as Error).message);
         return;
       }
       if (this.#closed) return;
-      this.signaling.send({ type: 'subscriberAnswer', sdp: this.subscriber.localDescription!.sdp });
+      this.signaling.send({ type: 'subscriberAnswer', sdp: answer });
       this.answersSent++;
       this.answeredTracks = tracks;
     } else if (message.type === 'trickle') {

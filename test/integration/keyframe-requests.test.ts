@@ -36,7 +36,7 @@ async function plisSent(reason?: string): Promise<number> {
 /** Whether the server has applied an answer that carries `trackId` on `identity`'s subscriber connection. */
 function negotiatedOnServer(room: string, identity: string, trackId: string): boolean {
   const downTrack = server.sfu.findRoom(room)?.participant(identity)?.subscriber.downTracks.get(trackId);
-  return downTrack?.transceiver.currentDirection === 'sendonly';
+  return downTrack?.isNegotiated === true;
 }
 
 async function join(room: string, identity: string): Promise<Bot> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect, test } from 'vitest';
-import { GenericNack, RtpHeader, RtpPacket, SrtpSession, type RTCRtpTransceiver } from 'werift';
-import { DownTrack } from '../../../sfu/media/down-track.js';
+import { GenericNack, RtcpTransportLayerFeedback, RtpHeader, RtpPacket, SrtpSession, type RTCDtlsTransport, type RTCRtpCodecParameters } from 'werift';
+import { DownTrack, type DownTrackLine } from '../../../sfu/media/down-track.js';
 import { PacketCache } from '../../../sfu/media/packet-cache.js';
 import type { PublishedTrack } from '../../../sfu/media/published-track.js';
 import { SRTP_AEAD_AES_128_GCM } from '../../../sfu/media/rtp/srtp-sender.js';
@@ -14,12 +14,6 @@ const URI = {
   abs: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
   level: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
 };
-
-/** A tiny event with werift's subscribe shape. */
-function event<T>() {
-  const handlers: ((value: T) => void)[] = [];
-  return { subscribe: (h: (value: T) => void) => (handlers.push(h), { unSubscribe: () => handlers.splice(handlers.indexOf(h), 1) }), fire: (v: T) => handlers.forEach((h) => h(v)) };
-}
 
 function setup() {
   const masterKey = randomBytes(16);
@@ -41,14 +35,15 @@ function setup() {
     srtp: new SrtpSession(keys(true)),
     iceTransport: { connection: { send: async (data: Buffer) => void sent.push(data) } },
   };
-  const nack = event<GenericNack>();
-  const transceiver = {
+  const line: DownTrackLine = {
     mid: '3',
+    ssrc: 0x1111,
+    rtxSsrc: 0x2222,
     codecs: [
       { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 },
       { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: 'apt=96' },
-    ],
-    sender: { ssrc: 0x1111, rtxSsrc: 0x2222, dtlsTransport: dtls, onGenericNack: nack, onPictureLossIndication: event<void>(), onRtcp: event<unknown>() },
+    ] as RTCRtpCodecParameters[],
+    dtlsTransport: dtls as unknown as RTCDtlsTransport,
   };
   const cache = new PacketCache(64);
   const keyframes: string[] = [];
@@ -68,8 +63,9 @@ function setup() {
   };
   const none = () => 0;
   const metrics = createSfuMetrics(new Registry(), { rooms: none, participants: none, publishedTracks: none, subscribedTracks: none, peerConnections: none });
-  const down = new DownTrack(track as unknown as PublishedTrack, transceiver as unknown as RTCRtpTransceiver, metrics);
-  down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level });
+  const down = new DownTrack(track as unknown as PublishedTrack, line, metrics);
+  down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level }, [96, 97]);
+  const nack = { fire: (feedback: GenericNack) => down.handleRtcp(new RtcpTransportLayerFeedback({ feedback })) };
   const decrypt = (i: number) => RtpPacket.deSerialize(receiver.decrypt(sent[i]));
   return { down, sent, decrypt, cache, nack, keyframes, dtls, track };
 }
@@ -153,7 +149,7 @@ test('asks for a key frame once it can send (subscribe), then at the bounded rat
   forward(down, packet(12, 1), false);
   expect(keyframes).toEqual(['subscribe', 'waiting']);
   forward(down, packet(13, 0), true);
-  down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level });
+  down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level }, [96, 97]);
   forward(down, packet(14, 1), false);
   expect(keyframes).toEqual(['subscribe', 'waiting']);
   down.close();

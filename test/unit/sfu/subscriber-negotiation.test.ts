@@ -2,7 +2,6 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, expect, test } from 'vitest';
 import type { RTCRtpReceiver } from 'werift';
-import { subscriberHeaderExtensions } from '../../../sfu/peer/media-capabilities.js';
 import type { NegotiationQueue } from '../../../sfu/peer/negotiation-queue.js';
 import { createPeerConnection } from '../../../sfu/peer/peer-factory.js';
 import { PublishedTrack } from '../../../sfu/media/published-track.js';
@@ -25,7 +24,7 @@ function subscriber() {
   const offers: SubscriberOffer[] = [];
   const queue = { enqueue: () => undefined, remove: () => undefined, exclusive: <T>(work: () => Promise<T>) => work() };
   const context = { options, metrics, logger: pino({ level: 'silent' }), onIceCandidate: () => undefined, onConnectionState: () => undefined };
-  const pc = createPeerConnection(options, { headerExtensions: subscriberHeaderExtensions() });
+  const pc = createPeerConnection(options);
   const peer = new SubscriberPeer(pc, context, queue as unknown as NegotiationQueue, {
     onOffer: (offer) => offers.push(offer),
     onData: () => undefined,
