@@ -1,14 +1,16 @@
 /**
  * A full classroom: N werift bots (default 100) join one room `--spacing` ms apart, each publishing camera and
- * microphone (negotiated, no RTP: negotiation is what is measured). The server runs in a process of its own
+ * microphone (negotiated, no RTP: negotiation is what is measured) and answering its subscriber offers' audio and
+ * video m-lines as text (test/helpers/text-answerer.ts: a werift client spends ~40 ms on a 200-m-line offer, and 99
+ * of them per join on this 2-core machine measured the bots, not the server). The server runs in a process of its own
  * (bench/lib/full-room-server.ts) and the bots are spread over `--bot-processes` more (bench/lib/full-room-bots.ts),
  * so the server's CPU, RSS and event-loop delay (perf_hooks.monitorEventLoopDelay) are its own, and no single bot
  * process does every bot's SDP work (which starved their ICE consent checks into failures).
  *
  *   npx tsx bench/full-room.ts [--participants 100] [--spacing 400] [--steady 20] [--bot-processes 4]
  *
- * TSFU_BENCH_JOIN_DETAIL=1 prints each join's timings to stderr; TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there; TSFU_BENCH_SERVER_SDP_MEMO=1 turns on the
- * server's m-section parse memo (bench/lib/sdp-section-memo.ts); TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
+ * TSFU_BENCH_JOIN_DETAIL=1 prints each join's timings to stderr; TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there;
+ * TSFU_BENCH_SERVER_HEAP_SNAPSHOT=file writes its steady-state heap; TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
  * the server process (e.g. "--trace-gc").
  *
  * Prints `name: value` lines: join → converged p50/p99/max (a join has converged when the joiner's publish is

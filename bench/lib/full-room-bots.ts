@@ -10,10 +10,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Bot } from '../../test/helpers/bot.js';
-import { memoizeSdpSections } from './sdp-section-memo.js';
 
-// Each process answers for a few dozen bots: their SDP work is most of the benchmark's CPU outside the server.
-memoizeSdpSections();
 
 export type BotsRequest =
   | { type: 'join'; index: number; signalingUrl: string; room: string }

@@ -13,7 +13,6 @@ import '../../sfu/peer/werift-speedups.js';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { RTCPeerConnection, RTCRtpReceiver } from 'werift';
-import { memoizeSdpSections } from './sdp-section-memo.js';
 import { PublishedTrack } from '../../sfu/media/published-track.js';
 import { sfuCodecs } from '../../sfu/peer/media-capabilities.js';
 import type { NegotiationQueue } from '../../sfu/peer/negotiation-queue.js';
@@ -22,9 +21,6 @@ import { DATA_CHANNELS, SubscriberPeer, type SubscriberOffer } from '../../sfu/p
 import { createSfuMetrics } from '../../sfu/sfu-metrics.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 
-// TSFU_BENCH_SDP_MEMO=1: the client parses with the per-connection m-section memo (sdp-section-memo.ts), as the
-// full-room benchmark's bots do.
-if (process.env.TSFU_BENCH_SDP_MEMO === '1') memoizeSdpSections();
 const publishers = Number(process.argv[2] ?? 100);
 const rounds = Number(process.argv[3] ?? 20);
 const options = { ...defaultSfuOptions, portMin: 41000, portMax: 41999 };
@@ -123,6 +119,11 @@ for (let i = 0; i < rounds; i++) {
   results.push(await round(growing));
 }
 
+// A publisher leaves: its two tracks removed from the full connection (a room does this for every subscriber).
+const [, leaveMs] = await timed(() => {
+  for (const track of publisher(0)) growing.server.removeTrack(track.id);
+});
+
 // A joiner: every m-line in its first offer (what a student joining a full room gets).
 const joiner = connectionPair();
 for (let i = 0; i < publishers - 1; i++) addPublisher(joiner, i);
@@ -138,6 +139,7 @@ console.log(`server_answer_ms: ${median((r) => r.answerMs)}`);
 console.log(`server_total_ms: ${median((r) => r.offerMs + r.answerMs)}`);
 console.log(`client_answer_ms: ${median((r) => r.clientMs)}`);
 console.log(`first_offer_server_ms: ${(first.offerMs + first.answerMs).toFixed(1)}`);
+console.log(`leave_ms: ${leaveMs.toFixed(2)}`);
 console.log(`close_ms: ${closeMs.toFixed(1)}`);
 growing.server.close();
 await Promise.all([growing.client.close(), joiner.client.close()]);

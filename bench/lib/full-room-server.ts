@@ -7,12 +7,8 @@
 import { createHook } from 'node:async_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { memoizeSdpSections } from './sdp-section-memo.js';
 import { startTestServer } from '../../test/helpers/server.js';
 
-// TSFU_BENCH_SERVER_SDP_MEMO=1: the server parses each m-section once per connection too (sdp-section-memo.ts;
-// costs ~1 MB per connection and direction in a full room), to weigh its CPU against its memory.
-if (process.env.TSFU_BENCH_SERVER_SDP_MEMO === '1') memoizeSdpSections(512);
 
 export type FullRoomServerRequest = { type: 'sample'; resetLoop?: boolean } | { type: 'stop' };
 export type FullRoomServerReply =

@@ -50,8 +50,8 @@ export const DATA_CHANNELS = {
 } as const;
 
 /**
- * Down tracks made in one turn of the event loop, by all subscribers together (each is ~1 ms of werift and
- * buffers in a full room); more wait for the next turns.
+ * Down tracks made in one turn of the event loop, by all subscribers together (each runs its connection's allocator
+ * and its track's dynacast, both O(tracks): a publisher joining a full room adds 198); more wait for the next turns.
  */
 const addsThisTurn = {
   limit: 16,
@@ -239,12 +239,13 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     const rtxSsrc = codecs.length > 1 ? this.#newSsrc() : undefined;
     const mid = String(this.#nextMid++);
     const line: MediaLine = { kind: track.kind, mid, ssrc, rtxSsrc, codecs, streamId, dtlsTransport: this.#dtls, state: 'sending', offered: false };
+    // First, as it throws for a closed track: nothing of it may be left behind.
+    const downTrack = new DownTrack(track, line, this.context.metrics);
+    line.downTrack = downTrack;
     // JSEP §5.2.2: a stopped m-line whose stop was answered takes the new track, with a new mid.
     const free = this.#lines.findIndex((l) => l.state === 'free' && l.kind === track.kind);
     if (free >= 0) this.#lines[free] = line;
     else this.#lines.push(line);
-    const downTrack = new DownTrack(track, line, this.context.metrics);
-    line.downTrack = downTrack;
     this.#bySsrc.set(ssrc, downTrack);
     if (rtxSsrc !== undefined) this.#bySsrc.set(rtxSsrc, downTrack);
     this.#downTracks.set(track.id, downTrack);
@@ -292,20 +293,31 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (this.#pending.delete(trackId)) return;
     const downTrack = this.#downTracks.get(trackId);
     if (!downTrack) return;
-    this.#downTracks.delete(trackId);
-    this.#allocator.remove(downTrack);
-    downTrack.close();
     const line = this.#lines.find((l) => l.downTrack === downTrack);
+    this.#drop(downTrack);
     if (line) {
-      this.#bySsrc.delete(line.ssrc);
-      if (line.rtxSsrc !== undefined) this.#bySsrc.delete(line.rtxSsrc);
-      line.downTrack = undefined;
-      // Never offered: nobody knows it, so it is free at once.
-      line.state = line.offered ? 'stopping' : 'free';
-      line.text = stoppedSection(line.kind, line.mid, line.codecs[0]);
+      // Never offered: nobody knows it, so it is free at once (and gone, when nothing offered comes after it).
+      this.#stop(line, line.offered ? 'stopping' : 'free');
+      if (!line.offered) while (this.#lines.at(-1)?.offered === false && this.#lines.at(-1)?.state === 'free') this.#lines.pop();
     }
     if (this.closed) return;
     this.negotiate();
+  }
+
+  /** Forgets a down track: closed, out of the allocator and the RTCP routes. */
+  #drop(downTrack: DownTrack): void {
+    this.#downTracks.delete(downTrack.track.id);
+    this.#allocator.remove(downTrack);
+    downTrack.close();
+    this.#bySsrc.delete(downTrack.line.ssrc);
+    if (downTrack.line.rtxSsrc !== undefined) this.#bySsrc.delete(downTrack.line.rtxSsrc);
+  }
+
+  /** An m-line that sends nothing any more: port 0 from the next offer on. */
+  #stop(line: MediaLine, state: 'stopping' | 'free'): void {
+    line.downTrack = undefined;
+    line.state = state;
+    line.text = stoppedSection(line.kind, line.mid, line.codecs[0]);
   }
 
   /** Asks for an offer: in this connection's turn of the queue, or after the outstanding one is answered. */
@@ -410,8 +422,11 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
       if (!downTrack || downTrack.isNegotiated || line.state !== 'sending') return;
       const section = readAnsweredSection(sections[i + 1]);
       if (section.port === 0) {
-        // RFC 3264 §6: the subscriber rejected it (a codec it cannot decode); nothing is sent on it.
-        this.context.logger.warn({ trackId: downTrack.track.id, mid: line.mid }, 'subscriber rejected an m-line');
+        // RFC 3264 §6: the subscriber rejected it (a codec it cannot decode). A rejected m-line is stopped (JSEP
+        // §5.3.1): the subscription ends, and the m-line may take another track.
+        this.context.logger.warn({ trackId: downTrack.track.id, mid: line.mid }, 'subscriber rejected an m-line; unsubscribed');
+        this.#drop(downTrack);
+        this.#stop(line, 'free');
         return;
       }
       downTrack.negotiated(section.extensions, section.payloadTypes);

@@ -86,10 +86,11 @@ export function stoppedSection(kind: 'audio' | 'video', mid: string, codec: RTCR
 
 /** Splits a description into its session part and its media sections (each from its "m=" to its last CRLF). */
 export function splitDescription(sdp: string): { session: string; sections: string[] } {
-  let text = sdp.includes('\r\n') ? sdp : sdp.replace(/\n/g, '\r\n');
+  let text = sdp.replace(/\r?\n/g, '\r\n');
   if (!text.endsWith('\r\n')) text += '\r\n';
   const parts = text.split('\r\nm=');
   const last = parts.length - 1;
+  if (last === 0) return { session: text, sections: [] };
   return { session: `${parts[0]}\r\n`, sections: parts.slice(1).map((part, i) => `m=${part}${i + 1 < last ? '\r\n' : ''}`) };
 }
 

@@ -2,8 +2,9 @@ import { RTCCertificate, SessionDescription, type RTCDtlsFingerprint } from 'wer
 
 /**
  * Two of werift's (0.25.2) costs that grow with the m-lines of a description, removed without changing what it
- * computes. A full room's subscriber offers and answers have 200 m-lines, and every join renegotiates every
- * subscriber, so these dominated the SFU's CPU. Applied once, when this module is first imported (by sfu.ts).
+ * computes: publishers' descriptions (subscriber m-lines are the SFU's own, subscriber-sdp.ts) and the werift
+ * clients of tests and benchmarks, which apply 200-m-line offers in a full room. Applied once, when this module
+ * is first imported (by sfu.ts).
  *
  * 1. The DTLS fingerprint (RFC 8122 §5) of the certificate is recomputed, by parsing the PEM certificate (X.509
  *    in JavaScript), for every m-line written: computed once per certificate, then copied.
@@ -13,8 +14,6 @@ import { RTCCertificate, SessionDescription, type RTCDtlsFingerprint } from 'wer
  *
  * Two more are patched into werift at install (patches/, listed with every other werift change in docs/WERIFT.md).
  *
- * `useSdpParser()` lets a process put another parser under the second (the full-room benchmark's bots do).
- *
  * werift internals touched: `RTCCertificate.prototype.getFingerprints`, `SessionDescription.parse` (replaced;
  * it calls the original).
  */
@@ -22,13 +21,7 @@ const PATCHED = Symbol.for('tsfu.werift-speedups');
 const patched = globalThis as { [PATCHED]?: boolean };
 
 /** werift's own parser, captured before it is replaced. */
-export const weriftParse = SessionDescription.parse.bind(SessionDescription);
-let parser = weriftParse;
-
-/** Parses with `parse` from now on, under the same-text reuse below (a process-wide choice). */
-export function useSdpParser(parse: (sdp: string) => SessionDescription): void {
-  parser = parse;
-}
+const weriftParse = SessionDescription.parse.bind(SessionDescription);
 
 if (!patched[PATCHED]) {
   patched[PATCHED] = true;
@@ -49,7 +42,7 @@ if (!patched[PATCHED]) {
   let lastParsed: SessionDescription | undefined;
   SessionDescription.parse = (sdp: string): SessionDescription => {
     if (sdp === lastText && lastParsed) return lastParsed;
-    const parsed = parser(sdp);
+    const parsed = weriftParse(sdp);
     if (lastText === undefined) {
       setImmediate(() => {
         lastText = undefined;
