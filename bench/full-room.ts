@@ -41,6 +41,7 @@ const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const { child: server, ready } = await Child.start<FullRoomServerRequest, FullRoomServerReply>(entry('./lib/full-room-server.ts'), [], [
+  '--expose-gc',
   ...(process.env.TSFU_BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TSFU_BENCH_CPU_PROFILE_DIR}`] : []),
   ...(process.env.TSFU_BENCH_SERVER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
 ]);
@@ -118,10 +119,14 @@ const settled = await sampleServer(true);
 const cpuSeconds = (settled.cpuMicros - cpuStart) / 1e6;
 const botsSettled = await Promise.all(botChildren.map((b) => b.ask({ type: 'sample' }, 'sample')));
 
-// Steady state: nobody joins or leaves; RSS should stay flat and the loop quiet.
-const rssStart = (await sampleServer()).rssBytes;
+// Steady state: nobody joins or leaves; memory should stay flat and the loop quiet. The heap is read after a full
+// collection at both ends (RSS alone moves with when V8 last collected); the collection's own stall is not counted.
+const heapUsed = async () => (await server.ask({ type: 'heap' }, 'heap')).heapUsedBytes;
+const heapStart = await heapUsed();
+const rssStart = (await sampleServer(true)).rssBytes;
 await sleep(steadySeconds * 1000);
 const steady = await sampleServer();
+const heapEnd = await heapUsed();
 const botsSteady = await Promise.all(botChildren.map((b) => b.ask({ type: 'sample' }, 'sample')));
 
 const failedCount = joiners.filter((j) => j.failedAt !== undefined).length;
@@ -154,6 +159,9 @@ const lines: [string, string | number][] = [
   ['server_rss_steady_start_mib', mib(rssStart)],
   ['server_rss_steady_end_mib', mib(steady.rssBytes)],
   ['server_rss_steady_growth_mib_per_s', ((steady.rssBytes - rssStart) / 2 ** 20 / steadySeconds).toFixed(2)],
+  ['server_heap_after_gc_steady_start_mib', mib(heapStart)],
+  ['server_heap_after_gc_steady_end_mib', mib(heapEnd)],
+  ['server_heap_after_gc_steady_growth_mib_per_s', ((heapEnd - heapStart) / 2 ** 20 / steadySeconds).toFixed(3)],
   ['server_cpu_percent_steady', (((steady.cpuMicros - settled.cpuMicros) / 1e6 / steadySeconds) * 100).toFixed(0)],
   ['server_max_event_loop_stall_steady_ms', steady.maxStallMs.toFixed(0)],
   ['bots_cpu_seconds_total', botCpu.toFixed(1)],

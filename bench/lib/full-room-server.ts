@@ -1,7 +1,8 @@
 /**
  * The SFU server of the full-room benchmark in a process of its own, so its CPU, RSS and event-loop delay
  * (perf_hooks.monitorEventLoopDelay, 10 ms resolution) are its own and not the bots'. Sends `ready` once
- * listening; answers `sample` (with `resetLoop`, the delay histogram starts again after the reading); exits on
+ * listening; answers `sample` (with `resetLoop`, the delay histogram starts again after the reading) and `heap` (the
+ * heap used after a full garbage collection); exits on
  * `stop` (a clean exit, so `--cpu-prof` writes its profile).
  */
 import { createHook } from 'node:async_hooks';
@@ -10,9 +11,10 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startTestServer } from '../../test/helpers/server.js';
 
 
-export type FullRoomServerRequest = { type: 'sample'; resetLoop?: boolean } | { type: 'stop' };
+export type FullRoomServerRequest = { type: 'sample'; resetLoop?: boolean } | { type: 'heap' } | { type: 'stop' };
 export type FullRoomServerReply =
   | { type: 'ready'; signalingUrl: string }
+  | { type: 'heap'; heapUsedBytes: number }
   | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number; maxGcPauseMs: number; gcMs: number; maxStallCpuMs: number };
 
 const server = await startTestServer({ signaling: { connectionBurstPerIp: 1000, connectionsPerIpPerSecond: 1000 } });
@@ -75,6 +77,13 @@ if (process.env.TSFU_BENCH_SERVER_LONG_TASKS === '1') {
 
 process.on('message', (message: FullRoomServerRequest) => {
   if (message.type === 'stop') return stop();
+  if (message.type === 'heap') {
+    // What stays after a full collection (the process runs with --expose-gc): growth here is memory kept, not garbage.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    return send({ type: 'heap', heapUsedBytes: gc ? process.memoryUsage().heapUsed : NaN });
+  }
   const { user, system } = process.cpuUsage();
   send({
     type: 'sample',
