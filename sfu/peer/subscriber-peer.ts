@@ -1,30 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { RTCDataChannel, RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, RtcpPacket } from 'werift';
+import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { DataChannelSink } from '../session/data-channel-sink.js';
-import { DownTrack, type DownTrackLine } from '../media/down-track.js';
+import type { DownTrack } from '../media/down-track.js';
 import { InvalidSdpError, InvalidStateError } from '../errors.js';
 import { DownlinkAllocator, type VideoTrackState } from '../bwe/downlink-allocator.js';
 import { watchRemb } from '../bwe/remb.js';
 import { videoSettingsFor } from '../bwe/video-settings.js';
 import type { IceCandidateJson, VideoTrackSettings } from '../sfu-types.js';
-import { subscriberCodecs } from './media-capabilities.js';
 import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { checkSessionDescription } from './sdp-check.js';
 import { midsMismatch } from './sdp-sections.js';
 import type { PublishedTrack } from '../media/published-track.js';
-import {
-  answerIce,
-  midOf,
-  readAnsweredSection,
-  sendingSection,
-  sessionPart,
-  splitDescription,
-  stoppedSection,
-  transportLines,
-  weriftAnswer,
-} from './subscriber-sdp.js';
-import { announceAddress } from './peer-factory.js';
+import { SubscriberMediaLines, type OfferedLines } from './subscriber-media-lines.js';
+import { answerIce, midOf, readAnsweredSection, sessionPart, splitDescription, transportLines, weriftAnswer } from './subscriber-sdp.js';
 
 export interface SubscriberOffer {
   sdp: string;
@@ -64,22 +52,6 @@ const addsThisTurn = {
   },
 };
 
-/** One audio or video m-line of the connection, in m-line order. */
-interface MediaLine extends DownTrackLine {
-  readonly kind: 'audio' | 'video';
-  /**
-   * Sending its down track; stopping (port 0 from the next offer on); free (stopped, and the stop answered or
-   * never offered: a new track of the same kind may take its place, with a new mid).
-   */
-  state: 'sending' | 'stopping' | 'free';
-  downTrack?: DownTrack;
-  streamId: string;
-  /** Whether an offer has carried it. */
-  offered: boolean;
-  /** Its media section, printed once when first offered, and once more when stopped. */
-  text?: string;
-}
-
 /** What werift negotiated (the data-channel m-line) and what every later offer copies from it. */
 interface Transport {
   /** werift's session part (o=, BUNDLE group, ...). */
@@ -97,10 +69,8 @@ interface OutstandingOffer {
   offer: SubscriberOffer;
   /** The mid of each m-line, in order: the answer must have the same (RFC 3264 §6). */
   mids: (string | undefined)[];
-  /** Its audio and video m-lines, in order (after the data channels'). */
-  lines: MediaLine[];
-  /** Lines it offers stopped: free once it is answered. */
-  stopped: MediaLine[];
+  /** Its audio and video m-lines (after the data channels'). */
+  media: OfferedLines;
   /** Whether werift's own offer (the data-channel m-line) is in it, to be answered through werift. */
   werift: boolean;
   timer: NodeJS.Timeout;
@@ -123,8 +93,6 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   readonly #dataSink: DataChannelSink;
   readonly #events: SubscriberPeerEvents;
   readonly #queue: NegotiationQueue;
-  /** The transport every m-line is bundled on (the data channels'). */
-  readonly #dtls: RTCDtlsTransport;
   #outstanding?: OutstandingOffer;
   /** Changes not yet in an offer. */
   #dirty = false;
@@ -136,14 +104,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   /** Whether an offer was ever sent. */
   #offered = false;
   #transport?: Transport;
-  readonly #lines: MediaLine[] = [];
-  /** SSRC (primary and RTX) → the down track sent with it, for RTCP from the subscriber. */
-  readonly #bySsrc = new Map<number, DownTrack>();
-  #nextMid = 1;
+  readonly #lines: SubscriberMediaLines;
   /** The o= line's session version (RFC 3264 §8). */
   #version = 0;
-  /** RFC 7022: one random CNAME for the connection. */
-  readonly #cname = randomUUID();
   /** The browser's latest downlink estimate (REMB), in bits per second; undefined before its first report. */
   #downlinkBps: number | undefined;
   readonly #stopRemb: () => void;
@@ -169,13 +132,16 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
       if (!this.closed) events.onTrackState(downTrack.track.id, state);
     });
     // BUNDLE: the data channels' DTLS transport carries every down track too.
-    this.#dtls = pc.sctpTransport!.dtlsTransport;
-    this.#stopRemb = watchRemb(this.#dtls, (bps) => {
+    const dtls = pc.sctpTransport!.dtlsTransport;
+    this.#lines = new SubscriberMediaLines(dtls, context.metrics);
+    this.#stopRemb = watchRemb(dtls, (bps) => {
       this.#downlinkBps = bps;
       context.metrics.subscriberDownlinkBps.observe(bps);
       if (context.options.bandwidthAllocation) this.#allocator.onEstimate(bps);
     });
-    this.#stopRtcp = this.#dtls.onRtcp.subscribe((packet) => this.#routeRtcp(packet)).unSubscribe;
+    this.#stopRtcp = dtls.onRtcp.subscribe((packet) => {
+      if (!this.closed) this.#lines.route(packet);
+    }).unSubscribe;
   }
 
   /** The subscriber's settings for a video track it receives (adaptive stream); false when it receives no such track. */
@@ -195,7 +161,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
 
   /** Audio and video m-lines of the connection, sending or not (stopped ones are reused). */
   get mediaLineCount(): number {
-    return this.#lines.length;
+    return this.#lines.count;
   }
 
   /** Sends a data frame to this participant; false when the channel is not open or the frame was dropped (data-channel-sink.ts). */
@@ -234,30 +200,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   }
 
   #add(track: PublishedTrack, streamId: string): void {
-    const codecs = this.#codecsFor(track);
-    const ssrc = this.#newSsrc();
-    const rtxSsrc = codecs.length > 1 ? this.#newSsrc() : undefined;
-    const mid = String(this.#nextMid++);
-    const line: MediaLine = { kind: track.kind, mid, ssrc, rtxSsrc, codecs, streamId, dtlsTransport: this.#dtls, state: 'sending', offered: false };
-    // First, as it throws for a closed track: nothing of it may be left behind.
-    const downTrack = new DownTrack(track, line, this.context.metrics);
-    line.downTrack = downTrack;
-    // JSEP §5.2.2: a stopped m-line whose stop was answered takes the new track, with a new mid.
-    const free = this.#lines.findIndex((l) => l.state === 'free' && l.kind === track.kind);
-    if (free >= 0) this.#lines[free] = line;
-    else this.#lines.push(line);
-    this.#bySsrc.set(ssrc, downTrack);
-    if (rtxSsrc !== undefined) this.#bySsrc.set(rtxSsrc, downTrack);
+    const downTrack = this.#lines.add(track, streamId);
     this.#downTracks.set(track.id, downTrack);
     this.#allocator.add(downTrack);
-  }
-
-  /** A random SSRC (RFC 3550 §8.1) not yet used on this connection. */
-  #newSsrc(): number {
-    for (;;) {
-      const ssrc = randomBytes(4).readUInt32BE(0);
-      if (ssrc !== 0 && !this.#bySsrc.has(ssrc)) return ssrc;
-    }
   }
 
   /** Makes every waiting subscription's down track now (in this connection's own turn). */
@@ -293,31 +238,17 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (this.#pending.delete(trackId)) return;
     const downTrack = this.#downTracks.get(trackId);
     if (!downTrack) return;
-    const line = this.#lines.find((l) => l.downTrack === downTrack);
+    this.#lines.remove(downTrack);
     this.#drop(downTrack);
-    if (line) {
-      // Never offered: nobody knows it, so it is free at once (and gone, when nothing offered comes after it).
-      this.#stop(line, line.offered ? 'stopping' : 'free');
-      if (!line.offered) while (this.#lines.at(-1)?.offered === false && this.#lines.at(-1)?.state === 'free') this.#lines.pop();
-    }
     if (this.closed) return;
     this.negotiate();
   }
 
-  /** Forgets a down track: closed, out of the allocator and the RTCP routes. */
+  /** Forgets a down track (its m-line already stopped): closed, out of the allocator. */
   #drop(downTrack: DownTrack): void {
     this.#downTracks.delete(downTrack.track.id);
     this.#allocator.remove(downTrack);
     downTrack.close();
-    this.#bySsrc.delete(downTrack.line.ssrc);
-    if (downTrack.line.rtxSsrc !== undefined) this.#bySsrc.delete(downTrack.line.rtxSsrc);
-  }
-
-  /** An m-line that sends nothing any more: port 0 from the next offer on. */
-  #stop(line: MediaLine, state: 'stopping' | 'free'): void {
-    line.downTrack = undefined;
-    line.state = state;
-    line.text = stoppedSection(line.kind, line.mid, line.codecs[0]);
   }
 
   /** Asks for an offer: in this connection's turn of the queue, or after the outstanding one is answered. */
@@ -341,28 +272,13 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
       const transport = this.#transport ?? (await this.#negotiateTransport());
       if (this.closed) return;
       // Every m-line keeps its place (RFC 3264 §8): stopped ones stay, port 0, until a new track takes them.
-      const lines = this.#lines.slice();
-      const stopped: MediaLine[] = [];
-      const tracks: Record<string, string> = {};
-      const bundle = [transport.applicationMid];
-      let media = '';
-      for (const line of lines) {
-        line.offered = true;
-        if (line.state === 'sending') {
-          const trackId = line.downTrack!.track.id;
-          tracks[line.mid] = trackId;
-          bundle.push(line.mid);
-          line.text ??= sendingSection({ ...line, trackId, cname: this.#cname }, transport.lines);
-        } else {
-          stopped.push(line);
-        }
-        media += line.text;
-      }
-      const sdp = sessionPart(transport.session, ++this.#version, bundle) + transport.application + media;
-      const offer = { sdp, tracks };
+      const media = this.#lines.offer(transport.lines);
+      const bundle = [transport.applicationMid, ...media.bundle];
+      const sdp = sessionPart(transport.session, ++this.#version, bundle) + transport.application + media.sections;
+      const offer = { sdp, tracks: media.tracks };
       this.#offered = true;
-      const mids = [transport.applicationMid, ...lines.map((l) => l.mid)];
-      this.#outstanding = { offer, mids, lines, stopped, werift, timer: this.#answerTimer(), resent: false };
+      const mids = [transport.applicationMid, ...media.lines.map((l) => l.mid)];
+      this.#outstanding = { offer, mids, media, werift, timer: this.#answerTimer(), resent: false };
       this.#events.onOffer(offer);
     } catch (error) {
       if (this.closed) return;
@@ -414,23 +330,11 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (this.closed || this.#outstanding !== outstanding) return;
     clearTimeout(outstanding.timer);
     this.#outstanding = undefined;
-    for (const line of outstanding.stopped) if (line.state === 'stopping') line.state = 'free';
-    outstanding.lines.forEach((line, i) => {
-      const downTrack = line.downTrack;
-      // Only m-lines this answer accepts for the first time are read: an m-line's codec and extension ids never
-      // change once answered (the offerer chose them).
-      if (!downTrack || downTrack.isNegotiated || line.state !== 'sending') return;
-      const section = readAnsweredSection(sections[i + 1]);
-      if (section.port === 0) {
-        // RFC 3264 §6: the subscriber rejected it (a codec it cannot decode). A rejected m-line is stopped (JSEP
-        // §5.3.1): the subscription ends, and the m-line may take another track.
-        this.context.logger.warn({ trackId: downTrack.track.id, mid: line.mid }, 'subscriber rejected an m-line; unsubscribed');
-        this.#drop(downTrack);
-        this.#stop(line, 'free');
-        return;
-      }
-      downTrack.negotiated(section.extensions, section.payloadTypes);
-    });
+    for (const downTrack of this.#lines.answered(outstanding.media, sections.slice(1))) {
+      // RFC 3264 §6: the subscriber rejected it (a codec it cannot decode): the subscription ends.
+      this.context.logger.warn({ trackId: downTrack.track.id, mid: downTrack.line.mid }, 'subscriber rejected an m-line; unsubscribed');
+      this.#drop(downTrack);
+    }
     if (this.#dirty) this.#queue.enqueue(this);
   }
 
@@ -438,27 +342,6 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   override addIceCandidate(candidate: IceCandidateJson): Promise<void> {
     const mid = this.#transport?.applicationMid;
     return super.addIceCandidate(mid === undefined ? candidate : { ...candidate, sdpMid: mid, sdpMLineIndex: 0 });
-  }
-
-  /** RTCP from the subscriber, to the down track whose SSRC it is about (RFC 3550 §6.4.2, RFC 4585 §6.1). */
-  #routeRtcp(packet: RtcpPacket): void {
-    if (this.closed) return;
-    const ssrcs: number[] = [];
-    const p = packet as { reports?: { ssrc: number }[]; feedback?: { mediaSourceSsrc?: number; mediaSsrc?: number; senderSsrc?: number; fir?: { ssrc: number }[] } };
-    if (p.reports) for (const report of p.reports) ssrcs.push(report.ssrc);
-    if (p.feedback) {
-      const { mediaSourceSsrc, mediaSsrc, fir } = p.feedback;
-      if (mediaSourceSsrc !== undefined) ssrcs.push(mediaSourceSsrc);
-      if (mediaSsrc !== undefined) ssrcs.push(mediaSsrc);
-      if (fir) for (const entry of fir) ssrcs.push(entry.ssrc);
-    }
-    const seen = new Set<DownTrack>();
-    for (const ssrc of ssrcs) {
-      const downTrack = this.#bySsrc.get(ssrc);
-      if (!downTrack || seen.has(downTrack)) continue;
-      seen.add(downTrack);
-      downTrack.handleRtcp(packet);
-    }
   }
 
   override close(): void {
@@ -470,8 +353,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     SubscriberPeer.#waiting.delete(this);
     for (const downTrack of this.#downTracks.values()) downTrack.close();
     this.#downTracks.clear();
-    this.#lines.length = 0;
-    this.#bySsrc.clear();
+    this.#lines.clear();
     this.#stopRemb();
     this.#stopRtcp();
     this.#allocator.close();
@@ -496,14 +378,5 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
       this.context.logger.warn({ timeoutMs }, 'subscriber offer unanswered; sending it again');
       this.#events.onOffer(outstanding.offer);
     }, timeoutMs);
-  }
-
-  /** Subscribers receive the publisher's codec (and its RTX), nothing else; it is known once the publish offer is answered. */
-  #codecsFor(track: PublishedTrack): RTCRtpCodecParameters[] {
-    const codecs = subscriberCodecs()[track.kind];
-    const mime = track.mimeType?.toLowerCase();
-    const primary = codecs.find((c) => c.mimeType.toLowerCase() === mime) ?? codecs[0];
-    const rtx = codecs.find((c) => /\/rtx$/i.test(c.mimeType) && c.parameters === `apt=${primary.payloadType}`);
-    return rtx ? [primary, rtx] : [primary];
   }
 }
