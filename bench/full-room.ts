@@ -150,6 +150,7 @@ const lines: [string, string | number][] = [
   ['server_max_event_loop_stall_ms', settled.maxStallMs.toFixed(0)],
   ['server_p99_event_loop_delay_ms', settled.p99StallMs.toFixed(0)],
   ['server_cpu_ms_during_longest_stall', settled.maxStallCpuMs.toFixed(0)],
+  ['server_gc_ms_during_longest_stall', settled.maxStallGcMs.toFixed(0)],
   ['server_max_gc_pause_ms', settled.maxGcPauseMs.toFixed(0)],
   ['server_gc_seconds_during_joins', ((settled.gcMs - gcStart) / 1000).toFixed(1)],
   ['server_cpu_seconds_during_joins', cpuSeconds.toFixed(1)],

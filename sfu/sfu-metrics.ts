@@ -26,6 +26,10 @@ export interface SfuMetrics {
   /** Each downlink estimate a subscriber's browser reported (REMB, sfu/bwe/remb.ts), in bits per second. */
   subscriberDownlinkBps: Histogram;
   dynacastChanges: Counter;
+  /** A down track started forwarding a higher (up) or lower (down) simulcast layer. */
+  layerSwitches: Counter<'direction'>;
+  /** Video down tracks paused: the subscriber hides them, or its link cannot carry their lowest layer. */
+  pausedDownTracks: Gauge;
 }
 
 export interface SfuCounts {
@@ -69,6 +73,13 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
       labelNames: ['direction'],
       registers: [registry],
     }),
+    layerSwitches: new Counter({
+      name: 'tsfu_sfu_layer_switches_total',
+      help: 'Down tracks that started forwarding a higher (up) or lower (down) simulcast layer',
+      labelNames: ['direction'],
+      registers: [registry],
+    }),
+    pausedDownTracks: new Gauge({ name: 'tsfu_sfu_paused_down_tracks', help: 'Video down tracks paused (hidden by the subscriber, or no room on its link)', registers: [registry] }),
     subscriberDownlinkBps: new Histogram({
       name: 'tsfu_sfu_subscriber_downlink_estimate_bps',
       help: "Subscribers' downlink estimates (REMB), one observation per report",

@@ -15,7 +15,7 @@ export type FullRoomServerRequest = { type: 'sample'; resetLoop?: boolean } | { 
 export type FullRoomServerReply =
   | { type: 'ready'; signalingUrl: string }
   | { type: 'heap'; heapUsedBytes: number }
-  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number; maxGcPauseMs: number; gcMs: number; maxStallCpuMs: number };
+  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number; maxGcPauseMs: number; gcMs: number; maxStallCpuMs: number; maxStallGcMs: number };
 
 const server = await startTestServer({ signaling: { connectionBurstPerIp: 1000, connectionsPerIpPerSecond: 1000 } });
 const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -23,22 +23,27 @@ loop.enable();
 // Garbage-collection pauses, to tell a stall that is GC from one that is a long task (or the OS scheduling others).
 let maxGcPauseMs = 0;
 let gcMs = 0;
+/** Recent pauses (start, duration), to tell how much of the longest stall was GC. */
+const pauses: { start: number; duration: number }[] = [];
 const gcObserver = new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     maxGcPauseMs = Math.max(maxGcPauseMs, entry.duration);
     gcMs += entry.duration;
+    pauses.push({ start: entry.startTime, duration: entry.duration });
+    if (pauses.length > 1000) pauses.shift();
   }
 });
 gcObserver.observe({ entryTypes: ['gc'] });
 // The CPU time this process used during its longest gap between two 10 ms ticks: close to the gap, a long task
 // (or many back to back); far below it, the machine ran other processes (this 2-core machine is shared).
 let lastTick = { wall: performance.now(), cpu: process.cpuUsage() };
-let longest = { wallMs: 0, cpuMs: 0 };
+let longest = { wallMs: 0, cpuMs: 0, start: 0, end: 0 };
 const ticker = setInterval(() => {
   const now = { wall: performance.now(), cpu: process.cpuUsage() };
   const wallMs = now.wall - lastTick.wall;
   if (wallMs > longest.wallMs) {
-    longest = { wallMs, cpuMs: (now.cpu.user + now.cpu.system - lastTick.cpu.user - lastTick.cpu.system) / 1000 };
+    const cpuMs = (now.cpu.user + now.cpu.system - lastTick.cpu.user - lastTick.cpu.system) / 1000;
+    longest = { wallMs, cpuMs, start: lastTick.wall, end: now.wall };
   }
   lastTick = now;
 }, 10);
@@ -94,11 +99,12 @@ process.on('message', (message: FullRoomServerRequest) => {
     maxGcPauseMs,
     gcMs,
     maxStallCpuMs: longest.cpuMs,
+    maxStallGcMs: pauses.reduce((sum, p) => sum + Math.max(0, Math.min(p.start + p.duration, longest.end) - Math.max(p.start, longest.start)), 0),
   });
   if (message.resetLoop) {
     loop.reset();
     maxGcPauseMs = 0;
-    longest = { wallMs: 0, cpuMs: 0 };
+    longest = { wallMs: 0, cpuMs: 0, start: 0, end: 0 };
   }
 });
 process.on('disconnect', stop);

@@ -131,8 +131,10 @@ export class DownTrack implements SenderReportSource {
 
   /** Stops forwarding (the subscriber's link cannot carry even the lowest layer, or it hides the track) or resumes. */
   setPaused(paused: boolean): void {
-    if (paused === this.#paused) return;
+    if (paused === this.#paused || this.#closed) return;
     this.#paused = paused;
+    if (paused) this.#metrics.pausedDownTracks.inc();
+    else this.#metrics.pausedDownTracks.dec();
     this.track.downTrackChanged();
     if (paused) {
       this.#forwarder.pause();
@@ -264,6 +266,7 @@ export class DownTrack implements SenderReportSource {
       this.#askedForKeyframe = true;
       return false;
     }
+    if (this.#current) this.#metrics.layerSwitches.inc({ direction: layer.index > this.#current.index ? 'up' : 'down' });
     this.#current = layer;
     this.#switched = true;
     return true;
@@ -285,6 +288,7 @@ export class DownTrack implements SenderReportSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#paused) this.#metrics.pausedDownTracks.dec();
     this.#reports?.unregister(this);
     this.#reports = undefined;
     this.track.removeDownTrack(this);

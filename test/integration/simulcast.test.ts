@@ -213,17 +213,19 @@ test('setMaxLayer(0) switches the subscriber to the low layer at its key frame, 
   const down = downTrack(room, 'viewer', trackId);
   expect(down.currentLayer).toBe(2);
 
-  for (const [maxLayer, was, to] of [
-    [0, 'f', 'q'],
-    [2, 'q', 'f'],
+  for (const [maxLayer, was, to, direction] of [
+    [0, 'f', 'q', 'down'],
+    [2, 'q', 'f', 'up'],
   ] as const) {
     const target = publisher.layer(0, to);
     const plisBefore = target.plis;
+    const switchesBefore = await metricTotal(server, `tsfu_sfu_layer_switches_total{direction="${direction}"}`);
     const mark = sub.packets.length;
     down.setMaxLayer(maxLayer);
     await waitUntil(() => countOf(sub.packets.slice(mark), to) >= 30, 10_000, `layer ${to} after setMaxLayer(${maxLayer})`);
     expect(target.plis, `PLIs for layer ${to}'s SSRC`).toBeGreaterThan(plisBefore);
     expect(down.currentLayer).toBe(maxLayer);
+    expect(await metricTotal(server, `tsfu_sfu_layer_switches_total{direction="${direction}"}`)).toBe(switchesBefore + 1);
     expectSeamlessSwitch(sub.of(trackId), was, to, mark);
   }
   // Only the two layers asked for, never the middle one.

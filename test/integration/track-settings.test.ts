@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
 import { ErrorCode } from '../../signaling/errors.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
-import { startTestServer } from '../helpers/server.js';
+import { metricTotal, startTestServer } from '../helpers/server.js';
 
 let server: RunningServer;
 const bots: Bot[] = [];
@@ -36,6 +36,7 @@ test('a hidden video track is paused and the client told; shown again, it resume
   expect(states()[0]).toEqual({ type: 'trackState', trackId: video, paused: true, layer: -1 });
   const downTrack = server.sfu.room('settings').participant('student')!.subscriber.downTracks.get(video)!;
   expect(downTrack.paused).toBe(true);
+  expect(await metricTotal(server, 'tsfu_sfu_paused_down_tracks')).toBe(1);
   // Nothing more arrives for the video (a packet already on its way may); audio goes on.
   await new Promise((resolve) => setTimeout(resolve, 200));
   const [videoHidden, audioHidden] = [packets(video), packets(audio)];
@@ -48,6 +49,7 @@ test('a hidden video track is paused and the client told; shown again, it resume
   // The resume asks the teacher for a key frame rather than waiting up to two seconds for the next one.
   await waitUntil(() => packets(video) > videoHidden + 10, 3000, 'video to resume');
   expect(downTrack.paused).toBe(false);
+  expect(await metricTotal(server, 'tsfu_sfu_paused_down_tracks')).toBe(0);
 });
 
 test('settings for a track the client does not receive get TRACK_NOT_FOUND; bad settings, SCHEMA_VIOLATION', async () => {
