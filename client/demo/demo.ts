@@ -107,17 +107,17 @@ function enterRoom(room: Room): void {
   ui.roomView.hidden = false;
   showNotice(undefined);
   tiles.ensure(room.localIdentity, room.localName ?? room.localIdentity, true);
-  for (const participant of room.participants.values()) addParticipant(participant);
+  for (const participant of room.participants.values()) addParticipant(room, participant);
 
   room.on('participantJoined', (participant) => {
-    addParticipant(participant);
+    addParticipant(room, participant);
     updateStatus(room);
   });
   room.on('participantLeft', (participant) => {
     tiles.remove(participant.identity);
     updateStatus(room);
   });
-  room.on('trackSubscribed', (info, track) => tiles.attach(info.participantIdentity, info.trackId, track));
+  room.on('trackSubscribed', (info, track) => showRemoteTrack(room, info.participantIdentity, info.trackId, track));
   room.on('trackUnsubscribed', (info) => tiles.detach(info.participantIdentity, info.trackId));
   room.on('data', (message) => {
     if (message.topic !== CHAT_TOPIC || message.text === undefined) return;
@@ -132,11 +132,17 @@ function enterRoom(room: Room): void {
   updateStatus(room);
 }
 
-function addParticipant(participant: RemoteParticipant): void {
+function addParticipant(room: Room, participant: RemoteParticipant): void {
   tiles.ensure(participant.identity, participant.name ?? participant.identity);
   for (const info of participant.subscribedTracks) {
-    if (info.track !== undefined) tiles.attach(participant.identity, info.trackId, info.track);
+    if (info.track !== undefined) showRemoteTrack(room, participant.identity, info.trackId, info.track);
   }
+}
+
+/** A remote video reports its tile's size and visibility to the server (adaptive stream), until unsubscribed. */
+function showRemoteTrack(room: Room, identity: string, trackId: string, track: MediaStreamTrack): void {
+  const element = tiles.attach(identity, trackId, track);
+  if (element instanceof HTMLVideoElement) room.observeVideo(trackId, element);
 }
 
 async function publishLocalMedia(room: Room): Promise<void> {

@@ -32,14 +32,15 @@ export class TileGrid {
     return tile;
   }
 
-  /** Shows `track` in the tile's video or audio element. */
-  attach(identity: string, trackId: string, track: MediaStreamTrack): void {
+  /** Shows `track` in the tile's video or audio element, and returns that element. */
+  attach(identity: string, trackId: string, track: MediaStreamTrack): HTMLMediaElement | undefined {
     const tile = this.find(identity);
     const element = tile?.querySelector<HTMLMediaElement>(track.kind === 'video' ? 'video' : 'audio');
-    if (element === null || element === undefined) return;
+    if (element === null || element === undefined) return undefined;
     element.srcObject = new MediaStream([track]);
     element.dataset.trackId = trackId;
     element.play().catch(() => undefined); // autoplay may wait for a user gesture; nothing to report
+    return element;
   }
 
   /** Clears whichever element currently shows `trackId`. */

@@ -1,6 +1,7 @@
 /** tsfu browser SDK: `Room.connect(url, token)`, then publish, subscribe (automatic, or `room.subscribe()` with `autoSubscribe: false`) and send data. */
 export { Room, PROTOCOL_VERSION } from './room.js';
 export { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
+export { AdaptiveVideo, ADAPTIVE_VIDEO_DEBOUNCE_MS, type AdaptiveVideoSettings } from './adaptive-video.js';
 export type { LocalTrack } from './publisher.js';
 export type { DataMessage, SendDataOptions } from './data-channels.js';
 export type {

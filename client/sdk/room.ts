@@ -1,8 +1,9 @@
 import type { ServerMessage, TrackSourceName } from '../../signaling/messages.js';
+import { AdaptiveVideo, type AdaptiveVideoSettings } from './adaptive-video.js';
 import type { SendDataOptions } from './data-channels.js';
 import { TypedEmitter } from './emitter.js';
 import { ClientErrorCode, InvalidStateError, PermissionDeniedError, RequestError } from './errors.js';
-import { RemoteParticipant } from './participant.js';
+import { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
 import type { PeerTransportHooks } from './peer-transport.js';
 import { Publisher, type LocalTrack } from './publisher.js';
 import { RemoteRoster } from './remote-roster.js';
@@ -41,7 +42,15 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly publisher: Publisher;
   /** Tracks the SDK captured itself (publishCamera/publishMicrophone) and stops on unpublish/leave. */
   private readonly ownedTracks = new Set<MediaStreamTrack>();
-  private readonly roster = new RemoteRoster((event, ...args) => this.emit(event, ...args));
+  /** `observeVideo()`'s observers, by track id; each stops when its track is unsubscribed. */
+  private readonly videoObservers = new Map<string, AdaptiveVideo>();
+  /** Their settings not yet sent, by track id: sent together, one message per distinct settings (flushSettings). */
+  private readonly pendingSettings = new Map<string, AdaptiveVideoSettings>();
+  private settingsTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly roster = new RemoteRoster((event, ...args) => {
+    if (event === 'trackUnsubscribed') this.stopObservingVideo((args as RoomEvents['trackUnsubscribed'])[0].trackId);
+    this.emit(event, ...args);
+  });
   private leaveReason: string | undefined;
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
@@ -194,12 +203,41 @@ export class Room extends TypedEmitter<RoomEvents> {
   /**
    * How this client shows received video tracks (adaptive stream, docs/PROTOCOL.md): `enabled: false` when not
    * shown (nothing is sent), `width`/`height` the size shown at in device pixels (no larger layer is sent),
-   * `quality` an upper bound. The server answers changes with `trackState` events.
+   * `quality` an upper bound. The server answers changes with `trackState` events. `observeVideo()` sends these
+   * by itself from the element showing the track.
    */
   setTrackSettings(trackIds: string | readonly string[], settings: TrackSettings): void {
     this.assertConnected('trackSettings');
     const ids = typeof trackIds === 'string' ? [trackIds] : [...trackIds];
     if (ids.length > 0) this.signal.send({ type: 'trackSettings', trackIds: ids, ...settings });
+  }
+
+  /**
+   * Reports how a received video track is shown, from the element showing it (adaptive stream, as LiveKit's
+   * `adaptiveStream`): sends `trackSettings` with `enabled: false` while `element` is not visible (no size, e.g.
+   * `display: none`; outside the viewport; the tab hidden), else `enabled: true` and its CSS size ×
+   * `devicePixelRatio` as `width`/`height`, so the server sends the smallest layer covering it and nothing while
+   * hidden. Size changes and hides are sent after 100 ms without change; showing is sent at once. One observer
+   * per track: a second call for the same track replaces the first. It stops when the returned function is
+   * called, when the track is unsubscribed and when the room closes; the last settings sent stay in effect. Each
+   * message replaces the track's settings, so do not mix it with `setTrackSettings()` (e.g. a `quality`) for the
+   * same track. Throws `InvalidStateError` unless `trackId` is a video track this client receives now.
+   */
+  observeVideo(trackId: string, element: HTMLVideoElement): () => void {
+    this.assertConnected('observeVideo');
+    if (this.receivedTrack(trackId)?.kind !== 'video') {
+      throw new InvalidStateError(`observeVideo(): ${trackId} is not a video track this client receives`);
+    }
+    this.stopObservingVideo(trackId);
+    const observer = new AdaptiveVideo(trackId, element, (settings) => {
+      this.pendingSettings.set(trackId, settings);
+      this.settingsTimer ??= setTimeout(() => this.flushSettings(), 0);
+    });
+    this.videoObservers.set(trackId, observer);
+    return () => {
+      observer.stop();
+      if (this.videoObservers.get(trackId) === observer) this.videoObservers.delete(trackId);
+    };
   }
 
   /** Stops receiving these tracks; each ends with a `trackUnsubscribed` event once the server's offer is applied. */
@@ -284,6 +322,38 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
   }
 
+  private receivedTrack(trackId: string): RemoteTrackInfo | undefined {
+    for (const participant of this.participants.values()) {
+      const info = participant.tracks.get(trackId);
+      if (info !== undefined) return info.track !== undefined ? info : undefined;
+    }
+    return undefined;
+  }
+
+  private stopObservingVideo(trackId: string): void {
+    this.videoObservers.get(trackId)?.stop();
+    this.videoObservers.delete(trackId);
+    this.pendingSettings.delete(trackId);
+  }
+
+  /**
+   * Sends the observers' pending settings, one `trackSettings` per distinct settings: a window resized in a grid of
+   * 99 equal tiles makes one message, not 99 (the signaling rate limit is 50 messages/s, burst 100).
+   */
+  private flushSettings(): void {
+    this.settingsTimer = undefined;
+    const groups = new Map<string, { settings: AdaptiveVideoSettings; trackIds: string[] }>();
+    for (const [trackId, settings] of this.pendingSettings) {
+      const key = JSON.stringify(settings);
+      const group = groups.get(key) ?? { settings, trackIds: [] };
+      group.trackIds.push(trackId);
+      groups.set(key, group);
+    }
+    this.pendingSettings.clear();
+    if (this.state !== 'connected') return;
+    for (const { settings, trackIds } of groups.values()) this.signal.send({ type: 'trackSettings', trackIds, ...settings });
+  }
+
   private async publishCaptured(constraints: MediaStreamConstraints, source: TrackSourceName): Promise<LocalTrack> {
     this.assertConnected('publish');
     const stream = await navigator.mediaDevices.getUserMedia(constraints);
@@ -312,6 +382,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const track of this.ownedTracks) track.stop();
     this.ownedTracks.clear();
     this.roster.clear();
+    for (const observer of this.videoObservers.values()) observer.stop();
+    this.videoObservers.clear();
+    clearTimeout(this.settingsTimer);
+    this.settingsTimer = undefined;
+    this.pendingSettings.clear();
     this.emit('disconnected', { code, reason });
     this.resolveClosed();
   }
