@@ -268,12 +268,16 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     for (const trackId of trackIds) this.unsubscribe(trackId);
   }
 
-  /** The client's `trackSettings` (adaptive stream): how it shows video tracks it receives. */
+  /**
+   * The client's `trackSettings` (adaptive stream): how it shows video tracks it receives. Ids it does not receive
+   * are reported (NotFoundError) after the settings apply to the others: a client's batch may name a track removed
+   * a moment ago, and that must not cost the rest of the batch.
+   */
   requestTrackSettings(trackIds: readonly string[], settings: VideoTrackSettings): void {
     this.#assertOpen();
     const unknown = trackIds.filter((trackId) => !this.subscriber.downTracks.has(trackId));
-    if (unknown.length > 0) throw new NotFoundError(`not receiving ${unknown.join(', ')}`);
     for (const trackId of trackIds) this.subscriber.configureVideo(trackId, settings);
+    if (unknown.length > 0) throw new NotFoundError(`not receiving ${unknown.join(', ')}; the settings apply to the others`);
   }
 
   sendData(frame: Uint8Array, reliable: boolean): boolean {
