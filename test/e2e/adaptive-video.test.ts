@@ -243,3 +243,56 @@ test('observeVideo: the element size picks the layer, hiding it pauses the track
   expect(await student.page.evaluate(() => (window as unknown as PageWindow).__errors)).toEqual([]);
   console.log(`adaptive-video: longest frame in the resize burst ${longestFrameMs.toFixed(1)} ms; show sent ${showDelay.toFixed(1)} ms after the style change, ${(showSentAt - appearedAt).toFixed(1)} ms from the test's IntersectionObserver report`);
 });
+
+test('observeVideo: tiles resized together go out as one trackSettings naming every track', async () => {
+  // Two small cameras (a single layer each: grouping, not layer choice, is what is tested), one viewer.
+  const a = await BrowserParticipant.join(browser, server, 'adaptive-grid', 'a', { width: 320, height: 240, audio: false });
+  people.push(a);
+  const b = await BrowserParticipant.join(browser, server, 'adaptive-grid', 'b', { width: 320, height: 240, audio: false });
+  people.push(b);
+  const viewer = await BrowserParticipant.join(browser, server, 'adaptive-grid', 'viewer', { video: false, audio: false });
+  people.push(viewer);
+  const room = server.sfu.room('adaptive-grid');
+  const ids = ['a', 'b'].map((who) => [...room.participant(who)!.publishedTracks.values()][0].id);
+  await eventually(
+    () => viewer.events<{ trackId: string }>('trackSubscribed'),
+    (e) => ids.every((id) => e.some((x) => x.trackId === id)),
+    15_000,
+    'both cameras subscribed',
+  );
+  // A grid of two tiles, observed; then both tiles resized in one task (a window resize).
+  await viewer.page.evaluate((ids) => {
+    const w = window as unknown as PageWindow & { __tiles: HTMLVideoElement[] };
+    w.__sent = [];
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (this: WebSocket, data: string | ArrayBufferLike | Blob | ArrayBufferView) {
+      if (typeof data === 'string') {
+        const msg = JSON.parse(data) as { type: string };
+        if (msg.type === 'trackSettings') w.__sent.push({ ...(msg as unknown as Sent), at: performance.now() });
+      }
+      return send.call(this, data);
+    };
+    const tracks = [...w.__room.participants.values()].flatMap((p) => [...p.tracks.values()]);
+    w.__tiles = ids.map((id, i) => {
+      const element = document.createElement('video');
+      element.muted = true;
+      element.style.cssText = `position: fixed; left: ${i * 400}px; top: 0; width: 400px; height: 300px; margin: 0; padding: 0; border: 0`;
+      element.srcObject = new MediaStream([tracks.find((t) => t.trackId === id)!.track!]);
+      document.body.append(element);
+      w.__room.observeVideo(id, element);
+      return element;
+    });
+  }, ids);
+  const sentMessages = () => viewer.page.evaluate(() => (window as unknown as PageWindow).__sent.map(({ trackIds, enabled, width, height }) => ({ trackIds: [...trackIds].sort(), enabled, width, height })));
+  // The first reports: both tiles the same size, so one message names both tracks.
+  await eventually(sentMessages, (s) => s.length >= 1, 5000, 'the first trackSettings');
+  expect(await sentMessages()).toEqual([{ trackIds: [...ids].sort(), enabled: true, width: 400, height: 300 }]);
+  await viewer.page.evaluate(() => {
+    for (const tile of (window as unknown as { __tiles: HTMLVideoElement[] }).__tiles) Object.assign(tile.style, { width: '200px', height: '150px' });
+  });
+  await eventually(sentMessages, (s) => s.length >= 2, 5000, 'the resize reported');
+  // Give a straggler the time of two debounces to show up: there must be none.
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  expect((await sentMessages()).slice(1)).toEqual([{ trackIds: [...ids].sort(), enabled: true, width: 200, height: 150 }]);
+  for (const id of ids) expect(room.participant('viewer')!.subscriber.downTracks.get(id)!.paused).toBe(false);
+});
