@@ -1,7 +1,7 @@
 import type { ServerMessage, TrackSourceName } from '../../signaling/messages.js';
-import { AdaptiveVideo, type AdaptiveVideoSettings } from './adaptive-video.js';
 import type { SendDataOptions } from './data-channels.js';
 import { TypedEmitter } from './emitter.js';
+import { VideoObservers } from './video-observers.js';
 import { ClientErrorCode, InvalidStateError, PermissionDeniedError, RequestError } from './errors.js';
 import { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
 import type { PeerTransportHooks } from './peer-transport.js';
@@ -43,12 +43,11 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Tracks the SDK captured itself (publishCamera/publishMicrophone) and stops on unpublish/leave. */
   private readonly ownedTracks = new Set<MediaStreamTrack>();
   /** `observeVideo()`'s observers, by track id; each stops when its track is unsubscribed. */
-  private readonly videoObservers = new Map<string, AdaptiveVideo>();
-  /** Their settings not yet sent, by track id: sent together, one message per distinct settings (flushSettings). */
-  private readonly pendingSettings = new Map<string, AdaptiveVideoSettings>();
-  private settingsTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly videoObservers = new VideoObservers((trackIds, settings) => {
+    if (this.state === 'connected') this.signal.send({ type: 'trackSettings', trackIds, ...settings });
+  });
   private readonly roster = new RemoteRoster((event, ...args) => {
-    if (event === 'trackUnsubscribed') this.stopObservingVideo((args as RoomEvents['trackUnsubscribed'])[0].trackId);
+    if (event === 'trackUnsubscribed') this.videoObservers.stop((args as RoomEvents['trackUnsubscribed'])[0].trackId);
     this.emit(event, ...args);
   });
   private leaveReason: string | undefined;
@@ -228,16 +227,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.receivedTrack(trackId)?.kind !== 'video') {
       throw new InvalidStateError(`observeVideo(): ${trackId} is not a video track this client receives`);
     }
-    this.stopObservingVideo(trackId);
-    const observer = new AdaptiveVideo(trackId, element, (settings) => {
-      this.pendingSettings.set(trackId, settings);
-      this.settingsTimer ??= setTimeout(() => this.flushSettings(), 0);
-    });
-    this.videoObservers.set(trackId, observer);
-    return () => {
-      observer.stop();
-      if (this.videoObservers.get(trackId) === observer) this.videoObservers.delete(trackId);
-    };
+    return this.videoObservers.observe(trackId, element);
   }
 
   /** Stops receiving these tracks; each ends with a `trackUnsubscribed` event once the server's offer is applied. */
@@ -330,30 +320,6 @@ export class Room extends TypedEmitter<RoomEvents> {
     return undefined;
   }
 
-  private stopObservingVideo(trackId: string): void {
-    this.videoObservers.get(trackId)?.stop();
-    this.videoObservers.delete(trackId);
-    this.pendingSettings.delete(trackId);
-  }
-
-  /**
-   * Sends the observers' pending settings, one `trackSettings` per distinct settings: a window resized in a grid of
-   * 99 equal tiles makes one message, not 99 (the signaling rate limit is 50 messages/s, burst 100).
-   */
-  private flushSettings(): void {
-    this.settingsTimer = undefined;
-    const groups = new Map<string, { settings: AdaptiveVideoSettings; trackIds: string[] }>();
-    for (const [trackId, settings] of this.pendingSettings) {
-      const key = JSON.stringify(settings);
-      const group = groups.get(key) ?? { settings, trackIds: [] };
-      group.trackIds.push(trackId);
-      groups.set(key, group);
-    }
-    this.pendingSettings.clear();
-    if (this.state !== 'connected') return;
-    for (const { settings, trackIds } of groups.values()) this.signal.send({ type: 'trackSettings', trackIds, ...settings });
-  }
-
   private async publishCaptured(constraints: MediaStreamConstraints, source: TrackSourceName): Promise<LocalTrack> {
     this.assertConnected('publish');
     const stream = await navigator.mediaDevices.getUserMedia(constraints);
@@ -382,11 +348,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const track of this.ownedTracks) track.stop();
     this.ownedTracks.clear();
     this.roster.clear();
-    for (const observer of this.videoObservers.values()) observer.stop();
-    this.videoObservers.clear();
-    clearTimeout(this.settingsTimer);
-    this.settingsTimer = undefined;
-    this.pendingSettings.clear();
+    this.videoObservers.stopAll();
     this.emit('disconnected', { code, reason });
     this.resolveClosed();
   }

@@ -67,8 +67,6 @@ interface Transport {
 
 interface OutstandingOffer {
   offer: SubscriberOffer;
-  /** The mid of each m-line, in order: the answer must have the same (RFC 3264 §6). */
-  mids: (string | undefined)[];
   /** Its audio and video m-lines (after the data channels'). */
   media: OfferedLines;
   /** Whether werift's own offer (the data-channel m-line) is in it, to be answered through werift. */
@@ -277,8 +275,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
       const sdp = sessionPart(transport.session, ++this.#version, bundle) + transport.application + media.sections;
       const offer = { sdp, tracks: media.tracks };
       this.#offered = true;
-      const mids = [transport.applicationMid, ...media.lines.map((l) => l.mid)];
-      this.#outstanding = { offer, mids, media, werift, timer: this.#answerTimer(), resent: false };
+      this.#outstanding = { offer, media, werift, timer: this.#answerTimer(), resent: false };
       this.#events.onOffer(offer);
     } catch (error) {
       if (this.closed) return;
@@ -292,7 +289,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     await this.pc.setLocalDescription(await this.pc.createOffer());
     const { session, sections } = splitDescription(this.localSdp());
     const application = sections.find((section) => section.startsWith('m=application'));
-    const applicationMid = application && /\r\na=mid:([^\r]+)/.exec(application)?.[1];
+    const applicationMid = application && midOf(application);
     if (!application || !applicationMid || sections.length !== 1) throw new InvalidSdpError('werift offered other than one data-channel m-line');
     return (this.#transport = { session, application, applicationMid, lines: transportLines(application) });
   }
@@ -310,7 +307,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
         if (this.#outstanding !== outstanding) throw new InvalidStateError('no subscriber offer is outstanding');
         checkSessionDescription(sdp, 'the subscriber answer');
         const { session, sections } = splitDescription(sdp);
-        const mismatch = midsMismatch(outstanding.mids, sections.map(midOf));
+        // RFC 3264 §6: the answer has the offer's m-lines, in order, each with its mid.
+        const offered = [transport.applicationMid, ...outstanding.media.lines.map((l) => l.mid)];
+        const mismatch = midsMismatch(offered, sections.map(midOf));
         if (mismatch) throw new InvalidSdpError(`the subscriber answer does not answer the outstanding offer: ${mismatch}`);
         const ice = answerIce(session, readAnsweredSection(sections[0]));
         if (transport.answerIce !== undefined && ice !== transport.answerIce) {

@@ -1,4 +1,4 @@
-import type { RTCRtpCodecParameters } from 'werift';
+import { useAbsSendTime, useAudioLevelIndication, useSdesMid, type RTCRtpCodecParameters } from 'werift';
 import { InvalidSdpError } from '../errors.js';
 
 /**
@@ -12,9 +12,9 @@ import { InvalidSdpError } from '../errors.js';
  * lines from; every audio and video m-line is the SFU's (JSEP, RFC 8829 §5.2 and §5.3.1; BUNDLE, RFC 8843).
  */
 
-const URI_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
-const URI_AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
-const URI_ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+const URI_MID = useSdesMid().uri;
+const URI_AUDIO_LEVEL = useAudioLevelIndication().uri;
+const URI_ABS_SEND_TIME = useAbsSendTime().uri;
 
 /**
  * Header extensions offered on down tracks (RFC 8285), one id per URI across the BUNDLE group (RFC 8843 §9.1.5):

@@ -1,5 +1,5 @@
 import type { RTCPeerConnection } from 'werift';
-import { splitDescription } from '../../sfu/peer/subscriber-sdp.js';
+import { midOf, splitDescription, transportLines } from '../../sfu/peer/subscriber-sdp.js';
 
 /**
  * A bot's subscriber answers for rooms where negotiation is what is measured (bench/full-room.ts): werift answers
@@ -19,22 +19,18 @@ export class TextAnswerer {
     const appIndex = sections.findIndex((s) => s.startsWith('m=application'));
     if (appIndex < 0) throw new Error('the offer has no data-channel m-line');
     if (!this.#transport) {
-      const applicationMid = /\r\na=mid:([^\r]+)/.exec(sections[appIndex])?.[1] ?? '';
+      const applicationMid = midOf(sections[appIndex]) ?? '';
       const narrowed = session.replace(/a=group:BUNDLE [^\r]*/, `a=group:BUNDLE ${applicationMid}`);
       await this.pc.setRemoteDescription({ type: 'offer', sdp: narrowed + sections[appIndex] });
       await this.pc.setLocalDescription(await this.pc.createAnswer());
       const answer = splitDescription(this.pc.localDescription!.sdp);
-      const lines = answer.sections[0]
-        .split('\r\n')
-        .filter((line) => /^(c=|a=(ice-ufrag|ice-pwd|ice-options|fingerprint|setup):)/.test(line))
-        .join('\r\n');
-      this.#transport = { session: answer.session, lines: `${lines}\r\n`, application: answer.sections[0] };
+      this.#transport = { session: answer.session, lines: transportLines(answer.sections[0]), application: answer.sections[0] };
     }
     const transport = this.#transport;
     const bundle: string[] = [];
     const answered = sections.map((section, i) => {
       if (i === appIndex) {
-        bundle.push(/\r\na=mid:([^\r]+)/.exec(section)?.[1] ?? '');
+        bundle.push(midOf(section) ?? '');
         return transport.application;
       }
       let text = this.#answers.get(section);
@@ -42,7 +38,7 @@ export class TextAnswerer {
         text = answerSection(section, transport.lines);
         this.#answers.set(section, text);
       }
-      if (!text.startsWith('m=audio 0') && !text.startsWith('m=video 0')) bundle.push(/\r\na=mid:([^\r]+)/.exec(text)?.[1] ?? '');
+      if (!text.startsWith('m=audio 0') && !text.startsWith('m=video 0')) bundle.push(midOf(text) ?? '');
       return text;
     });
     // Sections no longer offered are forgotten (a room's m-lines change as people come and go).
