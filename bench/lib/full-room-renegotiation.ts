@@ -10,12 +10,11 @@
  * Run with `node --cpu-prof --import tsx` to profile only this.
  */
 import '../../sfu/peer/werift-speedups.js';
-import { pino } from 'pino';
+import { handDrivenSubscriber } from '../../test/helpers/hand-driven-subscriber.js';
 import { Registry } from 'prom-client';
 import type { RTCPeerConnection, RTCRtpReceiver } from 'werift';
 import { PublishedTrack } from '../../sfu/media/published-track.js';
 import { sfuCodecs } from '../../sfu/peer/media-capabilities.js';
-import type { NegotiationQueue } from '../../sfu/peer/negotiation-queue.js';
 import { createPeerConnection } from '../../sfu/peer/peer-factory.js';
 import { DATA_CHANNELS, SubscriberPeer, type SubscriberOffer } from '../../sfu/peer/subscriber-peer.js';
 import { createSfuMetrics } from '../../sfu/sfu-metrics.js';
@@ -26,8 +25,6 @@ const rounds = Number(process.argv[3] ?? 20);
 const options = { ...defaultSfuOptions, portMin: 41000, portMax: 41999 };
 const none = () => 0;
 const metrics = createSfuMetrics(new Registry(), { rooms: none, participants: none, publishedTracks: none, subscribedTracks: none, peerConnections: none });
-const queue = { enqueue: () => undefined, remove: () => undefined, exclusive: <T>(work: () => Promise<T>) => work() };
-const context = { options, metrics, logger: pino({ level: 'silent' }), onIceCandidate: () => undefined, onConnectionState: () => undefined };
 
 interface Pair {
   server: SubscriberPeer;
@@ -35,14 +32,7 @@ interface Pair {
   offers: SubscriberOffer[];
 }
 function connectionPair(): Pair {
-  const offers: SubscriberOffer[] = [];
-  const server = new SubscriberPeer(createPeerConnection(options), context, queue as unknown as NegotiationQueue, {
-    onOffer: (offer) => offers.push(offer),
-    onData: () => undefined,
-    onDataStalled: () => undefined,
-    onNegotiationFailed: () => undefined,
-    onTrackState: () => undefined,
-  });
+  const { peer: server, offers } = handDrivenSubscriber(options, metrics);
   const client = createPeerConnection(options);
   for (const [label, init] of Object.entries(DATA_CHANNELS)) client.createDataChannel(label, { negotiated: true, ...init });
   return { server, client, offers };

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { handDrivenSubscriber } from '../../helpers/hand-driven-subscriber.js';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import {
@@ -14,7 +14,6 @@ import {
   type RtcpPacket,
 } from 'werift';
 import { InvalidSdpError, InvalidStateError } from '../../../sfu/errors.js';
-import type { NegotiationQueue } from '../../../sfu/peer/negotiation-queue.js';
 import { closePeerConnection, createPeerConnection } from '../../../sfu/peer/peer-factory.js';
 import { PublishedTrack } from '../../../sfu/media/published-track.js';
 import { createSfuMetrics } from '../../../sfu/sfu-metrics.js';
@@ -40,20 +39,9 @@ afterEach(async () => {
 
 /** A subscriber connection whose queue turns the test gives by hand (runNegotiation). */
 function subscriber() {
-  const offers: SubscriberOffer[] = [];
-  const failures: string[] = [];
-  const queue = { enqueue: () => undefined, remove: () => undefined, exclusive: <T>(work: () => Promise<T>) => work() };
-  const context = { options, metrics, logger: pino({ level: 'silent' }), onIceCandidate: () => undefined, onConnectionState: () => undefined };
-  const pc = createPeerConnection(options);
-  const peer = new SubscriberPeer(pc, context, queue as unknown as NegotiationQueue, {
-    onOffer: (offer) => offers.push(offer),
-    onData: () => undefined,
-    onDataStalled: () => undefined,
-    onNegotiationFailed: (message) => failures.push(message),
-    onTrackState: () => undefined,
-  });
-  peers.push(peer);
-  return { peer, offers, failures, pc };
+  const made = handDrivenSubscriber(options, metrics);
+  peers.push(made.peer);
+  return made;
 }
 
 /** A werift client's subscriber connection, with both data channels negotiated out of band as the SDK does. */

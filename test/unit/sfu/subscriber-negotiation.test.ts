@@ -1,13 +1,11 @@
-import { pino } from 'pino';
+import { handDrivenSubscriber } from '../../helpers/hand-driven-subscriber.js';
 import { Registry } from 'prom-client';
 import { afterEach, expect, test } from 'vitest';
 import type { RTCRtpReceiver } from 'werift';
-import type { NegotiationQueue } from '../../../sfu/peer/negotiation-queue.js';
-import { createPeerConnection } from '../../../sfu/peer/peer-factory.js';
 import { PublishedTrack } from '../../../sfu/media/published-track.js';
 import { createSfuMetrics } from '../../../sfu/sfu-metrics.js';
 import { defaultSfuOptions } from '../../../sfu/sfu-options.js';
-import { SubscriberPeer, type SubscriberOffer } from '../../../sfu/peer/subscriber-peer.js';
+import { SubscriberPeer } from '../../../sfu/peer/subscriber-peer.js';
 import { waitUntil } from '../../helpers/bot.js';
 
 const options = { ...defaultSfuOptions, portMin: 43000, portMax: 43999 };
@@ -21,19 +19,9 @@ afterEach(() => {
 
 /** A subscriber connection whose queue turns the test gives by hand (runNegotiation). */
 function subscriber() {
-  const offers: SubscriberOffer[] = [];
-  const queue = { enqueue: () => undefined, remove: () => undefined, exclusive: <T>(work: () => Promise<T>) => work() };
-  const context = { options, metrics, logger: pino({ level: 'silent' }), onIceCandidate: () => undefined, onConnectionState: () => undefined };
-  const pc = createPeerConnection(options);
-  const peer = new SubscriberPeer(pc, context, queue as unknown as NegotiationQueue, {
-    onOffer: (offer) => offers.push(offer),
-    onData: () => undefined,
-    onDataStalled: () => undefined,
-    onNegotiationFailed: () => undefined,
-    onTrackState: () => undefined,
-  });
-  peers.push(peer);
-  return { peer, offers };
+  const made = handDrivenSubscriber(options, metrics);
+  peers.push(made.peer);
+  return made;
 }
 
 function track(i: number): PublishedTrack {
