@@ -11,11 +11,14 @@
  *
  * TSFU_BENCH_JOIN_DETAIL=1 prints each join's timings to stderr; TSFU_BENCH_CPU_PROFILE_DIR=dir writes the server's CPU profile there;
  * TSFU_BENCH_SERVER_HEAP_SNAPSHOT=file writes its steady-state heap; TSFU_BENCH_SERVER_NODE_FLAGS adds node flags to
- * the server process (e.g. "--trace-gc").
+ * the server process (e.g. "--trace-gc"); TSFU_BENCH_SERVER_STALL_LOG=ms logs each of its event-loop gaps over ms, with
+ * its main thread's time running and waiting for a core (Linux schedstat) and the hrtime window to look up in a
+ * CPU profile.
  *
  * Prints `name: value` lines: join → converged p50/p99/max (a join has converged when the joiner's publish is
  * answered, the joiner has negotiated every track published before it joined, and everyone already there has
- * negotiated the joiner's tracks), the server's largest event-loop stall, RSS and CPU, RSS growth in steady state,
+ * negotiated the joiner's tracks), the server's largest event-loop stall (and how much of it its main thread ran, and how much it waited for a core
+ * the bots held), RSS and CPU, RSS growth in steady state,
  * failed connections, the signaling errors the bots received, and the bot processes' CPU and stalls.
  */
 import { fileURLToPath } from 'node:url';
@@ -151,6 +154,9 @@ const lines: [string, string | number][] = [
   ['server_p99_event_loop_delay_ms', settled.p99StallMs.toFixed(0)],
   ['server_cpu_ms_during_longest_stall', settled.maxStallCpuMs.toFixed(0)],
   ['server_gc_ms_during_longest_stall', settled.maxStallGcMs.toFixed(0)],
+  ['server_main_thread_run_ms_during_longest_stall', settled.maxStallMainRunMs.toFixed(0)],
+  ['server_main_thread_wait_ms_during_longest_stall', settled.maxStallMainWaitMs.toFixed(0)],
+  ['server_max_main_thread_run_between_ticks_ms', settled.maxMainRunMs.toFixed(0)],
   ['server_max_gc_pause_ms', settled.maxGcPauseMs.toFixed(0)],
   ['server_gc_seconds_during_joins', ((settled.gcMs - gcStart) / 1000).toFixed(1)],
   ['server_cpu_seconds_during_joins', cpuSeconds.toFixed(1)],

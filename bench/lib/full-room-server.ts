@@ -6,6 +6,7 @@
  * `stop` (a clean exit, so `--cpu-prof` writes its profile).
  */
 import { createHook } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startTestServer } from '../../test/helpers/server.js';
@@ -15,7 +16,7 @@ export type FullRoomServerRequest = { type: 'sample'; resetLoop?: boolean } | { 
 export type FullRoomServerReply =
   | { type: 'ready'; signalingUrl: string }
   | { type: 'heap'; heapUsedBytes: number }
-  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number; maxGcPauseMs: number; gcMs: number; maxStallCpuMs: number; maxStallGcMs: number };
+  | { type: 'sample'; cpuMicros: number; rssBytes: number; maxStallMs: number; p99StallMs: number; maxGcPauseMs: number; gcMs: number; maxStallCpuMs: number; maxStallGcMs: number; maxStallMainRunMs: number; maxStallMainWaitMs: number; maxMainRunMs: number };
 
 const server = await startTestServer({ signaling: { connectionBurstPerIp: 1000, connectionsPerIpPerSecond: 1000 } });
 const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -36,14 +37,38 @@ const gcObserver = new PerformanceObserver((list) => {
 gcObserver.observe({ entryTypes: ['gc'] });
 // The CPU time this process used during its longest gap between two 10 ms ticks: close to the gap, a long task
 // (or many back to back); far below it, the machine ran other processes (this 2-core machine is shared).
-let lastTick = { wall: performance.now(), cpu: process.cpuUsage() };
-let longest = { wallMs: 0, cpuMs: 0, start: 0, end: 0 };
+const stallLogMs = Number(process.env.TSFU_BENCH_SERVER_STALL_LOG ?? 0);
+// The main thread's own time running and waiting for a core in that gap (Linux schedstat: ns on a CPU, ns on a
+// run queue): a long wait means the OS ran other processes; a long run, our own code (or GC on this thread).
+const schedstatPath = `/proc/self/task/${process.pid}/schedstat`;
+const mainThread = () => {
+  try {
+    const [run, wait] = readFileSync(schedstatPath, 'latin1').split(' ').map(Number);
+    return { run, wait };
+  } catch {
+    return { run: NaN, wait: NaN };
+  }
+};
+/** The longest the main thread ran between two ticks: what this process's own work (JS and GC) held the loop. */
+let maxMainRunMs = 0;
+let lastTick = { wall: performance.now(), cpu: process.cpuUsage(), main: mainThread() };
+let longest = { wallMs: 0, cpuMs: 0, start: 0, end: 0, mainRunMs: 0, mainWaitMs: 0 };
 const ticker = setInterval(() => {
-  const now = { wall: performance.now(), cpu: process.cpuUsage() };
+  const now = { wall: performance.now(), cpu: process.cpuUsage(), main: mainThread() };
   const wallMs = now.wall - lastTick.wall;
+  maxMainRunMs = Math.max(maxMainRunMs, (now.main.run - lastTick.main.run) / 1e6);
   if (wallMs > longest.wallMs) {
     const cpuMs = (now.cpu.user + now.cpu.system - lastTick.cpu.user - lastTick.cpu.system) / 1000;
-    longest = { wallMs, cpuMs, start: lastTick.wall, end: now.wall };
+    const mainRunMs = (now.main.run - lastTick.main.run) / 1e6;
+    const mainWaitMs = (now.main.wait - lastTick.main.wait) / 1e6;
+    longest = { wallMs, cpuMs, start: lastTick.wall, end: now.wall, mainRunMs, mainWaitMs };
+  }
+  // TSFU_BENCH_SERVER_STALL_LOG=ms (a diagnostic): each gap over ms, as hrtime µs (the clock of --cpu-prof's samples).
+  if (stallLogMs && wallMs > stallLogMs) {
+    const endUs = Number(process.hrtime.bigint() / 1000n);
+    const run = ((now.main.run - lastTick.main.run) / 1e6).toFixed(0);
+    const wait = ((now.main.wait - lastTick.main.wait) / 1e6).toFixed(0);
+    console.error(`stall: ${wallMs.toFixed(0)} ms (main thread ran ${run} ms, waited ${wait} ms for a core), hrtime µs ${endUs - Math.round(wallMs * 1000)}..${endUs}`);
   }
   lastTick = now;
 }, 10);
@@ -99,12 +124,16 @@ process.on('message', (message: FullRoomServerRequest) => {
     maxGcPauseMs,
     gcMs,
     maxStallCpuMs: longest.cpuMs,
+    maxStallMainRunMs: longest.mainRunMs,
+    maxStallMainWaitMs: longest.mainWaitMs,
+    maxMainRunMs,
     maxStallGcMs: pauses.reduce((sum, p) => sum + Math.max(0, Math.min(p.start + p.duration, longest.end) - Math.max(p.start, longest.start)), 0),
   });
   if (message.resetLoop) {
     loop.reset();
     maxGcPauseMs = 0;
-    longest = { wallMs: 0, cpuMs: 0, start: 0, end: 0 };
+    longest = { wallMs: 0, cpuMs: 0, start: 0, end: 0, mainRunMs: 0, mainWaitMs: 0 };
+    maxMainRunMs = 0;
   }
 });
 process.on('disconnect', stop);
