@@ -23,13 +23,17 @@ export interface SfuMetrics {
   publisherLostPackets: Counter<'result'>;
   /** NACK timers running for published tracks: zero while nothing is missing. */
   publisherNackTimers: Gauge;
-  /** Each downlink estimate a subscriber's browser reported (REMB, sfu/bwe/remb.ts), in bits per second. */
+  /** Subscribers' downlink estimates (sfu/bwe/send-side-estimator.ts), in bits per second. */
   subscriberDownlinkBps: Histogram;
   dynacastChanges: Counter;
   /** A down track started forwarding a higher (up) or lower (down) simulcast layer. */
   layerSwitches: Counter<'direction'>;
   /** Video down tracks paused: the subscriber hides them, or its link cannot carry their lowest layer. */
   pausedDownTracks: Gauge;
+  /** Bandwidth probes that ended, by result: success (reached 90 % of the target), failure, or none (told nothing). */
+  probes: Counter<'result'>;
+  /** Bytes of padding sent to probe subscribers' downlinks. */
+  paddingBytes: Counter;
 }
 
 export interface SfuCounts {
@@ -79,10 +83,12 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
       labelNames: ['direction'],
       registers: [registry],
     }),
+    probes: new Counter({ name: 'tsfu_sfu_probes_total', help: 'Bandwidth probes of subscriber downlinks that ended, by result', labelNames: ['result'], registers: [registry] }),
+    paddingBytes: new Counter({ name: 'tsfu_sfu_padding_bytes_total', help: 'Bytes of padding sent to probe subscriber downlinks', registers: [registry] }),
     pausedDownTracks: new Gauge({ name: 'tsfu_sfu_paused_down_tracks', help: 'Video down tracks paused (hidden by the subscriber, or no room on its link)', registers: [registry] }),
     subscriberDownlinkBps: new Histogram({
       name: 'tsfu_sfu_subscriber_downlink_estimate_bps',
-      help: "Subscribers' downlink estimates (REMB), one observation per report",
+      help: "Subscribers' downlink estimates (send-side, from transport-wide feedback), at most one observation per connection per second",
       buckets: [100e3, 250e3, 500e3, 750e3, 1e6, 1.5e6, 2.5e6, 4e6, 6e6, 10e6, 20e6],
       registers: [registry],
     }),

@@ -35,8 +35,8 @@ export interface SfuOptions {
   /** Changes to a subscriber's tracks made within this window share one offer (joins of a busy room come in bursts). */
   negotiationDelayMs: number;
   /**
-   * Lower subscribers' layers (and pause tracks) to fit their browsers' downlink estimates (docs/BANDWIDTH.md).
-   * Off until the SFU probes: a REMB only climbs to 1.5x what it receives, so a subscriber cut down would stay down.
+   * Lower subscribers' layers (and pause tracks) to fit their downlink estimates, and probe for more when they lack
+   * it (docs/BANDWIDTH.md). Off: estimates are still made and observed, every track gets what its subscriber wants.
    */
   bandwidthAllocation: boolean;
   /** Dynacast: tell publishers which simulcast layers some subscriber receives, so they stop encoding the others. */
@@ -63,6 +63,6 @@ export const defaultSfuOptions: SfuOptions = {
   subscriberAnswerTimeoutMs: 10_000,
   connectTimeoutMs: 30_000,
   negotiationDelayMs: 50,
-  bandwidthAllocation: false,
+  bandwidthAllocation: true,
   dynacast: true,
 };

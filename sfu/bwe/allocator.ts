@@ -3,7 +3,7 @@
  * state between runs and applies the result. Audio never enters it: it is never paused or delayed for video.
  */
 
-/** Allocations may keep using up to this share of the capacity... */
+/** Allocations may keep layers above the lowest up to this share of the capacity (a lowest layer: all of it)... */
 export const KEEP_SHARE = 0.95;
 /** ...but an upgrade or a resume must fit in this share (the gap between the two stops flapping at the edge). */
 export const UPGRADE_SHARE = 0.85;
@@ -11,7 +11,7 @@ export const UPGRADE_SHARE = 0.85;
 export const RESUME_MARGIN = 1.2;
 /** No spatial upgrade for this long after a downgrade for bandwidth (mediasoup waits 10 s too). */
 export const HOLD_AFTER_DOWNGRADE_MS = 10_000;
-/** At most one upgrade per track in this time: ≤ 2 switches a minute even when the estimate wavers. */
+/** A track downgraded again after a recovery upgrade recovers again only this long after it: ≤ 2 down-and-up cycles a minute when the estimate wavers. */
 export const UPGRADE_INTERVAL_MS = 30_000;
 
 export const PAUSED = -1;
@@ -34,15 +34,15 @@ export interface AllocatableTrack {
  * The highest layer (or PAUSED) each track may receive, in the order given. Without a capacity (no estimate yet),
  * every track gets what it wants. With one: every wanted track gets its lowest layer, in priority order, while they fit
  * (those that do not are paused, the lowest priorities first); then, highest priority first, tracks keep the
- * layers they had while the total fits in KEEP_SHARE, and go higher only within UPGRADE_SHARE and outside their
- * hold and interval.
+ * layers they had while the total fits in KEEP_SHARE, and go higher (or resume) only within UPGRADE_SHARE of
+ * `provenBps` (what a probe showed the link carries; the capacity when not given) and outside their hold and interval.
  */
-export function allocate(tracks: readonly AllocatableTrack[], capacityBps: number | undefined, now: number): number[] {
+export function allocate(tracks: readonly AllocatableTrack[], capacityBps: number | undefined, now: number, provenBps = capacityBps): number[] {
   // Unlimited, a track may have what it wants: the down track itself forwards the highest layer being sent.
   if (capacityBps === undefined) return tracks.map((t) => t.wanted);
   const result = tracks.map((t) => (t.wanted === PAUSED ? PAUSED : ceiling(t)));
   const keep = KEEP_SHARE * capacityBps;
-  const upgrade = UPGRADE_SHARE * capacityBps;
+  const upgrade = UPGRADE_SHARE * Math.min(capacityBps, provenBps ?? capacityBps);
   const order = tracks.map((_, i) => i).sort((a, b) => tracks[b].priority - tracks[a].priority);
   const target = [...result];
   let used = 0;
@@ -51,7 +51,8 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
     const t = tracks[i];
     const floor = lowestReceived(t);
     const cost = t.layerBps[floor];
-    const fits = t.allocated === PAUSED ? used + RESUME_MARGIN * cost <= upgrade : used + cost <= keep;
+    // A track that is flowing keeps its lowest layer up to the whole capacity: pausing it is the last resort.
+    const fits = t.allocated === PAUSED ? used + RESUME_MARGIN * cost <= upgrade : used + cost <= capacityBps;
     result[i] = fits ? floor : PAUSED;
     if (fits) used += cost;
   }
@@ -67,8 +68,10 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
         if (current === PAUSED || level <= current || level > target[i] || t.layerBps[level] === 0) continue;
         const delta = t.layerBps[level] - t.layerBps[current];
         const isUpgrade = level > t.allocated;
+        // A recovery that a downgrade undid waits out the interval; a recovery going on (up, then up again) does not.
+        const undone = t.downgradedAt > t.upgradedAt;
         const allowed = isUpgrade
-          ? used + delta <= upgrade && now - t.downgradedAt >= HOLD_AFTER_DOWNGRADE_MS && now - t.upgradedAt >= UPGRADE_INTERVAL_MS
+          ? used + delta <= upgrade && now - t.downgradedAt >= HOLD_AFTER_DOWNGRADE_MS && (!undone || now - t.upgradedAt >= UPGRADE_INTERVAL_MS)
           : used + delta <= keep;
         if (!allowed) continue;
         result[i] = level;
@@ -82,7 +85,7 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
 }
 
 /** The highest layer being received up to the one wanted; the lowest received when none is at or below it. */
-function ceiling(t: AllocatableTrack): number {
+export function ceiling(t: AllocatableTrack): number {
   let best = -1;
   for (let i = 0; i < t.layerBps.length; i++) {
     if (t.layerBps[i] === 0) continue;
@@ -92,7 +95,8 @@ function ceiling(t: AllocatableTrack): number {
   return best < 0 ? Math.min(Math.max(t.wanted, 0), t.layerBps.length - 1) : best;
 }
 
-function lowestReceived(t: AllocatableTrack): number {
+/** The lowest layer being received (0 when none is). */
+export function lowestReceived(t: AllocatableTrack): number {
   const i = t.layerBps.findIndex((bps) => bps > 0);
   return i < 0 ? 0 : i;
 }

@@ -1,9 +1,33 @@
 import type { DownTrack } from '../media/down-track.js';
-import { allocate, PAUSED, type AllocatableTrack } from './allocator.js';
-import { CapacityEstimate } from './capacity.js';
+import { allocate, ceiling, lowestReceived, PAUSED, UPGRADE_SHARE, type AllocatableTrack } from './allocator.js';
 
 /** Allocation is run again this often: layers start and stop at the publishers, and their bitrates move. */
 const RUN_INTERVAL_MS = 1000;
+/** A rise of the estimate this large is acted on at once (a probe's result); smaller rises wait for the next run. */
+const JUMP = 1.2;
+/** Probes while tracks lack bandwidth: again this soon after one that succeeded... */
+export const PROBE_INTERVAL_MIN_MS = 1000;
+/** ...doubling after each that failed, up to this: the longest a recovered link waits before it is found. */
+export const PROBE_INTERVAL_MAX_MS = 3000;
+/** No probe this soon after congestion: the link has just shown its limit. */
+export const PROBE_AFTER_CONGESTION_MS = 3000;
+/** A probe asks for at most this multiple of what the last one showed (one step of exponential probing). */
+export const PROBE_STEP = 2;
+/** A flowing track is paused for bandwidth only once its lowest layer has not fitted for this long: a dip in the estimate (a failed probe, a burst of other traffic) must not freeze a picture. */
+export const PAUSE_AFTER_MS = 2000;
+/** Probes aim this much above what the upgrades need, so that a result a little under the target still earns them. */
+const PROBE_MARGIN = 1.15;
+/** A probe succeeded when its result reached this share of its target. */
+const PROBE_SUCCESS = 0.9;
+
+/** The connection's downlink (downlink-estimate.ts): its prober, and the audio bytes sent on it. */
+export interface DownlinkProber {
+  readonly probing: boolean;
+  /** Starts a probe at `targetBps`; false when one is under way or none can be sent. */
+  probe(targetBps: number): boolean;
+  /** Audio bytes sent so far: the estimate covers audio too, and audio is never cut, so video gets the rest. */
+  readonly audioBytes: number;
+}
 
 /** What a subscriber asked for one of its video tracks (the `trackSettings` message, adaptive stream). */
 export interface VideoSettings {
@@ -23,34 +47,47 @@ export interface VideoTrackState {
 interface TrackState {
   settings: VideoSettings;
   allocated: number;
+  /** Since when the estimate cannot carry this flowing track's lowest layer (-1: it can). */
+  shortSince: number;
   downgradedAt: number;
   upgradedAt: number;
 }
 
 /**
- * The bandwidth side of one subscriber connection: takes its browser's estimates (REMB), and decides for each
- * video down track which layer it forwards, or that it is paused (allocator.ts), when the estimate changes,
- * when the subscriber changes a track's settings, when tracks come and go, and once a second.
+ * The bandwidth side of one subscriber connection: takes its downlink estimate, and decides for each video down
+ * track which layer it forwards, or that it is paused (allocator.ts), when the estimate falls (or jumps), when the
+ * subscriber changes a track's settings, when tracks come and go, and once a second. When tracks lack bandwidth it
+ * probes for more (docs/BANDWIDTH.md, "Probing").
  */
 export class DownlinkAllocator {
-  readonly #capacity = new CapacityEstimate();
+  #capacity: number | undefined;
+  /** What the link was shown to carry: a successful probe's result, lowered with every fall of the estimate. */
+  #proven: number | undefined;
   readonly #tracks = new Map<DownTrack, TrackState>();
   readonly #onState: (downTrack: DownTrack, state: VideoTrackState) => void;
+  readonly #prober?: DownlinkProber;
   #timer?: NodeJS.Timeout;
   #closed = false;
+  #congestionAt = -Infinity;
+  #probeInterval = PROBE_INTERVAL_MIN_MS;
+  #nextProbeAt = -Infinity;
+  /** Audio's rate on the connection, measured between runs. */
+  #audioBps = 0;
+  #audioSample = { atMs: -Infinity, bytes: 0 };
 
-  constructor(onState: (downTrack: DownTrack, state: VideoTrackState) => void) {
+  constructor(onState: (downTrack: DownTrack, state: VideoTrackState) => void, prober?: DownlinkProber) {
     this.#onState = onState;
+    this.#prober = prober;
   }
 
   get capacityBps(): number | undefined {
-    return this.#capacity.bps;
+    return this.#capacity;
   }
 
   add(downTrack: DownTrack): void {
     if (this.#closed || downTrack.track.kind !== 'video') return;
     const top = downTrack.track.layers.length - 1;
-    this.#tracks.set(downTrack, { settings: { enabled: true, maxLayer: top }, allocated: top, downgradedAt: -Infinity, upgradedAt: -Infinity });
+    this.#tracks.set(downTrack, { settings: { enabled: true, maxLayer: top }, allocated: top, shortSince: -1, downgradedAt: -Infinity, upgradedAt: -Infinity });
     this.#timer ??= setInterval(() => this.run(), RUN_INTERVAL_MS).unref();
     this.run();
   }
@@ -70,9 +107,24 @@ export class DownlinkAllocator {
     return true;
   }
 
-  /** One REMB from the subscriber's browser. */
+  /** The connection's downlink estimate changed: a fall is acted on at once, a rise at the next run unless it jumped. */
   onEstimate(bps: number, now = performance.now()): void {
-    if (this.#capacity.report(bps, now)) this.run(now);
+    const previous = this.#capacity;
+    this.#capacity = bps;
+    // The first estimate comes from congestion too (until then nothing was limited).
+    if (previous === undefined || bps < previous) this.#congestionAt = now;
+    // Growth without a probe keeps layers but earns no upgrade (upgrades wait for a successful probe).
+    if (this.#proven === undefined || bps < this.#proven) this.#proven = bps;
+    if (previous === undefined || bps < previous || bps >= JUMP * previous) this.run(now);
+  }
+
+  /** A probe ended: after a success the next step comes soon, after a failure later and later. */
+  onProbeResult(targetBps: number, resultBps: number | undefined, now = performance.now()): void {
+    const succeeded = resultBps !== undefined && resultBps >= PROBE_SUCCESS * targetBps;
+    if (resultBps !== undefined && this.#capacity !== undefined) this.#proven = Math.max(this.#proven ?? 0, Math.min(resultBps, this.#capacity));
+    this.#probeInterval = succeeded ? PROBE_INTERVAL_MIN_MS : Math.min(2 * this.#probeInterval, PROBE_INTERVAL_MAX_MS);
+    this.#nextProbeAt = now + this.#probeInterval;
+    this.run(now);
   }
 
   run(now = performance.now()): void {
@@ -86,9 +138,19 @@ export class DownlinkAllocator {
       downgradedAt: state.downgradedAt,
       upgradedAt: state.upgradedAt,
     }));
-    const result = allocate(input, this.#capacity.bps, now);
+    const audio = this.#measureAudio(now);
+    const videoCapacity = this.#capacity === undefined ? undefined : Math.max(0, this.#capacity - audio);
+    const videoProven = this.#proven === undefined ? undefined : Math.max(0, this.#proven - audio);
+    const result = allocate(input, videoCapacity, now, videoProven);
     entries.forEach(([downTrack, state], i) => {
-      const layer = result[i];
+      let layer = result[i];
+      if (layer === PAUSED && input[i].wanted !== PAUSED && state.allocated !== PAUSED) {
+        if (state.shortSince < 0) state.shortSince = now;
+        if (now - state.shortSince < PAUSE_AFTER_MS) layer = lowestReceived(input[i]);
+      } else {
+        state.shortSince = -1;
+      }
+      result[i] = layer;
       if (layer === state.allocated) return;
       const bandwidth = input[i].wanted !== PAUSED && (layer === PAUSED || layer < Math.min(input[i].wanted, state.allocated));
       if (bandwidth) state.downgradedAt = now;
@@ -99,6 +161,45 @@ export class DownlinkAllocator {
       if (layer !== PAUSED) downTrack.setMaxLayer(layer);
       this.#onState(downTrack, { paused: layer === PAUSED, layer });
     });
+    this.#maybeProbe(input, result, videoCapacity, now);
+  }
+
+  #measureAudio(now: number): number {
+    if (!this.#prober) return 0;
+    const sample = this.#audioSample;
+    const elapsed = now - sample.atMs;
+    if (elapsed >= 500) {
+      const bytes = this.#prober.audioBytes;
+      if (Number.isFinite(elapsed)) this.#audioBps = ((bytes - sample.bytes) * 8000) / elapsed;
+      this.#audioSample = { atMs: now, bytes };
+    }
+    return this.#audioBps;
+  }
+
+  /**
+   * Probes when a track gets less than it wants (a lower layer, or paused) for lack of bandwidth: toward what all of
+   * them want, at most PROBE_STEP times the estimate per probe, not right after congestion, and spaced out.
+   */
+  #maybeProbe(input: readonly AllocatableTrack[], result: readonly number[], videoCapacity: number | undefined, now: number): void {
+    const capacity = this.#capacity;
+    if (!this.#prober || capacity === undefined || videoCapacity === undefined || this.#prober.probing) return;
+    let wantedBps = 0;
+    let short = false;
+    input.forEach((t, i) => {
+      if (t.wanted === PAUSED || t.layerBps.every((bps) => bps === 0)) return;
+      const top = ceiling(t);
+      wantedBps += t.layerBps[top];
+      if (result[i] === PAUSED || result[i] < top) short = true;
+    });
+    // Upgrades are held by what a probe showed, not by the estimate's own growth: probing starts from there.
+    const proven = this.#proven ?? capacity;
+    const goal = (PROBE_MARGIN * wantedBps) / UPGRADE_SHARE + (capacity - videoCapacity);
+    if (!short || goal <= proven) {
+      this.#probeInterval = PROBE_INTERVAL_MIN_MS;
+      return;
+    }
+    if (now < this.#nextProbeAt || now - this.#congestionAt < PROBE_AFTER_CONGESTION_MS) return;
+    if (this.#prober.probe(Math.min(goal, PROBE_STEP * proven))) this.#nextProbeAt = Infinity;
   }
 
   close(): void {

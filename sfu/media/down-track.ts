@@ -15,17 +15,18 @@ import type { PublishedTrack } from './published-track.js';
 import type { TrackLayer } from './track-layer.js';
 import { Vp8Munger, Vp8Verdict } from '../simulcast/vp8-munger.js';
 import { RetransmitGate } from './rtp/retransmit-gate.js';
-import { absSendTime24, RtpHeaderWriter } from './rtp/rtp-header-writer.js';
+import { RtpHeaderWriter } from './rtp/rtp-header-writer.js';
 import { roundTripMs, rtpTimestampAt, rtpTimestampFromReport, writeSenderReport, type SenderStats } from './rtp/sender-report.js';
 import { SenderReportTimer, type SenderReportSource } from './rtp/sender-report-timer.js';
 import type { SrtpSender } from './rtp/srtp-sender.js';
 import { sendProtected, srtpSenderFor, srtpSessionOf } from './rtp/werift-transport.js';
 import type { Counter } from 'prom-client';
 import type { SfuMetrics } from '../sfu-metrics.js';
+import type { SentPackets } from '../bwe/sent-packets.js';
+import { PADDING_BYTES, type PaddingSource } from '../bwe/prober.js';
 
 const URI_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const URI_TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
-const URI_ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
 const RTCP_SR = 200;
 const RTCP_RR = 201;
 const FIR_FMT = 4;
@@ -45,6 +46,8 @@ export interface DownTrackLine {
   /** The publisher's codec, then its RTX when there is one, as offered. */
   readonly codecs: readonly RTCRtpCodecParameters[];
   readonly dtlsTransport: RTCDtlsTransport;
+  /** The connection's transport-wide record (sequence numbers, send times) for its bandwidth estimate. */
+  readonly sent: SentPackets;
 }
 
 /** Unix time in ms with sub-millisecond precision (abs-send-time counts in 1/262144 s). */
@@ -60,7 +63,7 @@ const nowMs = () => performance.timeOrigin + performance.now();
  * header is written into it by a reusable RtpHeaderWriter, the payload copied after it and protected in
  * place by the transport's SrtpSender, then handed to the ICE connection without awaiting.
  */
-export class DownTrack implements SenderReportSource {
+export class DownTrack implements SenderReportSource, PaddingSource {
   readonly track: PublishedTrack;
   readonly line: DownTrackLine;
   readonly #forwarder: Forwarder;
@@ -76,7 +79,7 @@ export class DownTrack implements SenderReportSource {
   /** What the Sender Reports say about the primary SSRC (RFC 3550 §6.4.1). */
   readonly #stats: SenderStats = { ssrc: 0, packetCount: 0, octetCount: 0, lastRtpTimestamp: 0, lastSentAtMs: 0, clockRate: 90000 };
   #extensionTable?: Uint8Array;
-  #ids = { mid: 0, twcc: 0, absSendTime: 0 };
+  #ids = { mid: 0, twcc: 0 };
   #midBytes?: Buffer;
   #payloadType = -1;
   #rtxPayloadType = -1;
@@ -171,7 +174,7 @@ export class DownTrack implements SenderReportSource {
     this.#rtxPayloadType = rtx && this.line.rtxSsrc !== undefined && payloadTypes.includes(rtx.payloadType) ? rtx.payloadType : -1;
     this.#extensionTable = buildExtensionRemap(this.track.extensions, subscriberExtensions);
     const idOf = (uri: string) => Number(Object.entries(subscriberExtensions).find(([, u]) => u === uri)?.[0] ?? 0);
-    this.#ids = { mid: idOf(URI_MID), twcc: idOf(URI_TWCC), absSendTime: idOf(URI_ABS_SEND_TIME) };
+    this.#ids = { mid: idOf(URI_MID), twcc: idOf(URI_TWCC) };
     this.#midBytes = serializeSdesMid(this.line.mid);
     if (!this.#reports && !this.#closed) this.#reports = SenderReportTimer.register(this.line.dtlsTransport, this);
   }
@@ -187,9 +190,11 @@ export class DownTrack implements SenderReportSource {
     if (packet instanceof RtcpTransportLayerFeedback) {
       if (packet.feedback instanceof GenericNack) this.#onNack(packet.feedback);
     } else if (packet instanceof RtcpPayloadSpecificFeedback) {
-      // PLI (RFC 4585 §6.3.1) or FIR (RFC 5104 §4.3.1): the publisher is asked, at the track's bounded rate.
+      // PLI (RFC 4585 §6.3.1) or FIR (RFC 5104 §4.3.1): the publisher is asked, at the track's bounded rate, for the
+      // layer this subscriber is to receive. A congested subscriber about to switch down never makes the layer it
+      // leaves (often the top one, which everyone else receives) encode a key frame.
       if ((packet.feedback instanceof PictureLossIndication || packet.feedback.count === FIR_FMT) && this.#current) {
-        this.track.requestKeyframe('subscriber-pli', this.#current);
+        this.track.requestKeyframe('subscriber-pli', this.#wantedLayer(performance.now()));
       }
     } else if (packet.type === RTCP_RR || packet.type === RTCP_SR) {
       this.#onReports(packet);
@@ -315,11 +320,8 @@ export class DownTrack implements SenderReportSource {
     const header = sharedHeaderWriter.reset(payloadType, sequenceNumber, timestamp, ssrc, packet.header.marker);
     const ids = this.#ids;
     if (ids.mid !== 0 && this.#midBytes) header.addBytes(ids.mid, this.#midBytes);
-    if (ids.twcc !== 0) {
-      dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff;
-      header.addUint(ids.twcc, dtls.transportSequenceNumber, 2);
-    }
-    if (ids.absSendTime !== 0) header.addUint(ids.absSendTime, absSendTime24(now), 3);
+    const transportSequence = ids.twcc !== 0 ? this.line.sent.record(now) : -1;
+    if (transportSequence >= 0) header.addUint(ids.twcc, transportSequence, 2);
     const table = this.#extensionTable;
     if (table) {
       const extensions = packet.header.extensions;
@@ -342,8 +344,39 @@ export class DownTrack implements SenderReportSource {
     // The shared incoming payload is never written: only this datagram's copy gets the munged VP8 fields.
     if (vp8 === Vp8Verdict.Rewritten) this.#vp8!.write(datagram, headerLength + prefix);
     const length = srtp.protect(datagram, headerLength, payloadLength);
+    if (transportSequence >= 0) this.line.sent.setBytes(transportSequence, length, this.#kind === 'audio');
     sendProtected(dtls, length === datagram.length ? datagram : datagram.subarray(0, length));
     return now;
+  }
+
+  /**
+   * One padding-only packet on the RTX stream (RFC 3550 §5.1: P bit, no payload, the last octet counts the
+   * padding), for the prober; the subscriber counts it toward its feedback and drops it. Returns its size on the
+   * wire, 0 when this down track cannot send one (no RTX, not connected, nothing forwarded yet).
+   */
+  sendPadding(paddingBytes: number = PADDING_BYTES): number {
+    const { dtlsTransport: dtls, rtxSsrc } = this.line;
+    if (this.#closed || this.#paused || this.#rtxPayloadType < 0 || rtxSsrc === undefined || !this.#current || dtls.state !== 'connected') return 0;
+    const srtp = this.#srtpFor(dtls);
+    if (!srtp) return 0;
+    const now = nowMs();
+    const header = sharedHeaderWriter.reset(this.#rtxPayloadType, this.#rtxSequenceNumber, this.#stats.lastRtpTimestamp, rtxSsrc, false);
+    this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
+    const ids = this.#ids;
+    if (ids.mid !== 0 && this.#midBytes) header.addBytes(ids.mid, this.#midBytes);
+    const transportSequence = ids.twcc !== 0 ? this.line.sent.record(now) : -1;
+    if (transportSequence >= 0) header.addUint(ids.twcc, transportSequence, 2);
+    const padding = Math.max(1, Math.min(255, paddingBytes));
+    const headerLength = header.size;
+    const datagram = Buffer.alloc(headerLength + padding + srtp.tagLength);
+    header.write(datagram, 0);
+    datagram[0] |= 0x20;
+    datagram[headerLength + padding - 1] = padding;
+    const length = srtp.protect(datagram, headerLength, padding);
+    if (transportSequence >= 0) this.line.sent.setBytes(transportSequence, length, false);
+    sendProtected(dtls, length === datagram.length ? datagram : datagram.subarray(0, length));
+    this.#metrics.paddingBytes.inc(length);
+    return length;
   }
 
   /** The SRTP sender of the transport's current session (re-made when werift re-keys after a DTLS restart). */

@@ -5,6 +5,12 @@ import { RtpUnwrapper } from './rtp/rtp-unwrapper.js';
 export const LAYER_SILENT_MS = 1000;
 /** Bitrate is measured over windows of this length. */
 const BITRATE_WINDOW_MS = 1000;
+/**
+ * What a down track adds to each payload: RTP header (12), its extensions (mid, transport-wide sequence number,
+ * audio level: up to 16) and the SRTP tag (10 or 16). Counted in the layer's bitrate, so that it compares with the
+ * downlink estimate, which counts whole SRTP packets: at 320x180 a packet's payload is often under 1,000 bytes.
+ */
+export const SENT_OVERHEAD_BYTES = 40;
 
 /** The publisher's latest Sender Report on one RTP stream: its RTP timestamp and the SFU-clock time it stands for. */
 export interface PublisherSenderReport {
@@ -37,7 +43,7 @@ export class TrackLayer {
   lastKeyframeAt = -Infinity;
   lastPliAt = -Infinity;
   lastPacketAt = -Infinity;
-  /** Payload bits per second over the last complete window. */
+  /** Bits per second over the last complete window, as a down track sends them (payload and SENT_OVERHEAD_BYTES). */
   bitrateBps = 0;
   #windowStart = -Infinity;
   #windowBytes = 0;
@@ -55,8 +61,8 @@ export class TrackLayer {
     return now - this.lastPacketAt < LAYER_SILENT_MS;
   }
 
-  /** Counts one received packet. */
-  received(bytes: number, now: number): void {
+  /** Counts one received packet of `payloadBytes`. */
+  received(payloadBytes: number, now: number): void {
     this.lastPacketAt = now;
     if (now - this.#windowStart >= BITRATE_WINDOW_MS) {
       const elapsed = now - this.#windowStart;
@@ -65,6 +71,6 @@ export class TrackLayer {
       this.#windowStart = now;
       this.#windowBytes = 0;
     }
-    this.#windowBytes += bytes;
+    this.#windowBytes += payloadBytes + SENT_OVERHEAD_BYTES;
   }
 }

@@ -6,7 +6,6 @@ import {
   useNACK,
   usePLI,
   useFIR,
-  useREMB,
   useRepairedRtpStreamId,
   useSdesMid,
   useSdesRTPStreamId,
@@ -19,18 +18,12 @@ export const PayloadType = { opus: 111, vp8: 96, vp8Rtx: 97, h264: 102, h264Rtx:
 
 type Feedback = RTCRtpCodecParameters['rtcpFeedback'];
 
-/** Codecs the SFU forwards: Opus, VP8 and H264 (packetization-mode 1), video with RTX (RFC 4588). */
+/**
+ * Codecs the SFU forwards: Opus, VP8 and H264 (packetization-mode 1), video with RTX (RFC 4588); on both kinds of
+ * connection, with transport-wide feedback (the SFU sends it to publishers, and estimates subscribers' downlinks from it).
+ */
 export function sfuCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
   return codecs([useTWCC()], [useNACK(), usePLI(), useFIR(), useTWCC()]);
-}
-
-/**
- * The same codecs on subscriber connections, where the browser estimates its downlink and reports it in REMB
- * (docs/BANDWIDTH.md): goog-remb instead of transport-cc. A video packet that carries a transport-wide
- * sequence number never reaches Chromium's REMB estimator, so transport-cc is not negotiated there at all.
- */
-export function subscriberCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
-  return codecs([], [useNACK(), usePLI(), useFIR(), useREMB()]);
 }
 
 function codecs(audioFeedback: Feedback, videoFeedback: Feedback): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {

@@ -3,7 +3,8 @@ import type { RTCDtlsTransport, RTCRtpCodecParameters, RtcpPacket } from 'werift
 import { DownTrack, type DownTrackLine } from '../media/down-track.js';
 import type { PublishedTrack } from '../media/published-track.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
-import { subscriberCodecs } from './media-capabilities.js';
+import { sfuCodecs } from './media-capabilities.js';
+import type { SentPackets } from '../bwe/sent-packets.js';
 import { readAnsweredSection, sendingSection, stoppedSection } from './subscriber-sdp.js';
 
 /** One audio or video m-line of a subscriber connection, in m-line order. */
@@ -51,6 +52,7 @@ export class SubscriberMediaLines {
 
   constructor(
     private readonly dtls: RTCDtlsTransport,
+    private readonly sent: SentPackets,
     private readonly metrics: SfuMetrics,
   ) {}
 
@@ -71,6 +73,7 @@ export class SubscriberMediaLines {
       codecs,
       streamId,
       dtlsTransport: this.dtls,
+      sent: this.sent,
       state: 'sending',
       offered: false,
     };
@@ -185,7 +188,7 @@ export class SubscriberMediaLines {
 
 /** Subscribers receive the publisher's codec (and its RTX), nothing else; it is known once the publish offer is answered. */
 function codecsFor(track: PublishedTrack): RTCRtpCodecParameters[] {
-  const codecs = subscriberCodecs()[track.kind];
+  const codecs = sfuCodecs()[track.kind];
   const mime = track.mimeType?.toLowerCase();
   const primary = codecs.find((c) => c.mimeType.toLowerCase() === mime) ?? codecs[0];
   const rtx = codecs.find((c) => /\/rtx$/i.test(c.mimeType) && c.parameters === `apt=${primary.payloadType}`);

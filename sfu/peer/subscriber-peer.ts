@@ -3,7 +3,7 @@ import { DataChannelSink } from '../session/data-channel-sink.js';
 import type { DownTrack } from '../media/down-track.js';
 import { InvalidSdpError, InvalidStateError } from '../errors.js';
 import { DownlinkAllocator, type VideoTrackState } from '../bwe/downlink-allocator.js';
-import { watchRemb } from '../bwe/remb.js';
+import { DownlinkEstimate } from '../bwe/downlink-estimate.js';
 import { videoSettingsFor } from '../bwe/video-settings.js';
 import type { IceCandidateJson, VideoTrackSettings } from '../sfu-types.js';
 import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
@@ -105,9 +105,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   readonly #lines: SubscriberMediaLines;
   /** The o= line's session version (RFC 3264 §8). */
   #version = 0;
-  /** The browser's latest downlink estimate (REMB), in bits per second; undefined before its first report. */
-  #downlinkBps: number | undefined;
-  readonly #stopRemb: () => void;
+  /** The connection's downlink estimate (send-side, from the subscriber's transport-wide feedback). */
+  readonly #downlink: DownlinkEstimate;
+  #observedAt = -Infinity;
   readonly #stopRtcp: () => void;
   readonly #allocator: DownlinkAllocator;
 
@@ -126,17 +126,27 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.#dataSink = new DataChannelSink(this.#channels, context.options, context.metrics, (message) => {
       if (!this.closed) events.onDataStalled(message);
     });
-    this.#allocator = new DownlinkAllocator((downTrack, state) => {
-      if (!this.closed) events.onTrackState(downTrack.track.id, state);
-    });
     // BUNDLE: the data channels' DTLS transport carries every down track too.
     const dtls = pc.sctpTransport!.dtlsTransport;
-    this.#lines = new SubscriberMediaLines(dtls, context.metrics);
-    this.#stopRemb = watchRemb(dtls, (bps) => {
-      this.#downlinkBps = bps;
-      context.metrics.subscriberDownlinkBps.observe(bps);
-      if (context.options.bandwidthAllocation) this.#allocator.onEstimate(bps);
+    const allocate = context.options.bandwidthAllocation;
+    this.#downlink = new DownlinkEstimate(dtls, () => this.#paddingSource(), {
+      onEstimate: (bps) => {
+        const now = performance.now();
+        if (now - this.#observedAt >= 1000) {
+          this.#observedAt = now;
+          context.metrics.subscriberDownlinkBps.observe(bps);
+        }
+        if (allocate && !this.closed) this.#allocator.onEstimate(bps, now);
+      },
+      onProbeResult: (target, result) => {
+        context.metrics.probes.inc({ result: result === undefined ? 'none' : result >= 0.9 * target ? 'success' : 'failure' });
+        if (allocate && !this.closed) this.#allocator.onProbeResult(target, result);
+      },
     });
+    this.#allocator = new DownlinkAllocator((downTrack, state) => {
+      if (!this.closed) events.onTrackState(downTrack.track.id, state);
+    }, allocate ? this.#downlink : undefined);
+    this.#lines = new SubscriberMediaLines(dtls, this.#downlink.sent, context.metrics);
     this.#stopRtcp = dtls.onRtcp.subscribe((packet) => {
       if (!this.closed) this.#lines.route(packet);
     }).unSubscribe;
@@ -148,9 +158,17 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     return downTrack !== undefined && this.#allocator.configure(downTrack, videoSettingsFor(downTrack.track.layers, settings));
   }
 
-  /** The browser's latest downlink estimate (REMB, docs/BANDWIDTH.md), in bits per second. */
+  /** The connection's downlink estimate (docs/BANDWIDTH.md), in bits per second; undefined while nothing limits it. */
   get downlinkEstimateBps(): number | undefined {
-    return this.#downlinkBps;
+    return this.#downlink.bps;
+  }
+
+  /** A video down track forwarding now, whose RTX stream can carry a probe's padding. */
+  #paddingSource(): DownTrack | undefined {
+    for (const downTrack of this.#downTracks.values()) {
+      if (downTrack.track.kind === 'video' && !downTrack.paused && downTrack.currentLayer >= 0 && downTrack.line.rtxSsrc !== undefined) return downTrack;
+    }
+    return undefined;
   }
 
   get downTracks(): ReadonlyMap<string, DownTrack> {
@@ -353,7 +371,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     for (const downTrack of this.#downTracks.values()) downTrack.close();
     this.#downTracks.clear();
     this.#lines.clear();
-    this.#stopRemb();
+    this.#downlink.close();
     this.#stopRtcp();
     this.#allocator.close();
     this.#dataSink.close();

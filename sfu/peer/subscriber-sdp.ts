@@ -1,4 +1,4 @@
-import { useAbsSendTime, useAudioLevelIndication, useSdesMid, type RTCRtpCodecParameters } from 'werift';
+import { useAudioLevelIndication, useSdesMid, useTransportWideCC, type RTCRtpCodecParameters } from 'werift';
 import { InvalidSdpError } from '../errors.js';
 
 /**
@@ -14,21 +14,22 @@ import { InvalidSdpError } from '../errors.js';
 
 const URI_MID = useSdesMid().uri;
 const URI_AUDIO_LEVEL = useAudioLevelIndication().uri;
-const URI_ABS_SEND_TIME = useAbsSendTime().uri;
+const URI_TRANSPORT_CC = useTransportWideCC().uri;
 
 /**
  * Header extensions offered on down tracks (RFC 8285), one id per URI across the BUNDLE group (RFC 8843 §9.1.5):
- * the ones the SFU writes (mid; abs-send-time, which Chromium's REMB estimator times video by) and the one it
- * forwards (audio level).
+ * the ones the SFU writes (mid; the transport-wide sequence number its downlink estimate is fed back by, on audio
+ * and video alike) and the one it forwards (audio level).
  */
 export const SUBSCRIBER_EXTENSIONS = {
   audio: [
     { id: 1, uri: URI_MID },
     { id: 2, uri: URI_AUDIO_LEVEL },
+    { id: 4, uri: URI_TRANSPORT_CC },
   ],
   video: [
     { id: 1, uri: URI_MID },
-    { id: 3, uri: URI_ABS_SEND_TIME },
+    { id: 4, uri: URI_TRANSPORT_CC },
   ],
 } as const;
 

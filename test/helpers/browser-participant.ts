@@ -12,6 +12,10 @@ export interface InboundSnapshot {
   frameHeight: number;
   framesPerSecond: number;
   totalSamplesReceived: number;
+  /** Video: freezes the receiver counted, and their total length in seconds (webrtc-stats). */
+  freezeCount: number;
+  totalFreezesDuration: number;
+  keyFramesDecoded: number;
 }
 
 /** Fails early with a clear message when `npm run build` has not produced the SDK bundle. */
@@ -120,6 +124,9 @@ export class BrowserParticipant {
             frameHeight: Number(s.frameHeight ?? 0),
             framesPerSecond: Number(s.framesPerSecond ?? 0),
             totalSamplesReceived: Number(s.totalSamplesReceived ?? 0),
+            freezeCount: Number(s.freezeCount ?? 0),
+            totalFreezesDuration: Number(s.totalFreezesDuration ?? 0),
+            keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
           });
         });
       }
@@ -142,6 +149,38 @@ export class BrowserParticipant {
         });
       }
       return types;
+    });
+  }
+
+  /** The server's UDP port of the subscriber connection (the one the server offered), from its selected pair. */
+  subscriberServerPort(): Promise<number> {
+    return this.page.evaluate(async () => {
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState !== 'connected' || pc.currentRemoteDescription?.type !== 'offer') continue;
+        const report = await pc.getStats();
+        let port = 0;
+        report.forEach((s: Record<string, unknown>) => {
+          if (s.type !== 'candidate-pair' || !s.nominated || s.state !== 'succeeded') return;
+          port = Number((report as unknown as Map<string, { port?: number }>).get(String(s.remoteCandidateId))?.port ?? 0);
+        });
+        if (port) return port;
+      }
+      throw new Error('no connected subscriber connection');
+    });
+  }
+
+  /** outbound-rtp of every sending connection: rid → key frames encoded and frames sent so far. */
+  outbound(): Promise<Record<string, { keyFramesEncoded: number; framesSent: number; frameWidth: number }>> {
+    return this.page.evaluate(async () => {
+      const out: Record<string, { keyFramesEncoded: number; framesSent: number; frameWidth: number }> = {};
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+          if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+          out[String(s.rid ?? '')] = { keyFramesEncoded: Number(s.keyFramesEncoded ?? 0), framesSent: Number(s.framesSent ?? 0), frameWidth: Number(s.frameWidth ?? 0) };
+        });
+      }
+      return out;
     });
   }
 

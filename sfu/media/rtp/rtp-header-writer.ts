@@ -123,11 +123,3 @@ function writeU32(out: Uint8Array, at: number, value: number): void {
   out[at + 2] = (value >>> 8) & 0xff;
   out[at + 3] = value & 0xff;
 }
-
-/**
- * abs-send-time (webrtc.org experiment): 24-bit NTP seconds in 6.18 fixed point, from Unix milliseconds.
- * The NTP–Unix epoch difference (2 208 988 800 s) is a multiple of 64, so the low 6 bits of the seconds agree.
- */
-export function absSendTime24(unixMs: number): number {
-  return Math.floor(unixMs * 262.144) % 0x100_0000;
-}

@@ -8,7 +8,9 @@ import { SrtpSender } from './srtp-sender.js';
  *   `srtpSessionAuthTag`) and the negotiated `profile`;
  * - `dtls.iceTransport.connection.send(buf)` is what `dtls.sendRtp` sends through (it resolves when the
  *   datagram is handed to the socket);
- * - `dtls.bytesSent` / `dtls.packetsSent` feed werift's transport stats.
+ * - `dtls.bytesSent` / `dtls.packetsSent` feed werift's transport stats;
+ * - `dtls.decryptedRtcpFilter` (added by patches/werift+0.25.2.patch) sees every decrypted RTCP compound packet
+ *   before werift parses it, and takes it from werift by returning true.
  */
 interface WeriftLocalContext {
   profile: number;
@@ -48,4 +50,16 @@ export function sendProtected(dtls: RTCDtlsTransport, packet: Buffer): void {
   dtls.bytesSent += packet.length;
   dtls.packetsSent++;
   dtls.iceTransport.connection.send(packet).catch(ignore);
+}
+
+/**
+ * Gives `filter` every RTCP compound packet `dtls` receives, decrypted, before werift parses it; when the filter
+ * returns true werift does not parse it at all. Returns the function that removes the filter.
+ */
+export function filterDecryptedRtcp(dtls: RTCDtlsTransport, filter: (compound: Buffer) => boolean): () => void {
+  const target = dtls as unknown as { decryptedRtcpFilter?: (compound: Buffer) => boolean };
+  target.decryptedRtcpFilter = filter;
+  return () => {
+    if (target.decryptedRtcpFilter === filter) target.decryptedRtcpFilter = undefined;
+  };
 }

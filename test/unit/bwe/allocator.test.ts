@@ -1,6 +1,5 @@
 import { expect, test } from 'vitest';
 import { allocate, HOLD_AFTER_DOWNGRADE_MS, PAUSED, UPGRADE_INTERVAL_MS, type AllocatableTrack } from '../../../sfu/bwe/allocator.js';
-import { CapacityEstimate, RISE_HOLD_MS } from '../../../sfu/bwe/capacity.js';
 
 /** A camera sending three layers: 150 kbps, 500 kbps, 1.7 Mbps. */
 const LAYERS = [150_000, 500_000, 1_700_000];
@@ -43,7 +42,7 @@ test('when even the lowest layers do not fit, the lowest priorities are paused f
   expect(allocate([camera(), camera({ priority: 1 })], 100_000, NOW)).toEqual([PAUSED, PAUSED]);
 });
 
-test('a paused track resumes only with room to spare, and upgrades wait for the hold and the interval', () => {
+test('a paused track resumes only with room to spare; upgrades wait for the hold, and for the interval when a downgrade undid the last one', () => {
   const paused = camera({ allocated: PAUSED, downgradedAt: NOW - 1000 });
   // Its 150 kbps would fit in 95 % of 170 kbps, but a resume needs 1.2 x 150 kbps within 85 %.
   expect(allocate([paused], 170_000, NOW)).toEqual([PAUSED]);
@@ -51,9 +50,13 @@ test('a paused track resumes only with room to spare, and upgrades wait for the 
   const low = camera({ allocated: 0, downgradedAt: NOW - 1000 });
   expect(allocate([low], 5_000_000, NOW)).toEqual([0]);
   expect(allocate([low], 5_000_000, NOW - 1000 + HOLD_AFTER_DOWNGRADE_MS)).toEqual([2]);
-  const upgradedLately = camera({ allocated: 0, upgradedAt: NOW - 1000 });
-  expect(allocate([upgradedLately], 5_000_000, NOW)).toEqual([0]);
-  expect(allocate([upgradedLately], 5_000_000, NOW - 1000 + UPGRADE_INTERVAL_MS)).toEqual([2]);
+  // Up after a downgrade 11 s ago, and on up: a recovery going on is not held back.
+  const recovering = camera({ allocated: 1, downgradedAt: NOW - 11_000, upgradedAt: NOW - 1000 });
+  expect(allocate([recovering], 5_000_000, NOW)).toEqual([2]);
+  // Up 12 s ago, then down again 11 s ago: the next recovery waits for the interval since that upgrade.
+  const undone = camera({ allocated: 0, downgradedAt: NOW - 11_000, upgradedAt: NOW - 12_000 });
+  expect(allocate([undone], 5_000_000, NOW)).toEqual([0]);
+  expect(allocate([undone], 5_000_000, NOW - 12_000 + UPGRADE_INTERVAL_MS)).toEqual([2]);
 });
 
 test('hysteresis: a track keeps its layer up to 95 % of the capacity, gets it back only within 85 %', () => {
@@ -62,22 +65,4 @@ test('hysteresis: a track keeps its layer up to 95 % of the capacity, gets it ba
   expect(at(1_700_000 / 0.95 - 10_000, 2)).toBe(1);
   expect(at(1_700_000 / 0.9, 1)).toBe(1);
   expect(at(1_700_000 / 0.85, 1)).toBe(2);
-});
-
-test('the committed capacity follows a report down at once, and up only once reports have held', () => {
-  const estimate = new CapacityEstimate();
-  expect(estimate.bps).toBeUndefined();
-  expect(estimate.report(2_000_000, 0)).toBe(true);
-  expect(estimate.report(600_000, 200)).toBe(true);
-  expect(estimate.bps).toBe(600_000);
-  expect(estimate.report(900_000, 400)).toBe(false);
-  expect(estimate.report(800_000, 400 + RISE_HOLD_MS / 2)).toBe(false);
-  expect(estimate.bps).toBe(600_000);
-  // Held above for RISE_HOLD_MS: up to the lowest report of that time.
-  expect(estimate.report(1_000_000, 400 + RISE_HOLD_MS)).toBe(true);
-  expect(estimate.bps).toBe(800_000);
-  // One low report in a rise: down at once, and the rise starts over.
-  expect(estimate.report(500_000, 3000)).toBe(true);
-  expect(estimate.report(900_000, 3100)).toBe(false);
-  expect(estimate.bps).toBe(500_000);
 });

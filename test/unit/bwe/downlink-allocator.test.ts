@@ -1,5 +1,5 @@
 import { afterEach, expect, test, vi } from 'vitest';
-import { DownlinkAllocator, type VideoTrackState } from '../../../sfu/bwe/downlink-allocator.js';
+import { DownlinkAllocator, PAUSE_AFTER_MS, PROBE_AFTER_CONGESTION_MS, PROBE_INTERVAL_MIN_MS, type DownlinkProber, type VideoTrackState } from '../../../sfu/bwe/downlink-allocator.js';
 import { videoSettingsFor } from '../../../sfu/bwe/video-settings.js';
 import type { DownTrack } from '../../../sfu/media/down-track.js';
 import { TrackLayer } from '../../../sfu/media/track-layer.js';
@@ -43,24 +43,28 @@ test("a subscriber's shown size and quality choose the layer: the smallest that 
   expect(videoSettingsFor(undescribed, { width: 160, height: 90 }).maxLayer).toBe(2);
 });
 
-test('a falling estimate lowers layers and pauses the camera before the screen share; the client is told each change', () => {
+test('a falling estimate lowers layers at once, and pauses the camera before the screen share once that has lasted 2 s; the client is told each change', () => {
   vi.useFakeTimers();
   const now = performance.now();
   const states: [string, VideoTrackState][] = [];
   const allocator = new DownlinkAllocator((down, state) => states.push([(down.track as unknown as { source: string }).source, state]));
-  const camera = downTrack('camera', now);
-  const screen = downTrack('screen', now);
+  // Layers that keep receiving until the last run below.
+  const camera = downTrack('camera', now + PAUSE_AFTER_MS + 200);
+  const screen = downTrack('screen', now + PAUSE_AFTER_MS + 200);
   allocator.add(camera.downTrack);
   allocator.add(screen.downTrack);
   expect(states).toEqual([]); // no estimate yet: both keep their top layer
   allocator.onEstimate(2_500_000, now);
   expect(states).toEqual([['camera', { paused: false, layer: 1 }]]);
   allocator.onEstimate(300_000, now + 200);
+  // The camera's lowest layer does not fit beside the screen share's: it keeps it for PAUSE_AFTER_MS first.
   expect(states.slice(1)).toEqual([
-    ['camera', { paused: true, layer: -1 }],
+    ['camera', { paused: false, layer: 0 }],
     ['screen', { paused: false, layer: 0 }],
   ]);
-  expect(camera.calls).toEqual(['resume', 'layer 1', 'pause']);
+  allocator.run(now + 200 + PAUSE_AFTER_MS);
+  expect(states.slice(3)).toEqual([['camera', { paused: true, layer: -1 }]]);
+  expect(camera.calls).toEqual(['resume', 'layer 1', 'resume', 'layer 0', 'pause']);
   allocator.close();
   allocator.close();
 });
@@ -79,5 +83,40 @@ test('a hidden track is paused and comes back when shown; its timer stops with t
   allocator.remove(camera.downTrack);
   expect(vi.getTimerCount()).toBe(0);
   expect(allocator.configure(camera.downTrack, { enabled: true, maxLayer: 2 })).toBe(false);
+  allocator.close();
+});
+
+test('short of bandwidth, it probes toward what the tracks want (at most twice the estimate); only a probe earns an upgrade', () => {
+  vi.useFakeTimers();
+  const now = performance.now();
+  const probes: number[] = [];
+  const prober: DownlinkProber = { probing: false, audioBytes: 0, probe: (target) => (probes.push(target), true) };
+  const states: VideoTrackState[] = [];
+  const allocator = new DownlinkAllocator((_, state) => states.push(state), prober);
+  const camera = downTrack('camera', now + 12_500);
+  allocator.add(camera.downTrack);
+  // Congestion: 600 kbit/s carries the middle layer only.
+  allocator.onEstimate(600_000, now);
+  expect(states).toEqual([{ paused: false, layer: 1 }]);
+  expect(probes).toEqual([]);
+  // The estimate grows on its own past what the top layer needs: no upgrade, and no probe within 3 s of congestion.
+  allocator.onEstimate(2_500_000, now + 1000);
+  expect(states).toHaveLength(1);
+  expect(probes).toEqual([]);
+  // Later (and past the hold after the downgrade), probes step up from what was shown: twice 600 kbit/s, then
+  // what the top layer needs (/ 0.85, and 15 % more); each success comes back a second later for the next step.
+  allocator.run(now + 10_001);
+  expect(probes).toEqual([1_200_000]);
+  allocator.onProbeResult(1_200_000, 1_150_000, now + 10_200);
+  expect(states).toHaveLength(1);
+  allocator.run(now + 10_200 + PROBE_INTERVAL_MIN_MS);
+  expect(probes).toHaveLength(2);
+  expect(probes[1]).toBe(Math.min((1.15 * camera.downTrack.track.layers[2].bitrateBps) / 0.85, 2 * 1_150_000));
+  // Its success proves the room: the camera goes up.
+  allocator.onProbeResult(probes[1], probes[1], now + 11_400);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 2 });
+  // Everything fits now: no more probes.
+  allocator.run(now + 11_400 + PROBE_INTERVAL_MIN_MS + 1);
+  expect(probes).toHaveLength(2);
   allocator.close();
 });

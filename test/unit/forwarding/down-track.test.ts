@@ -7,6 +7,7 @@ import type { PublishedTrack } from '../../../sfu/media/published-track.js';
 import { SRTP_AEAD_AES_128_GCM } from '../../../sfu/media/rtp/srtp-sender.js';
 import { Registry } from 'prom-client';
 import { createSfuMetrics } from '../../../sfu/sfu-metrics.js';
+import { SentPackets } from '../../../sfu/bwe/sent-packets.js';
 
 const URI = {
   mid: 'urn:ietf:params:rtp-hdrext:sdes:mid',
@@ -27,9 +28,9 @@ function setup() {
   });
   const receiver = new SrtpSession(keys(false));
   const sent: Buffer[] = [];
+  const transportRecord = new SentPackets();
   const dtls = {
     state: 'connected',
-    transportSequenceNumber: 41,
     bytesSent: 0,
     packetsSent: 0,
     srtp: new SrtpSession(keys(true)),
@@ -44,6 +45,7 @@ function setup() {
       { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: 'apt=96' },
     ] as RTCRtpCodecParameters[],
     dtlsTransport: dtls as unknown as RTCDtlsTransport,
+    sent: transportRecord,
   };
   const cache = new PacketCache(64);
   const keyframes: string[] = [];
@@ -67,7 +69,7 @@ function setup() {
   down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level }, [96, 97]);
   const nack = { fire: (feedback: GenericNack) => down.handleRtcp(new RtcpTransportLayerFeedback({ feedback })) };
   const decrypt = (i: number) => RtpPacket.deSerialize(receiver.decrypt(sent[i]));
-  return { down, sent, decrypt, cache, nack, keyframes, dtls, track };
+  return { down, sent, decrypt, cache, nack, keyframes, dtls, track, transportRecord };
 }
 
 /** What the published track passes along: the extended numbers (here simply one cycle up). */
@@ -80,8 +82,8 @@ function packet(sequenceNumber: number, keyframeByte: number): RtpPacket {
   return new RtpPacket(header, Buffer.from([0x10, keyframeByte, 1, 2, 3]));
 }
 
-test('forwards from the first key frame with our SSRC, payload type, mid, transport-cc, abs-send-time and the remapped audio level', () => {
-  const { down, sent, decrypt, keyframes, dtls } = setup();
+test('forwards from the first key frame with our SSRC, payload type, mid, transport-cc and the remapped audio level', () => {
+  const { down, sent, decrypt, keyframes, dtls, transportRecord } = setup();
   forward(down, packet(10, 1), false);
   expect(sent).toHaveLength(0);
   forward(down, packet(11, 0), true);
@@ -95,12 +97,15 @@ test('forwards from the first key frame with our SSRC, payload type, mid, transp
   expect(second.header.timestamp).toBe((first.header.timestamp + 100) >>> 0);
   const ext = new Map(first.header.extensions.map((e) => [e.id, e.payload]));
   expect(ext.get(1)?.toString()).toBe('3');
-  expect(ext.get(3)?.readUInt16BE(0)).toBe(42);
-  expect(ext.get(4)).toHaveLength(3);
+  // Transport-wide sequence numbers from the connection's record, which keeps each packet's size on the wire.
+  expect(ext.get(3)?.readUInt16BE(0)).toBe(0);
+  expect(new Map(second.header.extensions.map((e) => [e.id, e.payload])).get(3)?.readUInt16BE(0)).toBe(1);
+  expect([transportRecord.bytes(0), transportRecord.bytes(1)]).toEqual([sent[0].length, sent[1].length]);
+  // abs-send-time is not written (subscribers are not offered it), even when an answer names it.
+  expect(ext.has(4)).toBe(false);
   expect(ext.get(10)).toEqual(Buffer.from([0x91]));
   expect(ext.has(5)).toBe(false);
   expect(first.payload).toEqual(Buffer.from([0x10, 0, 1, 2, 3]));
-  expect(dtls.transportSequenceNumber).toBe(43);
   expect(dtls.packetsSent).toBe(2);
   down.close();
 });
@@ -123,6 +128,29 @@ test('answers a NACK over RTX with the original sequence number, once per resend
   expect(rtx.payload.subarray(2)).toEqual(Buffer.from([0x10, 1, 1, 2, 3]));
   expect(rtx.header.timestamp).toBe(decrypt(2).header.timestamp);
   down.close();
+});
+
+test('sends padding-only packets on the RTX SSRC for probes, counted in the transport-wide record; none before forwarding', () => {
+  const { down, sent, decrypt, transportRecord } = setup();
+  expect(down.sendPadding(255)).toBe(0);
+  forward(down, packet(100, 0), true);
+  const size = down.sendPadding(255);
+  expect(sent).toHaveLength(2);
+  expect(size).toBe(sent[1].length);
+  const raw = sent[1];
+  // RFC 3550 §5.1: P bit set; the payload is only padding, its last octet counting it.
+  expect(raw[0] & 0x20).toBe(0x20);
+  const padding = decrypt(1);
+  expect(padding.header.ssrc).toBe(0x2222);
+  expect(padding.header.payloadType).toBe(97);
+  expect(padding.header.padding).toBe(true);
+  expect(padding.header.paddingSize).toBe(255);
+  expect(padding.payload).toHaveLength(0);
+  const transportSequence = new Map(padding.header.extensions.map((e) => [e.id, e.payload])).get(3)!.readUInt16BE(0);
+  expect(transportSequence).toBe(1);
+  expect(transportRecord.bytes(1)).toBe(size);
+  down.close();
+  expect(down.sendPadding(255)).toBe(0);
 });
 
 test('writes a Sender Report for the primary SSRC once something was sent', () => {

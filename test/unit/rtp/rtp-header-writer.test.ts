@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { RtpHeader, RtpPacket, ExtensionProfiles } from 'werift';
-import { absSendTime24, RtpHeaderWriter } from '../../../sfu/media/rtp/rtp-header-writer.js';
+import { RtpHeaderWriter } from '../../../sfu/media/rtp/rtp-header-writer.js';
 
 function weriftBytes(fields: { payloadType: number; sequenceNumber: number; timestamp: number; ssrc: number; marker: boolean }, extensions: { id: number; payload: Buffer }[], profile: (typeof ExtensionProfiles)[keyof typeof ExtensionProfiles] = ExtensionProfiles.OneByte): Buffer {
   const header = new RtpHeader({ ...fields, extensionProfile: profile, extensions });
@@ -67,11 +67,4 @@ test('ignores id 0 and empty values', () => {
   writer.addBytes(0, Buffer.from([1]));
   writer.addBytes(3, Buffer.alloc(0));
   expect(writer.extensionCount).toBe(0);
-});
-
-test('abs-send-time is NTP seconds in 6.18 fixed point, wrapping every 64 s', () => {
-  expect(absSendTime24(0)).toBe(0);
-  expect(absSendTime24(1000)).toBe(1 << 18);
-  expect(absSendTime24(64_000)).toBe(0);
-  expect(absSendTime24(1500)).toBe((1 << 18) + (1 << 17));
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { InvalidSdpError } from '../../../sfu/errors.js';
-import { subscriberCodecs } from '../../../sfu/peer/media-capabilities.js';
+import { sfuCodecs } from '../../../sfu/peer/media-capabilities.js';
 import {
   answerIce,
   midOf,
@@ -215,7 +215,7 @@ describe('transportLines', () => {
 });
 
 describe('sendingSection', () => {
-  const codecs = subscriberCodecs();
+  const codecs = sfuCodecs();
   const vp8 = codecs.video.filter((c) => c.payloadType === 96 || c.payloadType === 97);
   const opus = codecs.audio;
   const transport = transportLines(APPLICATION);
@@ -247,14 +247,14 @@ describe('sendingSection', () => {
       'a=rtcp-fb:96 nack',
       'a=rtcp-fb:96 nack pli',
       'a=rtcp-fb:96 ccm fir',
-      'a=rtcp-fb:96 goog-remb',
+      'a=rtcp-fb:96 transport-cc',
       'a=rtpmap:97 rtx/90000',
       'a=fmtp:97 apt=96',
       'a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid',
-      'a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+      'a=extmap:4 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
     ]));
-    // Subscribers estimate with REMB: no transport-cc feedback, no candidates (the data-channel m-line has them).
-    expect(video).not.toContain('transport-cc');
+    // The SFU estimates the downlink from transport-wide feedback: no REMB; no candidates (the data-channel m-line has them).
+    expect(video).not.toContain('goog-remb');
     expect(video).not.toContain('a=candidate');
     expect(l.filter((line) => line.startsWith('a=extmap:'))).toHaveLength(2);
     expect(midOf(video)).toBe('4');
@@ -272,10 +272,12 @@ describe('sendingSection', () => {
       'a=fmtp:111 minptime=10;useinbandfec=1',
       'a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid',
       'a=extmap:2 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+      'a=extmap:4 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+      'a=rtcp-fb:111 transport-cc',
     ]));
     expect(audio).not.toContain('a=ssrc-group');
     expect(l.filter((line) => line.startsWith('a=ssrc:'))).toHaveLength(1);
-    expect(l.filter((line) => line.startsWith('a=rtcp-fb:'))).toHaveLength(0);
+    expect(l.filter((line) => line.startsWith('a=rtcp-fb:'))).toHaveLength(1);
   });
 
   test('one extension id per URI, and one URI per id, across audio and video (BUNDLE)', () => {
@@ -294,7 +296,7 @@ describe('sendingSection', () => {
     expect(Object.fromEntries(idByUri)).toEqual({
       'urn:ietf:params:rtp-hdrext:sdes:mid': 1,
       'urn:ietf:params:rtp-hdrext:ssrc-audio-level': 2,
-      'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time': 3,
+      'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01': 4,
     });
     const all = [...SUBSCRIBER_EXTENSIONS.audio, ...SUBSCRIBER_EXTENSIONS.video];
     for (const { id, uri } of all) expect(all.filter((e) => e.uri === uri).every((e) => e.id === id)).toBe(true);
@@ -303,13 +305,13 @@ describe('sendingSection', () => {
   test('read back as an answer, a sending section gives its own values', () => {
     const read = readAnsweredSection(video);
     expect(read).toMatchObject({ kind: 'video', port: 9, mid: '4', payloadTypes: [96, 97], ice: 'abcd 0123456789abcdef012345' });
-    expect(read.extensions).toEqual({ 1: 'urn:ietf:params:rtp-hdrext:sdes:mid', 3: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time' });
+    expect(read.extensions).toEqual({ 1: 'urn:ietf:params:rtp-hdrext:sdes:mid', 4: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01' });
   });
 });
 
 describe('stoppedSection', () => {
   test('port 0, inactive, the same mid, the codec, and nothing of the transport', () => {
-    const [vp8] = subscriberCodecs().video;
+    const [vp8] = sfuCodecs().video;
     const text = stoppedSection('video', '7', vp8);
     expect(text.startsWith('m=video 0 UDP/TLS/RTP/SAVPF 96\r\n')).toBe(true);
     expect(text.split('\r\n')).toEqual(expect.arrayContaining(['c=IN IP4 0.0.0.0', 'a=inactive', 'a=mid:7', 'a=rtpmap:96 VP8/90000']));
@@ -324,7 +326,7 @@ describe('stoppedSection', () => {
   });
 
   test('audio: port 0 with opus', () => {
-    const text = stoppedSection('audio', '2', subscriberCodecs().audio[0]);
+    const text = stoppedSection('audio', '2', sfuCodecs().audio[0]);
     expect(text.startsWith('m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n')).toBe(true);
     expect(text).toContain('\r\na=inactive\r\n');
     expect(text).toContain('\r\na=rtpmap:111 opus/48000/2\r\n');

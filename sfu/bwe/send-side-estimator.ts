@@ -1,0 +1,240 @@
+import { DELTA_TICK_US, NOT_RECEIVED, REFERENCE_TIME_UNIT_US, type TransportFeedback } from '../media/transport-cc/feedback-types.js';
+import { DelayTrend, Usage } from './delay-trend.js';
+import type { SentPackets } from './sent-packets.js';
+
+/** On over-use the estimate drops to this share of what the subscriber acknowledged receiving (GCC's beta). */
+export const DECREASE_FACTOR = 0.85;
+/** Without congestion it grows by this factor per second (GCC's multiplicative increase)... */
+export const INCREASE_PER_SECOND = 1.08;
+/** ...up to this multiple of the acknowledged rate plus 10 kbit/s: beyond that only a probe can show the room. */
+export const ACKED_HEADROOM = 1.5;
+/** Two decreases at least this far apart: the first one's effect must show first (about one RTT and a frame). */
+export const DECREASE_INTERVAL_MS = 200;
+/** Loss above this share of a second's packets cuts the estimate by half the loss (GCC's loss-based controller). */
+export const HIGH_LOSS = 0.1;
+/** A probe's result: its receive rate, when it is clearly below its send rate (the path's limit), times this. */
+export const PROBE_BACKOFF = 0.95;
+/** The acknowledged rate is measured over this window. */
+const ACKED_WINDOW_MS = 500;
+const LOSS_WINDOW_MS = 1000;
+/** A probe cluster with fewer packets received tells nothing. */
+const PROBE_MIN_PACKETS = 5;
+/** A cluster not fully reported this long after it ended is given up. */
+const PROBE_TIMEOUT_MS = 2000;
+
+interface ClusterStats {
+  firstSendMs: number;
+  lastSendMs: number;
+  firstArrivalMs: number;
+  lastArrivalMs: number;
+  bytes: number;
+  firstBytes: number;
+  lastBytes: number;
+  packets: number;
+  /** Received or reported lost. */
+  reported: number;
+}
+
+interface ExpectedCluster {
+  packets: number;
+  endedAtMs: number;
+}
+
+/**
+ * One subscriber connection's downlink estimate from its transport-wide feedback (docs/BANDWIDTH.md): GCC's
+ * delay-based controller (DelayTrend, then AIMD on the acknowledged rate), its loss-based cut, and probe results.
+ * Undefined until the first sign of a limit (over-use, heavy loss) or a probe: until then nothing is limited.
+ */
+export class SendSideEstimator {
+  readonly #sent: SentPackets;
+  readonly #trend = new DelayTrend();
+  #estimate: number | undefined;
+  #changedAtMs = -Infinity;
+  #decreasedAtMs = -Infinity;
+  /** Received packets (arrival ms, bytes) inside the acknowledged-rate window. */
+  readonly #acked: { atMs: number; bytes: number }[] = [];
+  #ackedBytes = 0;
+  #firstAckedMs = -1;
+  readonly #lossWindow: { atMs: number; lost: number; received: number }[] = [];
+  readonly #clusters = new Map<number, ClusterStats>();
+  readonly #expected = new Map<number, ExpectedCluster>();
+  /** Highest extended sequence number reported so far, so a packet reported twice counts once. */
+  #highest = -1;
+  #lastCongestionMs = -Infinity;
+
+  constructor(sent: SentPackets) {
+    this.#sent = sent;
+  }
+
+  /** Bits per second; undefined while nothing has shown a limit. */
+  get estimateBps(): number | undefined {
+    return this.#estimate;
+  }
+
+  /** When over-use or heavy loss last cut the estimate (performance.now() ms). */
+  get lastCongestionMs(): number {
+    return this.#lastCongestionMs;
+  }
+
+  /** The rate the subscriber acknowledged receiving over the last half second (or since the first feedback). */
+  ackedBps(nowMs: number): number {
+    this.#trimAcked(nowMs);
+    if (this.#firstAckedMs < 0) return 0;
+    return (this.#ackedBytes * 8000) / Math.max(50, Math.min(ACKED_WINDOW_MS, nowMs - this.#firstAckedMs));
+  }
+
+  /**
+   * One feedback packet. Returns the results of the probe clusters it completed: cluster → bps, or undefined
+   * when the cluster told nothing (too few packets arrived, or it timed out).
+   */
+  onFeedback(feedback: TransportFeedback, nowMs: number): Map<number, number | undefined> {
+    const sent = this.#sent;
+    let arrivalUs = feedback.referenceTime * REFERENCE_TIME_UNIT_US;
+    let lost = 0;
+    let received = 0;
+    const deltas = feedback.receiveDeltas;
+    const base = feedback.baseSequenceNumber;
+    for (let i = 0; i < deltas.length; i++) {
+      const sequence = (base + i) & 0xffff;
+      const delta = deltas[i];
+      if (delta !== NOT_RECEIVED) arrivalUs += delta * DELTA_TICK_US;
+      if (!sent.has(sequence)) continue;
+      const extended = this.#extend(sequence);
+      if (extended <= this.#highest && delta === NOT_RECEIVED) continue;
+      const cluster = sent.cluster(sequence);
+      if (delta === NOT_RECEIVED) {
+        lost++;
+        if (cluster >= 0) this.#cluster(cluster).reported++;
+        continue;
+      }
+      if (extended > this.#highest) this.#highest = extended;
+      received++;
+      const sendMs = sent.sentAtMs(sequence);
+      const bytes = sent.bytes(sequence);
+      const arrivalMs = arrivalUs / 1000;
+      if (this.#firstAckedMs < 0) this.#firstAckedMs = nowMs;
+      this.#acked.push({ atMs: nowMs, bytes });
+      this.#ackedBytes += bytes;
+      this.#trend.add(sendMs, arrivalMs, nowMs);
+      if (cluster >= 0) this.#addToCluster(cluster, sendMs, arrivalMs, bytes);
+    }
+    this.#lossWindow.push({ atMs: nowMs, lost, received });
+    this.#update(nowMs);
+    const results = new Map<number, number | undefined>();
+    for (const [cluster, expected] of this.#expected) {
+      const stats = this.#clusters.get(cluster);
+      const complete = stats !== undefined && stats.reported >= expected.packets;
+      if (!complete && nowMs - expected.endedAtMs < PROBE_TIMEOUT_MS) continue;
+      results.set(cluster, this.#clusterResult(cluster));
+      this.#expected.delete(cluster);
+      this.#clusters.delete(cluster);
+    }
+    return results;
+  }
+
+  /** The prober ended cluster `id` after `packets` packets: its result comes once all are reported. */
+  expectCluster(id: number, packets: number, nowMs: number): void {
+    this.#expected.set(id, { packets, endedAtMs: nowMs });
+  }
+
+  /** A probe cluster's result (bps) is known: it may raise the estimate, never lower it. */
+  applyProbe(resultBps: number, nowMs: number): void {
+    if (this.#estimate === undefined || resultBps > this.#estimate) {
+      this.#estimate = resultBps;
+      this.#changedAtMs = nowMs;
+    }
+  }
+
+  #update(nowMs: number): void {
+    const acked = this.ackedBps(nowMs);
+    const loss = this.#lossShare(nowMs);
+    const usage = this.#trend.usage;
+    // Loss cuts compound every DECREASE_INTERVAL_MS while a queue drains; what still arrives bounds them.
+    const lossCap = loss > HIGH_LOSS ? Math.max((this.#estimate ?? acked) * (1 - 0.5 * loss), DECREASE_FACTOR * acked) : Infinity;
+    if (usage === Usage.Overusing || (this.#estimate ?? Infinity) > lossCap) {
+      if (nowMs - this.#decreasedAtMs < DECREASE_INTERVAL_MS || acked === 0) return;
+      const byDelay = usage === Usage.Overusing ? DECREASE_FACTOR * acked : Infinity;
+      this.#estimate = Math.max(Math.min(byDelay, lossCap, this.#estimate ?? Infinity), 10_000);
+      this.#decreasedAtMs = nowMs;
+      this.#changedAtMs = nowMs;
+      this.#lastCongestionMs = nowMs;
+      return;
+    }
+    if (usage === Usage.Underusing || this.#estimate === undefined) {
+      this.#changedAtMs = nowMs;
+      return;
+    }
+    // Normal: grow, no further than the acknowledged rate (and heavy loss) allows.
+    const seconds = Math.min(Math.max(nowMs - this.#changedAtMs, 0), 1000) / 1000;
+    const grown = this.#estimate * INCREASE_PER_SECOND ** seconds;
+    const cap = Math.min(ACKED_HEADROOM * acked + 10_000, lossCap);
+    if (grown > this.#estimate && this.#estimate < cap) this.#estimate = Math.min(grown, cap);
+    this.#changedAtMs = nowMs;
+  }
+
+  #extend(sequence: number): number {
+    if (this.#highest < 0) return sequence;
+    const cycle = this.#highest - (this.#highest & 0xffff);
+    let extended = cycle + sequence;
+    if (extended < this.#highest - 0x8000) extended += 0x10000;
+    else if (extended > this.#highest + 0x8000) extended -= 0x10000;
+    return extended;
+  }
+
+  #trimAcked(nowMs: number): void {
+    const acked = this.#acked;
+    let drop = 0;
+    while (drop < acked.length && nowMs - acked[drop].atMs > ACKED_WINDOW_MS) this.#ackedBytes -= acked[drop++].bytes;
+    if (drop > 0) acked.splice(0, drop);
+  }
+
+  #lossShare(nowMs: number): number {
+    const window = this.#lossWindow;
+    while (window.length > 0 && nowMs - window[0].atMs > LOSS_WINDOW_MS) window.shift();
+    let lost = 0;
+    let total = 0;
+    for (const entry of window) {
+      lost += entry.lost;
+      total += entry.lost + entry.received;
+    }
+    return total < 20 ? 0 : lost / total;
+  }
+
+  #cluster(cluster: number): ClusterStats {
+    let stats = this.#clusters.get(cluster);
+    if (!stats) {
+      stats = { firstSendMs: Infinity, lastSendMs: -Infinity, firstArrivalMs: Infinity, lastArrivalMs: -Infinity, bytes: 0, firstBytes: 0, lastBytes: 0, packets: 0, reported: 0 };
+      this.#clusters.set(cluster, stats);
+    }
+    return stats;
+  }
+
+  #addToCluster(cluster: number, sendMs: number, arrivalMs: number, bytes: number): void {
+    const stats = this.#cluster(cluster);
+    stats.reported++;
+    if (sendMs < stats.firstSendMs) stats.firstSendMs = sendMs;
+    if (sendMs >= stats.lastSendMs) {
+      stats.lastSendMs = sendMs;
+      stats.lastBytes = bytes;
+    }
+    if (arrivalMs < stats.firstArrivalMs) {
+      stats.firstArrivalMs = arrivalMs;
+      stats.firstBytes = bytes;
+    }
+    if (arrivalMs > stats.lastArrivalMs) stats.lastArrivalMs = arrivalMs;
+    stats.bytes += bytes;
+    stats.packets++;
+  }
+
+  /** libwebrtc's ProbeBitrateEstimator: the lower of the send and receive rates, backed off when clearly limited. */
+  #clusterResult(cluster: number): number | undefined {
+    const s = this.#clusters.get(cluster);
+    if (!s || s.packets < PROBE_MIN_PACKETS) return undefined;
+    const sendMs = s.lastSendMs - s.firstSendMs;
+    const receiveMs = s.lastArrivalMs - s.firstArrivalMs;
+    if (sendMs <= 0 || receiveMs <= 0) return undefined;
+    const sendBps = ((s.bytes - s.lastBytes) * 8000) / sendMs;
+    const receiveBps = ((s.bytes - s.firstBytes) * 8000) / receiveMs;
+    return receiveBps < 0.9 * sendBps ? PROBE_BACKOFF * receiveBps : Math.min(sendBps, receiveBps);
+  }
+}

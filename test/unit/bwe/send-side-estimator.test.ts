@@ -1,0 +1,90 @@
+import { expect, test } from 'vitest';
+import { DelayTrend, Usage } from '../../../sfu/bwe/delay-trend.js';
+import { LinkSimulator } from '../../helpers/link-simulator.js';
+
+const Mbps = 1_000_000;
+const kbps = 1000;
+
+test('the delay trend: steady delay is normal, a growing queue is over-use, a draining one under-use', () => {
+  // A packet every 10 ms whose one-way delay changes by `growthMs` per packet, from 150 ms.
+  const run = (growthMs: number) => {
+    const trend = new DelayTrend();
+    for (let i = 0; i < 200; i++) trend.add(i * 10, i * 10 + 150 + i * growthMs, i * 10);
+    return trend.usage;
+  };
+  expect(run(0)).toBe(Usage.Normal);
+  expect(run(1)).toBe(Usage.Overusing);
+  expect(run(-0.5)).toBe(Usage.Underusing);
+});
+
+test('steady: sending under the link\'s rate leaves the estimate undefined (nothing limited)', () => {
+  const link = new LinkSimulator(5 * Mbps);
+  link.run(20_000, () => 1 * Mbps);
+  expect(link.estimator.estimateBps).toBeUndefined();
+});
+
+test('step down: sending 2 Mbit/s into 1 Mbit/s sets the estimate below the link within a second', () => {
+  const link = new LinkSimulator(1 * Mbps);
+  link.run(1000, () => 2 * Mbps);
+  const estimate = link.estimator.estimateBps!;
+  expect(estimate).toBeGreaterThan(0.6 * Mbps);
+  expect(estimate).toBeLessThan(1 * Mbps);
+  expect(link.estimator.lastCongestionMs).toBeGreaterThan(0);
+});
+
+test('closed loop: a sender following the estimate on a 1 Mbit/s link stays near it, without collapse or runaway, for a minute', () => {
+  const link = new LinkSimulator(1 * Mbps);
+  const seen: number[] = [];
+  link.run(60_000, () => {
+    const estimate = link.estimator.estimateBps ?? 3 * Mbps;
+    if (link.nowMs % 1000 === 0 && link.nowMs >= 10_000) seen.push(estimate);
+    return estimate;
+  });
+  expect(Math.min(...seen)).toBeGreaterThan(0.6 * Mbps);
+  expect(Math.max(...seen)).toBeLessThan(1.4 * Mbps);
+});
+
+test('random loss under 10 % cuts nothing; heavy loss cuts, never below what still arrives', () => {
+  const light = new LinkSimulator(10 * Mbps);
+  light.lossRate = 0.03;
+  light.run(30_000, () => 1 * Mbps);
+  expect(light.estimator.estimateBps).toBeUndefined();
+  const heavy = new LinkSimulator(10 * Mbps);
+  heavy.lossRate = 0.25;
+  heavy.run(5000, () => 1 * Mbps);
+  expect(heavy.estimator.estimateBps).toBeDefined();
+  // 0.85 x the ~750 kbit/s that arrives, at the lowest.
+  expect(heavy.estimator.estimateBps!).toBeGreaterThan(0.85 * 0.7 * Mbps);
+  expect(heavy.estimator.estimateBps!).toBeLessThan(1 * Mbps);
+});
+
+test('step up: a probe cluster measures the link; its result raises the estimate, AIMD growth alone would not', () => {
+  const link = new LinkSimulator(500 * kbps);
+  link.run(3000, () => link.estimator.estimateBps ?? 1 * Mbps);
+  const congested = link.estimator.estimateBps!;
+  expect(congested).toBeLessThan(500 * kbps);
+  link.capacityBps = 3 * Mbps;
+  // Media at the estimate; a 100 ms cluster at 1.5 Mbit/s in 300-byte packets on top (as the prober pads).
+  link.run(2000, () => congested);
+  link.sent.startCluster(7);
+  link.run(100, () => 1.5 * Mbps, 300);
+  link.estimator.expectCluster(7, link.sent.endCluster(), link.nowMs);
+  link.run(500, () => congested);
+  const result = link.probeResults.get(7)!;
+  expect(result).toBeGreaterThan(1.3 * Mbps);
+  expect(result).toBeLessThan(1.7 * Mbps);
+  link.estimator.applyProbe(result, link.nowMs);
+  expect(link.estimator.estimateBps).toBe(result);
+});
+
+test('a probe into a link that is still narrow reports the link, not the probe', () => {
+  const link = new LinkSimulator(500 * kbps);
+  link.run(3000, () => link.estimator.estimateBps ?? 1 * Mbps);
+  link.sent.startCluster(3);
+  link.run(100, () => 1.5 * Mbps, 300);
+  link.estimator.expectCluster(3, link.sent.endCluster(), link.nowMs);
+  link.run(1000, () => 300 * kbps);
+  const result = link.probeResults.get(3)!;
+  expect(result).toBeGreaterThan(0.35 * Mbps);
+  expect(result).toBeLessThan(0.55 * Mbps);
+});
