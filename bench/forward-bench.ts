@@ -6,7 +6,8 @@
  *
  * Environment: BENCH_CPU_PROF=<dir> profiles the server process (`node --cpu-prof`); BENCH_STAGES=1,10,40
  * picks the subscriber counts; BENCH_NO_DOC=1 leaves docs/BENCHMARKS.md alone; BENCH_LIGHT_RECEIVERS=1 makes all
- * subscribers but the first count SRTP datagrams without decrypting them (bench/lib/bench-subscriber.ts).
+ * subscribers but the first count SRTP datagrams without decrypting them (bench/lib/bench-subscriber.ts);
+ * BENCH_SIMULCAST=1 makes the publisher a simulcast camera (three layers, ~1.75 Mbit/s in all, no microphone).
  */
 import { fileURLToPath } from 'node:url';
 import { Bot, waitUntil } from '../test/helpers/bot.js';

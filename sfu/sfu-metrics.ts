@@ -26,14 +26,16 @@ export interface SfuMetrics {
   /** Subscribers' downlink estimates (sfu/bwe/send-side-estimator.ts), in bits per second. */
   subscriberDownlinkBps: Histogram;
   dynacastChanges: Counter;
-  /** A down track started forwarding a higher (up) or lower (down) simulcast layer. */
-  layerSwitches: Counter<'direction'>;
+  /** A down track started forwarding a higher (up) or lower (down) simulcast layer, and why (LayerSwitchReason). */
+  layerSwitches: Counter<'direction' | 'reason'>;
   /** Video down tracks paused: the subscriber hides them, or its link cannot carry their lowest layer. */
   pausedDownTracks: Gauge;
   /** Bandwidth probes that ended, by result: success (reached 90 % of the target), failure, or none (told nothing). */
   probes: Counter<'result'>;
   /** Bytes of padding sent to probe subscribers' downlinks. */
   paddingBytes: Counter;
+  /** Transport-wide feedback packets read from subscribers (what their downlink estimates are made of). */
+  transportFeedback: Counter;
 }
 
 export interface SfuCounts {
@@ -79,11 +81,12 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
     }),
     layerSwitches: new Counter({
       name: 'tsfu_sfu_layer_switches_total',
-      help: 'Down tracks that started forwarding a higher (up) or lower (down) simulcast layer',
-      labelNames: ['direction'],
+      help: 'Down tracks that started forwarding a higher (up) or lower (down) simulcast layer, by reason: bandwidth (the subscriber\'s downlink), settings (its tile size, quality or visibility), availability (the publisher started or stopped a layer)',
+      labelNames: ['direction', 'reason'],
       registers: [registry],
     }),
     probes: new Counter({ name: 'tsfu_sfu_probes_total', help: 'Bandwidth probes of subscriber downlinks that ended, by result', labelNames: ['result'], registers: [registry] }),
+    transportFeedback: new Counter({ name: 'tsfu_sfu_subscriber_transport_feedback_total', help: 'Transport-wide feedback packets read from subscribers (their downlink estimates are made of them)', registers: [registry] }),
     paddingBytes: new Counter({ name: 'tsfu_sfu_padding_bytes_total', help: 'Bytes of padding sent to probe subscriber downlinks', registers: [registry] }),
     pausedDownTracks: new Gauge({ name: 'tsfu_sfu_paused_down_tracks', help: 'Video down tracks paused (hidden by the subscriber, or no room on its link)', registers: [registry] }),
     subscriberDownlinkBps: new Histogram({

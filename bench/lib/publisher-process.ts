@@ -5,6 +5,7 @@
  * senders have sent, and closes on `{ type: 'stop' }`.
  */
 import { Bot } from '../../test/helpers/bot.js';
+import { SimulcastPublisher } from '../../test/helpers/simulcast-publisher.js';
 
 export type PublisherRequest = { type: 'count' } | { type: 'stop' };
 export type PublisherReply = { type: 'ready'; trackIds: string[] } | { type: 'count'; packets: number };
@@ -12,12 +13,16 @@ export type PublisherReply = { type: 'ready'; trackIds: string[] } | { type: 'co
 const send = (message: PublisherReply) => process.send?.(message);
 const [url, room, identity] = process.argv.slice(2);
 
-const bot = await Bot.join(url, room, identity);
-const trackIds = await bot.publish({ videoKbps: 1000 });
+// BENCH_SIMULCAST=1: one simulcast camera as Chromium sends it (three layers of 1, 2 and 4 packets a frame at 30 fps,
+// ~0.25, 0.5 and 1 Mbit/s), no microphone; subscribers get the top layer.
+const simulcast = process.env.BENCH_SIMULCAST === '1' ? await SimulcastPublisher.join(url, room, identity, { packetsPerFrame: [1, 2, 4], payloadBytes: 1000 }) : undefined;
+const bot = simulcast?.bot ?? (await Bot.join(url, room, identity));
+const trackIds = simulcast ? simulcast.trackIds : await bot.publish({ videoKbps: 1000 });
 send({ type: 'ready', trackIds });
 
 /** werift keeps an RTCRtpSender's packet count private; read it for the publisher's send rate. */
 function sentPackets(): number {
+  if (simulcast) return simulcast.layers.reduce((sum, layer) => sum + layer.packetsSent, 0);
   let total = 0;
   for (const sender of bot.publisher?.getSenders() ?? []) total += (sender as unknown as { packetCount?: number }).packetCount ?? 0;
   return total;
@@ -27,7 +32,7 @@ let stopping = false;
 const stop = () => {
   if (stopping) return;
   stopping = true;
-  void bot.close().finally(() => process.exit(0));
+  void (simulcast ?? bot).close().finally(() => process.exit(0));
 };
 process.on('message', (message: PublisherRequest) => {
   if (message.type === 'count') send({ type: 'count', packets: sentPackets() });

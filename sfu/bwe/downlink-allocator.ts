@@ -153,12 +153,13 @@ export class DownlinkAllocator {
       result[i] = layer;
       if (layer === state.allocated) return;
       const bandwidth = input[i].wanted !== PAUSED && (layer === PAUSED || layer < Math.min(input[i].wanted, state.allocated));
+      const recovery = !bandwidth && layer > state.allocated && state.downgradedAt > state.upgradedAt;
       if (bandwidth) state.downgradedAt = now;
       // The upgrade interval paces recoveries from bandwidth downgrades, not a subscriber enlarging a tile.
-      else if (layer > state.allocated && state.downgradedAt > state.upgradedAt) state.upgradedAt = now;
+      else if (recovery) state.upgradedAt = now;
       state.allocated = layer;
       downTrack.setPaused(layer === PAUSED);
-      if (layer !== PAUSED) downTrack.setMaxLayer(layer);
+      if (layer !== PAUSED) downTrack.setMaxLayer(layer, bandwidth || recovery ? 'bandwidth' : 'settings');
       this.#onState(downTrack, { paused: layer === PAUSED, layer });
     });
     this.#maybeProbe(input, result, videoCapacity, now);

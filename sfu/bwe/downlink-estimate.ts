@@ -10,6 +10,8 @@ export interface DownlinkEstimateEvents {
   onEstimate(bps: number): void;
   /** A probe ended: its result, or undefined when it told nothing. */
   onProbeResult(targetBps: number, resultBps: number | undefined): void;
+  /** One feedback packet was read. */
+  onFeedback(): void;
 }
 
 /**
@@ -31,6 +33,7 @@ export class DownlinkEstimate {
     });
     this.#stopFilter = filterDecryptedRtcp(dtls, (compound) =>
       readTransportFeedback(compound, (feedback) => {
+        events.onFeedback();
         const now = performance.now();
         const results = this.#estimator.onFeedback(feedback, now);
         if (results.size > 0) this.#prober.onResults(results, now);

@@ -50,6 +50,9 @@ export interface DownTrackLine {
   readonly sent: SentPackets;
 }
 
+/** Why a down track's layer changes: its subscriber's downlink, its subscriber's settings, or the publisher's layers. */
+export type LayerSwitchReason = 'bandwidth' | 'settings' | 'availability';
+
 /** Unix time in ms with sub-millisecond precision (abs-send-time counts in 1/262144 s). */
 const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -94,6 +97,8 @@ export class DownTrack implements SenderReportSource, PaddingSource {
   #current?: TrackLayer;
   /** The highest layer this subscriber may receive (its allocation); the top one by default. */
   #maxLayer: number;
+  /** Why #maxLayer was last set. */
+  #maxLayerReason: LayerSwitchReason = 'settings';
   /** Set on a layer switch or a resume, cleared by the first packet forwarded after it. */
   #switched = false;
   #paused = false;
@@ -153,10 +158,11 @@ export class DownTrack implements SenderReportSource, PaddingSource {
    * The highest layer this subscriber may receive. The switch happens at the next key frame of the layer
    * chosen (which is asked for); until then the current layer keeps flowing, so the picture never stops.
    */
-  setMaxLayer(index: number): void {
+  setMaxLayer(index: number, reason: LayerSwitchReason = 'settings'): void {
     const layer = Math.max(0, Math.min(index, this.track.layers.length - 1));
     if (layer === this.#maxLayer) return;
     this.#maxLayer = layer;
+    this.#maxLayerReason = reason;
     this.track.downTrackChanged();
   }
 
@@ -210,7 +216,7 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     if (this.#closed || this.#payloadType < 0) return;
     const dtls = this.line.dtlsTransport;
     if (dtls.state !== 'connected' || this.#paused) return;
-    if (layer !== this.#current && !this.#switchTo(layer, keyframe)) return;
+    if (layer !== this.#current && !this.#switchTo(layer, keyframe, packet.header.timestamp)) return;
     const result = this.#result;
     const drop = this.#forwarder.decide(packet.header.ssrc, extendedSeq, extendedTs, keyframe, result);
     if (drop !== DropReason.None) {
@@ -264,17 +270,37 @@ export class DownTrack implements SenderReportSource, PaddingSource {
    * subscriber should have now and the packet begins a key frame; otherwise asks for that key frame (at the
    * track's bounded rate) when it is the layer wanted, and drops the packet.
    */
-  #switchTo(layer: TrackLayer, keyframe: boolean): boolean {
+  #switchTo(layer: TrackLayer, keyframe: boolean, timestamp: number): boolean {
     if (layer !== this.#wantedLayer(performance.now())) return false;
     if (this.#kind === 'video' && !keyframe) {
       this.track.requestKeyframe(this.#current ? 'layer-switch' : this.#askedForKeyframe ? 'waiting' : 'subscribe', layer);
       this.#askedForKeyframe = true;
       return false;
     }
-    if (this.#current) this.#metrics.layerSwitches.inc({ direction: layer.index > this.#current.index ? 'up' : 'down' });
+    if (this.#current) {
+      // To the allocated layer: why it was allocated; to another (the allocated one is not being sent): availability.
+      const reason = layer.index === this.#maxLayer ? this.#maxLayerReason : 'availability';
+      this.#metrics.layerSwitches.inc({ direction: layer.index > this.#current.index ? 'up' : 'down', reason });
+      this.#alignTimestamps(this.#current, layer, timestamp);
+    }
     this.#current = layer;
     this.#switched = true;
     return true;
+  }
+
+  /**
+   * Gives the new layer's first packet the outgoing timestamp of the moment it was captured, through both layers'
+   * Sender Reports (each maps its RTP clock to the publisher's wall clock, which the SFU's clock stands for): the
+   * layers' timestamps have unrelated random bases, and the subscriber's jitter buffer and lip sync need one timeline.
+   */
+  #alignTimestamps(from: TrackLayer, to: TrackLayer, timestamp: number): void {
+    const before = this.track.senderReport(from);
+    const after = this.track.senderReport(to);
+    if (!before || !after || before.ssrc !== this.#forwarder.sourceSsrc || after.ssrc !== to.ssrc) return;
+    const clockRate = this.#stats.clockRate;
+    const capturedAtMs = after.atMs + (((timestamp - after.rtpTimestamp) | 0) * 1000) / clockRate;
+    const onOldTimeline = this.#forwarder.outgoingTimestamp(before.rtpTimestamp) + Math.round(((capturedAtMs - before.atMs) * clockRate) / 1000);
+    this.#forwarder.alignNextSource(onOldTimeline >>> 0);
   }
 
   /** The highest layer receiving packets up to the allocated one; else the lowest receiving; else any. */

@@ -24,6 +24,8 @@ export const enum DropReason {
 }
 
 const SEQ_MOD = 0x1_0000;
+/** An aligned timestamp further than this after the last one sent (5 s at 90 kHz) is not trusted (stale reports). */
+const MAX_ALIGN_TICKS = 450_000;
 
 export class Forwarder {
   #started = false;
@@ -38,6 +40,8 @@ export class Forwarder {
   #highestSeq = 0;
   #highestTs = 0;
   #hasOutput = false;
+  /** The outgoing extended timestamp the next source's first packet is to get (Sender Report alignment), once. */
+  #alignedTs: number | undefined;
 
   /**
    * @param waitForKeyframe video: begin (and resume after a source change) only on a key frame.
@@ -111,13 +115,25 @@ export class Forwarder {
     return (extended - this.#seqOffset) & 0xffff;
   }
 
+  /**
+   * The outgoing timestamp (32 bits) the next source's first packet should carry: the moment it was captured, on
+   * the outgoing timeline, as both sources' Sender Reports tell it (a simulcast switch). Used once, and only if it
+   * comes after the last timestamp sent and within MAX_ALIGN_TICKS of it; otherwise one timestamp step is used.
+   */
+  alignNextSource(outgoingTimestamp: number): void {
+    this.#alignedTs = this.#highestTs + ((outgoingTimestamp - this.#highestTs) | 0);
+  }
+
   /** The outgoing timestamp for an incoming one under the current mapping (retransmissions, Sender Reports). */
   outgoingTimestamp(incoming: number): number {
     return (incoming + this.#tsOffset) >>> 0;
   }
 
   #start(extendedSeq: number, extendedTs: number): void {
-    const nextTs = this.#hasOutput ? this.#highestTs + this.timestampStep : this.#highestTs;
+    const aligned = this.#alignedTs;
+    this.#alignedTs = undefined;
+    const alignable = this.#hasOutput && aligned !== undefined && aligned > this.#highestTs && aligned - this.#highestTs <= MAX_ALIGN_TICKS;
+    const nextTs = alignable ? aligned : this.#hasOutput ? this.#highestTs + this.timestampStep : this.#highestTs;
     this.#seqOffset = this.#highestSeq + 1 - extendedSeq;
     this.#tsOffset = nextTs - extendedTs;
     this.#startSeq = extendedSeq;

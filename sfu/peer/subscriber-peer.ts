@@ -138,6 +138,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
         }
         if (allocate && !this.closed) this.#allocator.onEstimate(bps, now);
       },
+      onFeedback: () => context.metrics.transportFeedback.inc(),
       onProbeResult: (target, result) => {
         context.metrics.probes.inc({ result: result === undefined ? 'none' : result >= 0.9 * target ? 'success' : 'failure' });
         if (allocate && !this.closed) this.#allocator.onProbeResult(target, result);

@@ -25,10 +25,10 @@ export async function startTestServer(overrides: DeepPartial<Config> = {}): Prom
   return startServer(valid, { logger: pino({ level: valid.log.level }) });
 }
 
-/** The sum of every sample of a metric (all label sets) in the server's registry. */
-export async function metricTotal(server: RunningServer, name: string): Promise<number> {
+/** The sum of every sample of a metric (all label sets, or those whose labels include `labels`, e.g. 'reason="bandwidth"') in the server's registry. */
+export async function metricTotal(server: RunningServer, name: string, labels?: string): Promise<number> {
   const text = await server.registry.metrics();
   let total = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) total += Number(line.split(' ').at(-1));
+  for (const line of text.split('\n')) if (line.startsWith(name) && (!labels || line.includes(labels))) total += Number(line.split(' ').at(-1));
   return total;
 }

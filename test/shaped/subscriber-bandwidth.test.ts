@@ -3,7 +3,7 @@ import type { RunningServer } from '../../server/app.js';
 import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
 import { assertClientBuilt, BrowserParticipant, eventually, type InboundSnapshot } from '../helpers/browser-participant.js';
 import { LinkShaper } from '../helpers/link-shaper.js';
-import { startTestServer } from '../helpers/server.js';
+import { metricTotal, startTestServer } from '../helpers/server.js';
 import { reportMeasurement } from '../helpers/bwe-report.js';
 
 /*
@@ -64,11 +64,15 @@ test('a student on a 600 kbit/s link gets every camera\'s low layer, smoothly, w
   const baseline = (await topKeyframes()).map((n, i) => n - baselineStart[i]);
 
   const port = await limited.subscriberServerPort();
+  const bandwidthDownswitches = () => metricTotal(server, 'tsfu_sfu_layer_switches_total', 'direction="down",reason="bandwidth"');
+  const downswitchesBefore = await bandwidthDownswitches();
   shaper.limit(port, 600);
   const keyframesBefore = await topKeyframes();
   const limitedAt = performance.now();
   await eventually(() => widths(limited), (w) => w === '320,320,320', 30_000, 'the limited student on three 320x180 layers');
   console.log(`limited student on the low layers ${((performance.now() - limitedAt) / 1000).toFixed(1)} s after the limit`);
+  // Operators see why: three switches down for bandwidth.
+  expect((await bandwidthDownswitches()) - downswitchesBefore).toBeGreaterThanOrEqual(3);
 
   // 20 s on the limited link: frame rate and freezes as the student's decoder saw them.
   const start = await videos(limited);

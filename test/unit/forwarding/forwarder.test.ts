@@ -74,6 +74,25 @@ test('a new source continues after the last output, one frame later, from its ne
   expect(f.sourceSsrc).toBe(2);
 });
 
+test('a new source aligned by Sender Reports starts at the aligned timestamp; one too early or too far takes a frame step', () => {
+  const switchTo = (aligned: number) => {
+    const f = new Forwarder(true, 3000, 1000, 0xffff_0000);
+    const decide = pipeline(f);
+    const r = out();
+    decide(1, 10, 500, true, r);
+    decide(1, 11, 3500, false, r); // last sent: 0xffff_0000 + 3000
+    f.alignNextSource(aligned >>> 0);
+    decide(2, 7000, 123_456, true, r);
+    return r.timestamp;
+  };
+  const last = 0xffff_0000 + 3000;
+  // 40 ms after the last frame on the old layer's timeline (the new layer's key frame was captured then), across the 32-bit wrap.
+  expect(switchTo(last + 3600)).toBe((last + 3600) >>> 0);
+  expect(switchTo(last + 90_000 * 5 + 1)).toBe((last + 3000) >>> 0);
+  expect(switchTo(last)).toBe((last + 3000) >>> 0);
+  expect(switchTo(last - 9000)).toBe((last + 3000) >>> 0);
+});
+
 test('pause drops everything; resume waits for a key frame again and continues the numbering', () => {
   const f = new Forwarder(true, 3000, 0, 0);
   const decide = pipeline(f);
