@@ -5,6 +5,11 @@
 
 /** Allocations may keep layers above the lowest up to this share of the capacity (a lowest layer: all of it)... */
 export const KEEP_SHARE = 0.95;
+/**
+ * Flowing tracks keep their lowest layers up to this share of the capacity: after congestion the estimate sits at
+ * 0.85 x what the link delivered (GCC's decrease), so this is ~94 % of what it was just shown to carry.
+ */
+export const FLOOR_SHARE = 1.1;
 /** ...but an upgrade or a resume must fit in this share (the gap between the two stops flapping at the edge). */
 export const UPGRADE_SHARE = 0.85;
 /** A paused track resumes only when its lowest layer fits with this much to spare. */
@@ -51,8 +56,8 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
     const t = tracks[i];
     const floor = lowestReceived(t);
     const cost = t.layerBps[floor];
-    // A track that is flowing keeps its lowest layer up to the whole capacity: pausing it is the last resort.
-    const fits = t.allocated === PAUSED ? used + RESUME_MARGIN * cost <= upgrade : used + cost <= capacityBps;
+    // A track that is flowing keeps its lowest layer up to FLOOR_SHARE of the capacity: pausing it is the last resort.
+    const fits = t.allocated === PAUSED ? used + RESUME_MARGIN * cost <= upgrade : used + cost <= FLOOR_SHARE * capacityBps;
     result[i] = fits ? floor : PAUSED;
     if (fits) used += cost;
   }

@@ -16,6 +16,8 @@ export interface InboundSnapshot {
   freezeCount: number;
   totalFreezesDuration: number;
   keyFramesDecoded: number;
+  /** PLIs this receiver sent. */
+  pliCount: number;
 }
 
 /** Fails early with a clear message when `npm run build` has not produced the SDK bundle. */
@@ -127,6 +129,7 @@ export class BrowserParticipant {
             freezeCount: Number(s.freezeCount ?? 0),
             totalFreezesDuration: Number(s.totalFreezesDuration ?? 0),
             keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
+            pliCount: Number(s.pliCount ?? 0),
           });
         });
       }
@@ -169,15 +172,20 @@ export class BrowserParticipant {
     });
   }
 
-  /** outbound-rtp of every sending connection: rid → key frames encoded and frames sent so far. */
-  outbound(): Promise<Record<string, { keyFramesEncoded: number; framesSent: number; frameWidth: number }>> {
+  /** outbound-rtp of every sending connection: rid → key frames encoded, frames sent and PLIs received so far. */
+  outbound(): Promise<Record<string, { keyFramesEncoded: number; framesSent: number; frameWidth: number; pliCount: number }>> {
     return this.page.evaluate(async () => {
-      const out: Record<string, { keyFramesEncoded: number; framesSent: number; frameWidth: number }> = {};
+      const out: Record<string, { keyFramesEncoded: number; framesSent: number; frameWidth: number; pliCount: number }> = {};
       for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
         if (pc.connectionState === 'closed') continue;
         (await pc.getStats()).forEach((s: Record<string, unknown>) => {
           if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
-          out[String(s.rid ?? '')] = { keyFramesEncoded: Number(s.keyFramesEncoded ?? 0), framesSent: Number(s.framesSent ?? 0), frameWidth: Number(s.frameWidth ?? 0) };
+          out[String(s.rid ?? '')] = {
+            keyFramesEncoded: Number(s.keyFramesEncoded ?? 0),
+            framesSent: Number(s.framesSent ?? 0),
+            frameWidth: Number(s.frameWidth ?? 0),
+            pliCount: Number(s.pliCount ?? 0),
+          };
         });
       }
       return out;

