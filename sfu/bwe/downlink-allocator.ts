@@ -183,7 +183,7 @@ export class DownlinkAllocator {
 
   /**
    * Probes when a track gets less than it wants (a lower layer, or paused) for lack of bandwidth: toward what all of
-   * them want, at most PROBE_STEP times the estimate per probe, not right after congestion, and spaced out.
+   * them want, at most PROBE_STEP times what the last probe showed, not right after congestion, and spaced out.
    */
   #maybeProbe(input: readonly AllocatableTrack[], result: readonly number[], videoCapacity: number | undefined, now: number): void {
     const capacity = this.#capacity;

@@ -219,13 +219,13 @@ test('setMaxLayer(0) switches the subscriber to the low layer at its key frame, 
   ] as const) {
     const target = publisher.layer(0, to);
     const plisBefore = target.plis;
-    const switchesBefore = await metricTotal(server, `tsfu_sfu_layer_switches_total{direction="${direction}"}`);
+    const switchesBefore = await metricTotal(server, 'tsfu_sfu_layer_switches_total', `direction="${direction}"`);
     const mark = sub.packets.length;
     down.setMaxLayer(maxLayer);
     await waitUntil(() => countOf(sub.packets.slice(mark), to) >= 30, 10_000, `layer ${to} after setMaxLayer(${maxLayer})`);
     expect(target.plis, `PLIs for layer ${to}'s SSRC`).toBeGreaterThan(plisBefore);
     expect(down.currentLayer).toBe(maxLayer);
-    expect(await metricTotal(server, `tsfu_sfu_layer_switches_total{direction="${direction}"}`)).toBe(switchesBefore + 1);
+    expect(await metricTotal(server, 'tsfu_sfu_layer_switches_total', `direction="${direction}"`)).toBe(switchesBefore + 1);
     expectSeamlessSwitch(sub.of(trackId), was, to, mark);
   }
   // Only the two layers asked for, never the middle one.
