@@ -6,7 +6,8 @@ set -euo pipefail
 if [ "${TSFU_NETNS:-}" != "1" ]; then
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo --preserve-env)
-  exec "${sudo_cmd[@]}" unshare --net -- env TSFU_NETNS=1 bash "$0" "$@"
+  # PATH passed on explicitly: sudo resets it (secure_path), and npm scripts put node_modules/.bin on it.
+  exec "${sudo_cmd[@]}" unshare --net -- env TSFU_NETNS=1 PATH="$PATH" bash "$0" "$@"
 fi
 ip link set lo up
 exec "$@"
