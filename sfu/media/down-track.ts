@@ -221,7 +221,8 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     const drop = this.#forwarder.decide(packet.header.ssrc, extendedSeq, extendedTs, keyframe, result);
     if (drop !== DropReason.None) {
       if (drop === DropReason.WaitingForKeyframe) {
-        this.track.requestKeyframe(this.#askedForKeyframe ? 'waiting' : 'subscribe');
+        // The layer being waited on (simulcast: the one forwarded), not the track's lowest.
+        this.track.requestKeyframe(this.#askedForKeyframe ? 'waiting' : 'subscribe', layer);
         this.#askedForKeyframe = true;
       }
       return;

@@ -49,6 +49,8 @@ function setup() {
   };
   const cache = new PacketCache(64);
   const keyframes: string[] = [];
+  /** The layer each key-frame request named. */
+  const keyframeLayers: unknown[] = [];
   const layer = { index: 0, rid: undefined, ssrc: 0xabc, cache, active: () => true };
   const track = {
     kind: 'video',
@@ -61,7 +63,10 @@ function setup() {
     },
     addDownTrack: () => undefined,
     removeDownTrack: () => undefined,
-    requestKeyframe: (reason: string) => keyframes.push(reason),
+    requestKeyframe: (reason: string, requested?: unknown) => {
+      keyframes.push(reason);
+      keyframeLayers.push(requested);
+    },
   };
   const none = () => 0;
   const metrics = createSfuMetrics(new Registry(), { rooms: none, participants: none, publishedTracks: none, subscribedTracks: none, peerConnections: none });
@@ -69,7 +74,7 @@ function setup() {
   down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level }, [96, 97]);
   const nack = { fire: (feedback: GenericNack) => down.handleRtcp(new RtcpTransportLayerFeedback({ feedback })) };
   const decrypt = (i: number) => RtpPacket.deSerialize(receiver.decrypt(sent[i]));
-  return { down, sent, decrypt, cache, nack, keyframes, dtls, track, transportRecord };
+  return { down, sent, decrypt, cache, nack, keyframes, keyframeLayers, layer, dtls, track, transportRecord };
 }
 
 /** What the published track passes along: the extended numbers (here simply one cycle up). */
@@ -166,8 +171,8 @@ test('writes a Sender Report for the primary SSRC once something was sent', () =
   expect(down.writeSenderReport(out, 0, Date.now())).toBe(0);
 });
 
-test('asks for a key frame once it can send (subscribe), then at the bounded rate (waiting); renegotiation asks nothing', () => {
-  const { down, keyframes, dtls } = setup();
+test('asks for a key frame once it can send (subscribe), then at the bounded rate (waiting), of the layer it waits on; renegotiation asks nothing', () => {
+  const { down, keyframes, keyframeLayers, layer, dtls } = setup();
   expect(keyframes).toEqual([]);
   dtls.state = 'connecting';
   forward(down, packet(10, 1), false);
@@ -176,6 +181,8 @@ test('asks for a key frame once it can send (subscribe), then at the bounded rat
   forward(down, packet(11, 1), false);
   forward(down, packet(12, 1), false);
   expect(keyframes).toEqual(['subscribe', 'waiting']);
+  // Named, not left to the track's default (its lowest layer): simulcast waits on the layer it forwards.
+  expect(keyframeLayers).toEqual([layer, layer]);
   forward(down, packet(13, 0), true);
   down.negotiated({ 1: URI.mid, 3: URI.twcc, 4: URI.abs, 10: URI.level }, [96, 97]);
   forward(down, packet(14, 1), false);
