@@ -1,4 +1,5 @@
 import type { DownTrack } from '../media/down-track.js';
+import { probeSucceeded } from './prober.js';
 import { allocate, ceiling, lowestReceived, PAUSED, UPGRADE_SHARE, type AllocatableTrack } from './allocator.js';
 
 /** Allocation is run again this often: layers start and stop at the publishers, and their bitrates move. */
@@ -21,8 +22,6 @@ export const PROBE_STEP = 2;
 export const PAUSE_AFTER_MS = 4000;
 /** Probes aim this much above what the upgrades need, so that a result a little under the target still earns them. */
 const PROBE_MARGIN = 1.15;
-/** A probe succeeded when its result reached this share of its target. */
-const PROBE_SUCCESS = 0.9;
 
 /** The connection's downlink (downlink-estimate.ts): its prober, and the audio bytes sent on it. */
 export interface DownlinkProber {
@@ -124,7 +123,7 @@ export class DownlinkAllocator {
 
   /** A probe ended: after a success the next step comes soon, after a failure later and later. */
   onProbeResult(targetBps: number, resultBps: number | undefined, now = performance.now()): void {
-    const succeeded = resultBps !== undefined && resultBps >= PROBE_SUCCESS * targetBps;
+    const succeeded = probeSucceeded(targetBps, resultBps);
     if (resultBps !== undefined && this.#capacity !== undefined) this.#proven = Math.max(this.#proven ?? 0, Math.min(resultBps, this.#capacity));
     this.#probeInterval = succeeded ? PROBE_INTERVAL_MIN_MS : Math.min(2 * this.#probeInterval, PROBE_INTERVAL_MAX_MS);
     this.#nextProbeAt = now + this.#probeInterval;

@@ -9,6 +9,14 @@ const MAX_PACKETS_PER_TICK = 32;
 /** Bytes of padding per packet: the most RTP padding can say (RFC 3550 §5.1: the count is one octet). */
 export const PADDING_BYTES = 255;
 
+/** A probe succeeded when its result reached this share of its target. */
+const PROBE_SUCCESS = 0.9;
+
+/** Whether a probe toward `targetBps` that measured `resultBps` (undefined: it told nothing) succeeded. */
+export function probeSucceeded(targetBps: number, resultBps: number | undefined): boolean {
+  return resultBps !== undefined && resultBps >= PROBE_SUCCESS * targetBps;
+}
+
 /** Something that can put padding on the subscriber's connection (a video down track's RTX stream). */
 export interface PaddingSource {
   /** Sends one padding-only packet; returns its size on the wire, 0 when it cannot send now. */

@@ -51,7 +51,7 @@ export class SendSideEstimator {
   #estimate: number | undefined;
   #changedAtMs = -Infinity;
   #decreasedAtMs = -Infinity;
-  /** Received packets (arrival ms, bytes) inside the acknowledged-rate window. */
+  /** Bytes each feedback acknowledged (and when it came), inside the acknowledged-rate window. */
   readonly #acked: { atMs: number; bytes: number }[] = [];
   #ackedBytes = 0;
   #firstAckedMs = -1;
@@ -92,6 +92,7 @@ export class SendSideEstimator {
     let arrivalUs = feedback.referenceTime * REFERENCE_TIME_UNIT_US;
     let lost = 0;
     let received = 0;
+    let ackedBytes = 0;
     const deltas = feedback.receiveDeltas;
     const base = feedback.baseSequenceNumber;
     for (let i = 0; i < deltas.length; i++) {
@@ -112,11 +113,14 @@ export class SendSideEstimator {
       const sendMs = sent.sentAtMs(sequence);
       const bytes = sent.bytes(sequence);
       const arrivalMs = arrivalUs / 1000;
-      if (this.#firstAckedMs < 0) this.#firstAckedMs = nowMs;
-      this.#acked.push({ atMs: nowMs, bytes });
-      this.#ackedBytes += bytes;
+      ackedBytes += bytes;
       this.#trend.add(sendMs, arrivalMs, nowMs);
       if (cluster >= 0) this.#addToCluster(cluster, sendMs, arrivalMs, bytes);
+    }
+    if (ackedBytes > 0) {
+      if (this.#firstAckedMs < 0) this.#firstAckedMs = nowMs;
+      this.#acked.push({ atMs: nowMs, bytes: ackedBytes });
+      this.#ackedBytes += ackedBytes;
     }
     this.#lossWindow.push({ atMs: nowMs, lost, received });
     this.#update(nowMs);

@@ -73,18 +73,6 @@ export class SentPackets {
     return this.#clusterPackets;
   }
 
-  /** Bits per second sent over the last `windowMs` (from the packets remembered). */
-  rateBps(nowMs: number, windowMs: number): number {
-    let bytes = 0;
-    for (let i = 1; i <= CAPACITY; i++) {
-      const sequence = (this.#next - i) & 0xffff;
-      const slot = sequence & MASK;
-      if (this.#sequence[slot] !== sequence || nowMs - this.#sentAtMs[slot] > windowMs) break;
-      bytes += this.#bytes[slot];
-    }
-    return (bytes * 8000) / windowMs;
-  }
-
   get totalBytes(): number {
     return this.#totalBytes;
   }

@@ -23,7 +23,7 @@ import { sendProtected, srtpSenderFor, srtpSessionOf } from './rtp/werift-transp
 import type { Counter } from 'prom-client';
 import type { SfuMetrics } from '../sfu-metrics.js';
 import type { SentPackets } from '../bwe/sent-packets.js';
-import { PADDING_BYTES, type PaddingSource } from '../bwe/prober.js';
+import type { PaddingSource } from '../bwe/prober.js';
 
 const URI_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const URI_TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
@@ -345,10 +345,7 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     if (!srtp) return 0;
     const now = nowMs();
     const header = sharedHeaderWriter.reset(payloadType, sequenceNumber, timestamp, ssrc, packet.header.marker);
-    const ids = this.#ids;
-    if (ids.mid !== 0 && this.#midBytes) header.addBytes(ids.mid, this.#midBytes);
-    const transportSequence = ids.twcc !== 0 ? this.line.sent.record(now) : -1;
-    if (transportSequence >= 0) header.addUint(ids.twcc, transportSequence, 2);
+    const transportSequence = this.#addOwnExtensions(now);
     const table = this.#extensionTable;
     if (table) {
       const extensions = packet.header.extensions;
@@ -370,10 +367,29 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     payload.copy(datagram, headerLength + prefix);
     // The shared incoming payload is never written: only this datagram's copy gets the munged VP8 fields.
     if (vp8 === Vp8Verdict.Rewritten) this.#vp8!.write(datagram, headerLength + prefix);
-    const length = srtp.protect(datagram, headerLength, payloadLength);
-    if (transportSequence >= 0) this.line.sent.setBytes(transportSequence, length, this.#kind === 'audio');
-    sendProtected(dtls, length === datagram.length ? datagram : datagram.subarray(0, length));
+    this.#protectAndSend(dtls, srtp, datagram, headerLength, payloadLength, transportSequence, this.#kind === 'audio');
     return now;
+  }
+
+  /**
+   * Adds the extensions this down track writes itself to the shared header: its mid, and the connection's next
+   * transport-wide sequence number when negotiated (returned; -1 without).
+   */
+  #addOwnExtensions(now: number): number {
+    const ids = this.#ids;
+    if (ids.mid !== 0 && this.#midBytes) sharedHeaderWriter.addBytes(ids.mid, this.#midBytes);
+    if (ids.twcc === 0) return -1;
+    const transportSequence = this.line.sent.record(now);
+    sharedHeaderWriter.addUint(ids.twcc, transportSequence, 2);
+    return transportSequence;
+  }
+
+  /** Protects the datagram in place, records its size on the wire for the estimate, and hands it to ICE; returns that size. */
+  #protectAndSend(dtls: RTCDtlsTransport, srtp: SrtpSender, datagram: Buffer, headerLength: number, payloadLength: number, transportSequence: number, audio: boolean): number {
+    const length = srtp.protect(datagram, headerLength, payloadLength);
+    if (transportSequence >= 0) this.line.sent.setBytes(transportSequence, length, audio);
+    sendProtected(dtls, length === datagram.length ? datagram : datagram.subarray(0, length));
+    return length;
   }
 
   /**
@@ -381,7 +397,7 @@ export class DownTrack implements SenderReportSource, PaddingSource {
    * padding), for the prober; the subscriber counts it toward its feedback and drops it. Returns its size on the
    * wire, 0 when this down track cannot send one (no RTX, not connected, nothing forwarded yet).
    */
-  sendPadding(paddingBytes: number = PADDING_BYTES): number {
+  sendPadding(paddingBytes: number): number {
     const { dtlsTransport: dtls, rtxSsrc } = this.line;
     if (this.#closed || this.#paused || this.#rtxPayloadType < 0 || rtxSsrc === undefined || !this.#current || dtls.state !== 'connected') return 0;
     const srtp = this.#srtpFor(dtls);
@@ -389,19 +405,14 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     const now = nowMs();
     const header = sharedHeaderWriter.reset(this.#rtxPayloadType, this.#rtxSequenceNumber, this.#stats.lastRtpTimestamp, rtxSsrc, false);
     this.#rtxSequenceNumber = (this.#rtxSequenceNumber + 1) & 0xffff;
-    const ids = this.#ids;
-    if (ids.mid !== 0 && this.#midBytes) header.addBytes(ids.mid, this.#midBytes);
-    const transportSequence = ids.twcc !== 0 ? this.line.sent.record(now) : -1;
-    if (transportSequence >= 0) header.addUint(ids.twcc, transportSequence, 2);
+    const transportSequence = this.#addOwnExtensions(now);
     const padding = Math.max(1, Math.min(255, paddingBytes));
     const headerLength = header.size;
     const datagram = Buffer.alloc(headerLength + padding + srtp.tagLength);
     header.write(datagram, 0);
     datagram[0] |= 0x20;
     datagram[headerLength + padding - 1] = padding;
-    const length = srtp.protect(datagram, headerLength, padding);
-    if (transportSequence >= 0) this.line.sent.setBytes(transportSequence, length, false);
-    sendProtected(dtls, length === datagram.length ? datagram : datagram.subarray(0, length));
+    const length = this.#protectAndSend(dtls, srtp, datagram, headerLength, padding, transportSequence, false);
     this.#metrics.paddingBytes.inc(length);
     return length;
   }

@@ -4,6 +4,7 @@ import type { DownTrack } from '../media/down-track.js';
 import { InvalidSdpError, InvalidStateError } from '../errors.js';
 import { DownlinkAllocator, type VideoTrackState } from '../bwe/downlink-allocator.js';
 import { DownlinkEstimate } from '../bwe/downlink-estimate.js';
+import { probeSucceeded } from '../bwe/prober.js';
 import { videoSettingsFor } from '../bwe/video-settings.js';
 import type { IceCandidateJson, VideoTrackSettings } from '../sfu-types.js';
 import type { NegotiationQueue, Negotiator } from './negotiation-queue.js';
@@ -140,7 +141,7 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
       },
       onFeedback: () => context.metrics.transportFeedback.inc(),
       onProbeResult: (target, result) => {
-        context.metrics.probes.inc({ result: result === undefined ? 'none' : result >= 0.9 * target ? 'success' : 'failure' });
+        context.metrics.probes.inc({ result: result === undefined ? 'none' : probeSucceeded(target, result) ? 'success' : 'failure' });
         if (allocate && !this.closed) this.#allocator.onProbeResult(target, result);
       },
     });
