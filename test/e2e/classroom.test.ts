@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
-import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
-import { assertClientBuilt, BrowserParticipant, eventually, type InboundSnapshot } from '../helpers/browser-participant.js';
-import { startTestServer } from '../helpers/server.js';
+import type { LaunchedChromium } from '../helpers/chromium.js';
+import { useBrowserSuite } from '../helpers/browser-suite.js';
+import { BrowserParticipant, eventually, type InboundSnapshot } from '../helpers/browser-participant.js';
 import { waitUntil } from '../helpers/bot.js';
 
 let server: RunningServer;
 let browser: LaunchedChromium;
 const people: BrowserParticipant[] = [];
 
-beforeAll(async () => {
-  assertClientBuilt();
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const p of people) await p.close();
-  await browser?.close();
-  await server?.close();
+useBrowserSuite(people, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const decodedVideo = (stats: InboundSnapshot[]) => stats.filter((s) => s.kind === 'video' && s.framesDecoded > 0);

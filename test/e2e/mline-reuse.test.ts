@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
-import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
-import { assertClientBuilt, BrowserParticipant, eventually, type InboundSnapshot } from '../helpers/browser-participant.js';
-import { startTestServer } from '../helpers/server.js';
+import type { LaunchedChromium } from '../helpers/chromium.js';
+import { useBrowserSuite } from '../helpers/browser-suite.js';
+import { BrowserParticipant, eventually, type InboundSnapshot } from '../helpers/browser-participant.js';
 
 let server: RunningServer;
 let browser: LaunchedChromium;
@@ -10,16 +10,9 @@ const people: BrowserParticipant[] = [];
 /** Console errors of every page, by identity: printed when the test fails. */
 const consoleErrors: string[] = [];
 
-beforeAll(async () => {
-  assertClientBuilt();
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  for (const p of people) await p.close();
-  await browser?.close();
-  await server?.close();
+useBrowserSuite(people, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 const ROOM = 'mline-reuse-e2e';

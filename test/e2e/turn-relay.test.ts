@@ -1,27 +1,24 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
 import { defaultConfig } from '../../server/config.js';
-import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
-import { assertClientBuilt, BrowserParticipant, eventually } from '../helpers/browser-participant.js';
-import { startTestServer } from '../helpers/server.js';
+import type { LaunchedChromium } from '../helpers/chromium.js';
+import { useBrowserSuite } from '../helpers/browser-suite.js';
+import { BrowserParticipant, eventually } from '../helpers/browser-participant.js';
 
 let server: RunningServer;
 let browser: LaunchedChromium;
 const people: BrowserParticipant[] = [];
 
-beforeAll(async () => {
-  assertClientBuilt();
-  server = await startTestServer({
-    // The SFU is on 127.0.0.1, which the TURN server refuses to relay to unless an operator opens it.
-    turn: { ...defaultConfig().turn, server: { udpPort: 0, tcpPort: 0, relayPortRange: [30000, 39999], allowedPeerCidrs: ['127.0.0.1/32'] } },
-  });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  for (const p of people) await p.close();
-  await browser?.close();
-  await server?.close();
-});
+// The SFU is on 127.0.0.1, which the TURN server refuses to relay to unless an operator opens it.
+const turn = { ...defaultConfig().turn, server: { udpPort: 0, tcpPort: 0, relayPortRange: [30000, 39999] as [number, number], allowedPeerCidrs: ['127.0.0.1/32'] } };
+useBrowserSuite(
+  people,
+  (s, b) => {
+    server = s;
+    browser = b;
+  },
+  { turn },
+);
 
 test('browsers restricted to relay candidates reach the SFU through our TURN server and decode video', async () => {
   const relayOnly = { rtcConfig: { iceTransportPolicy: 'relay' as const } };

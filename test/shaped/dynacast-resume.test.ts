@@ -1,23 +1,17 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
-import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
-import { assertClientBuilt, BrowserParticipant, eventually } from '../helpers/browser-participant.js';
+import type { LaunchedChromium } from '../helpers/chromium.js';
+import { useBrowserSuite } from '../helpers/browser-suite.js';
+import { BrowserParticipant, eventually } from '../helpers/browser-participant.js';
 import { reportMeasurement } from '../helpers/bwe-report.js';
-import { startTestServer } from '../helpers/server.js';
 
 let server: RunningServer;
 let browser: LaunchedChromium;
 const people: BrowserParticipant[] = [];
 
-beforeAll(async () => {
-  assertClientBuilt();
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  for (const p of people) await p.close();
-  await browser?.close();
-  await server?.close();
+useBrowserSuite(people, (s, b) => {
+  server = s;
+  browser = b;
 });
 
 test('dynacast: the top encoding nobody watches stops, and starts again within 2 s of a student enlarging the tile', async () => {
