@@ -22,6 +22,12 @@ const THRESHOLD_GAIN = 4;
 const MAX_DELTAS = 60;
 /** Over the threshold for this long (and rising) is over-use. */
 const OVERUSE_TIME_MS = 10;
+/**
+ * Over-use is acted on once it has lasted this long (arrival time). A subscriber on a busy machine stamps arrivals
+ * late now and then: delay trends of 3-4 % lasting under 50 ms, with no queue behind them (docs/BANDWIDTH.md,
+ * "Over-use that lasts"); a bottleneck's queue keeps growing until the sender slows down.
+ */
+export const SUSTAINED_OVERUSE_MS = 100;
 const INITIAL_THRESHOLD = 12.5;
 /** The threshold follows |trend| up slowly and down faster (k_u, k_d), within [6, 600]. */
 const K_UP = 0.0087;
@@ -52,9 +58,17 @@ export class DelayTrend {
   #overuseCount = 0;
   #previousTrend = 0;
   #usage = Usage.Normal;
+  /** Arrival time of the group that started the current over-use, and of the latest group. */
+  #overusingSinceMs = 0;
+  #lastArrivalMs = 0;
 
   get usage(): Usage {
     return this.#usage;
+  }
+
+  /** Over-use that has lasted SUSTAINED_OVERUSE_MS of arrival time: a queue, not a late stamp. */
+  get sustainedOveruse(): boolean {
+    return this.#usage === Usage.Overusing && this.#lastArrivalMs - this.#overusingSinceMs >= SUSTAINED_OVERUSE_MS;
   }
 
   /** One packet the feedback says arrived, in send order; returns the usage after it. */
@@ -100,10 +114,11 @@ export class DelayTrend {
       this.#y.shift();
     }
     const trend = this.#x.length === WINDOW ? slope(this.#x, this.#y) ?? this.#previousTrend : this.#previousTrend;
-    this.#detect(trend, sendDeltaMs, nowMs);
+    this.#lastArrivalMs = arrivalMs;
+    this.#detect(trend, sendDeltaMs, arrivalMs, nowMs);
   }
 
-  #detect(trend: number, sendDeltaMs: number, nowMs: number): void {
+  #detect(trend: number, sendDeltaMs: number, arrivalMs: number, nowMs: number): void {
     const modified = Math.min(this.#deltas, MAX_DELTAS) * trend * THRESHOLD_GAIN;
     if (modified > this.#threshold) {
       this.#overuseMs = this.#overuseMs < 0 ? sendDeltaMs / 2 : this.#overuseMs + sendDeltaMs;
@@ -111,6 +126,7 @@ export class DelayTrend {
       if (this.#overuseMs > OVERUSE_TIME_MS && this.#overuseCount > 1 && trend >= this.#previousTrend) {
         this.#overuseMs = 0;
         this.#overuseCount = 0;
+        if (this.#usage !== Usage.Overusing) this.#overusingSinceMs = arrivalMs;
         this.#usage = Usage.Overusing;
       }
     } else if (modified < -this.#threshold) {

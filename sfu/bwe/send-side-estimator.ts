@@ -14,8 +14,10 @@ export const DECREASE_INTERVAL_MS = 200;
 export const HIGH_LOSS = 0.1;
 /** A probe's result: its receive rate, when it is clearly below its send rate (the path's limit), times this. */
 export const PROBE_BACKOFF = 0.95;
-/** The acknowledged rate is measured over this window. */
+/** The acknowledged rate is measured over this window of arrival times... */
 const ACKED_WINDOW_MS = 500;
+/** ...and over no less than this span (a single feedback covers a few packets). */
+const ACKED_MIN_SPAN_MS = 50;
 const LOSS_WINDOW_MS = 1000;
 /** A probe cluster with fewer packets received tells nothing. */
 const PROBE_MIN_PACKETS = 5;
@@ -51,10 +53,13 @@ export class SendSideEstimator {
   #estimate: number | undefined;
   #changedAtMs = -Infinity;
   #decreasedAtMs = -Infinity;
-  /** Bytes each feedback acknowledged (and when it came), inside the acknowledged-rate window. */
-  readonly #acked: { atMs: number; bytes: number }[] = [];
+  /**
+   * Bytes each feedback acknowledged, with the first and last arrival it reported (the subscriber's clock), inside
+   * the acknowledged-rate window. Measured by arrival at the subscriber, not by when the feedback reached us: a
+   * subscriber that sends its feedback late (a busy machine) still received at the rate it did.
+   */
+  readonly #acked: { firstArrivalMs: number; lastArrivalMs: number; bytes: number }[] = [];
   #ackedBytes = 0;
-  #firstAckedMs = -1;
   readonly #lossWindow: { atMs: number; lost: number; received: number }[] = [];
   readonly #clusters = new Map<number, ClusterStats>();
   readonly #expected = new Map<number, ExpectedCluster>();
@@ -76,11 +81,12 @@ export class SendSideEstimator {
     return this.#lastCongestionMs;
   }
 
-  /** The rate the subscriber acknowledged receiving over the last half second (or since the first feedback). */
-  ackedBps(nowMs: number): number {
-    this.#trimAcked(nowMs);
-    if (this.#firstAckedMs < 0) return 0;
-    return (this.#ackedBytes * 8000) / Math.max(50, Math.min(ACKED_WINDOW_MS, nowMs - this.#firstAckedMs));
+  /** The rate the subscriber acknowledged receiving over the last half second of arrivals (or since the first). */
+  get ackedBps(): number {
+    const acked = this.#acked;
+    if (acked.length === 0) return 0;
+    const span = acked[acked.length - 1].lastArrivalMs - acked[0].firstArrivalMs;
+    return (this.#ackedBytes * 8000) / Math.max(ACKED_MIN_SPAN_MS, span);
   }
 
   /**
@@ -93,6 +99,8 @@ export class SendSideEstimator {
     let lost = 0;
     let received = 0;
     let ackedBytes = 0;
+    let firstArrivalMs = Infinity;
+    let lastArrivalMs = -Infinity;
     const deltas = feedback.receiveDeltas;
     const base = feedback.baseSequenceNumber;
     for (let i = 0; i < deltas.length; i++) {
@@ -114,14 +122,12 @@ export class SendSideEstimator {
       const bytes = sent.bytes(sequence);
       const arrivalMs = arrivalUs / 1000;
       ackedBytes += bytes;
+      if (arrivalMs < firstArrivalMs) firstArrivalMs = arrivalMs;
+      if (arrivalMs > lastArrivalMs) lastArrivalMs = arrivalMs;
       this.#trend.add(sendMs, arrivalMs, nowMs);
       if (cluster >= 0) this.#addToCluster(cluster, sendMs, arrivalMs, bytes);
     }
-    if (ackedBytes > 0) {
-      if (this.#firstAckedMs < 0) this.#firstAckedMs = nowMs;
-      this.#acked.push({ atMs: nowMs, bytes: ackedBytes });
-      this.#ackedBytes += ackedBytes;
-    }
+    if (ackedBytes > 0) this.#addAcked(firstArrivalMs, lastArrivalMs, ackedBytes);
     this.#lossWindow.push({ atMs: nowMs, lost, received });
     this.#update(nowMs);
     const results = new Map<number, number | undefined>();
@@ -150,21 +156,23 @@ export class SendSideEstimator {
   }
 
   #update(nowMs: number): void {
-    const acked = this.ackedBps(nowMs);
+    const acked = this.ackedBps;
     const loss = this.#lossShare(nowMs);
     const usage = this.#trend.usage;
+    const overusing = this.#trend.sustainedOveruse;
     // Loss cuts compound every DECREASE_INTERVAL_MS while a queue drains; what still arrives bounds them.
     const lossCap = loss > HIGH_LOSS ? Math.max((this.#estimate ?? acked) * (1 - 0.5 * loss), DECREASE_FACTOR * acked) : Infinity;
-    if (usage === Usage.Overusing || (this.#estimate ?? Infinity) > lossCap) {
+    if (overusing || (this.#estimate ?? Infinity) > lossCap) {
       if (nowMs - this.#decreasedAtMs < DECREASE_INTERVAL_MS || acked === 0) return;
-      const byDelay = usage === Usage.Overusing ? DECREASE_FACTOR * acked : Infinity;
+      const byDelay = overusing ? DECREASE_FACTOR * acked : Infinity;
       this.#estimate = Math.max(Math.min(byDelay, lossCap, this.#estimate ?? Infinity), 10_000);
       this.#decreasedAtMs = nowMs;
       this.#changedAtMs = nowMs;
       this.#lastCongestionMs = nowMs;
       return;
     }
-    if (usage === Usage.Underusing || this.#estimate === undefined) {
+    // Under-use (a queue draining) and over-use not yet sustained hold the estimate, as GCC's hold state does.
+    if (usage !== Usage.Normal || this.#estimate === undefined) {
       this.#changedAtMs = nowMs;
       return;
     }
@@ -185,10 +193,14 @@ export class SendSideEstimator {
     return extended;
   }
 
-  #trimAcked(nowMs: number): void {
+  /** Adds one feedback's acknowledged bytes and drops what arrived more than ACKED_WINDOW_MS before its last packet. */
+  #addAcked(firstArrivalMs: number, lastArrivalMs: number, bytes: number): void {
     const acked = this.#acked;
+    acked.push({ firstArrivalMs, lastArrivalMs, bytes });
+    this.#ackedBytes += bytes;
+    const newest = Math.max(lastArrivalMs, acked[acked.length - 2]?.lastArrivalMs ?? -Infinity);
     let drop = 0;
-    while (drop < acked.length && nowMs - acked[drop].atMs > ACKED_WINDOW_MS) this.#ackedBytes -= acked[drop++].bytes;
+    while (drop < acked.length - 1 && newest - acked[drop].lastArrivalMs > ACKED_WINDOW_MS) this.#ackedBytes -= acked[drop++].bytes;
     if (drop > 0) acked.splice(0, drop);
   }
 

@@ -395,11 +395,12 @@ export class DownTrack implements SenderReportSource, PaddingSource {
   /**
    * One padding-only packet on the RTX stream (RFC 3550 §5.1: P bit, no payload, the last octet counts the
    * padding), for the prober; the subscriber counts it toward its feedback and drops it. Returns its size on the
-   * wire, 0 when this down track cannot send one (no RTX, not connected, nothing forwarded yet).
+   * wire, 0 when this down track cannot send one (no RTX, not connected, nothing forwarded yet). A paused down track
+   * can: padding never reaches the decoder.
    */
   sendPadding(paddingBytes: number): number {
     const { dtlsTransport: dtls, rtxSsrc } = this.line;
-    if (this.#closed || this.#paused || this.#rtxPayloadType < 0 || rtxSsrc === undefined || !this.#current || dtls.state !== 'connected') return 0;
+    if (this.#closed || this.#rtxPayloadType < 0 || rtxSsrc === undefined || !this.#current || dtls.state !== 'connected') return 0;
     const srtp = this.#srtpFor(dtls);
     if (!srtp) return 0;
     const now = nowMs();

@@ -3,8 +3,13 @@ import { RtpUnwrapper } from './rtp/rtp-unwrapper.js';
 
 /** How long a layer may be silent before it counts as stopped (the publisher turned it off or is congested). */
 export const LAYER_SILENT_MS = 1000;
-/** Bitrate is measured over windows of this length. */
+/** Bitrate is measured over windows of this length... */
 const BITRATE_WINDOW_MS = 1000;
+/**
+ * ...and averaged over this many of the latest: a key frame, or a second the publisher's encoder spent CPU-limited,
+ * moves the average little, so an allocation made on it does not upgrade into a dip or downgrade for a spike.
+ */
+const BITRATE_WINDOWS = 5;
 /**
  * What a down track adds to each payload: RTP header (12), its extensions (mid, transport-wide sequence number,
  * audio level: up to 16) and the SRTP tag (10 or 16). Counted in the layer's bitrate, so that it compares with the
@@ -43,10 +48,12 @@ export class TrackLayer {
   lastKeyframeAt = -Infinity;
   lastPliAt = -Infinity;
   lastPacketAt = -Infinity;
-  /** Bits per second over the last complete window, as a down track sends them (payload and SENT_OVERHEAD_BYTES). */
+  /** Bits per second over the last complete windows, as a down track sends them (payload and SENT_OVERHEAD_BYTES). */
   bitrateBps = 0;
   #windowStart = -Infinity;
   #windowBytes = 0;
+  /** The latest complete windows' bytes and lengths (ms), oldest first. */
+  readonly #windows: { bytes: number; ms: number }[] = [];
 
   constructor(index: number, description: { rid?: string; width?: number; height?: number }, cacheSize: number) {
     this.index = index;
@@ -65,12 +72,29 @@ export class TrackLayer {
   received(payloadBytes: number, now: number): void {
     this.lastPacketAt = now;
     if (now - this.#windowStart >= BITRATE_WINDOW_MS) {
-      const elapsed = now - this.#windowStart;
-      // A window with a long silence in it says the layer stopped: its rate starts again from this packet.
-      this.bitrateBps = elapsed < 2 * BITRATE_WINDOW_MS ? (this.#windowBytes * 8000) / elapsed : 0;
+      this.#endWindow(now - this.#windowStart);
       this.#windowStart = now;
       this.#windowBytes = 0;
     }
     this.#windowBytes += payloadBytes + SENT_OVERHEAD_BYTES;
+  }
+
+  #endWindow(elapsed: number): void {
+    const windows = this.#windows;
+    // A window with a long silence in it says the layer stopped: its rate starts again from this packet.
+    if (elapsed >= 2 * BITRATE_WINDOW_MS) {
+      windows.length = 0;
+      this.bitrateBps = 0;
+      return;
+    }
+    if (windows.length === BITRATE_WINDOWS) windows.shift();
+    windows.push({ bytes: this.#windowBytes, ms: elapsed });
+    let bytes = 0;
+    let ms = 0;
+    for (const window of windows) {
+      bytes += window.bytes;
+      ms += window.ms;
+    }
+    this.bitrateBps = (bytes * 8000) / ms;
   }
 }

@@ -165,12 +165,18 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     return this.#downlink.bps;
   }
 
-  /** A video down track forwarding now, whose RTX stream can carry a probe's padding. */
+  /**
+   * A video down track whose RTX stream can carry a probe's padding: one forwarding now, else a paused one (when the
+   * link paused every camera, only a probe can show it has room again).
+   */
   #paddingSource(): DownTrack | undefined {
+    let paused: DownTrack | undefined;
     for (const downTrack of this.#downTracks.values()) {
-      if (downTrack.track.kind === 'video' && !downTrack.paused && downTrack.currentLayer >= 0 && downTrack.line.rtxSsrc !== undefined) return downTrack;
+      if (downTrack.track.kind !== 'video' || downTrack.currentLayer < 0 || downTrack.line.rtxSsrc === undefined) continue;
+      if (!downTrack.paused) return downTrack;
+      paused ??= downTrack;
     }
-    return undefined;
+    return paused;
   }
 
   get downTracks(): ReadonlyMap<string, DownTrack> {

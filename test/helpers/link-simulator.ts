@@ -22,6 +22,9 @@ export class LinkSimulator {
   #nextFeedbackMs = 50;
   #feedbackCount = 0;
   #seed = 12345;
+  /** The receiver reports at most this many packets per feedback packet (more go in several, back to back). */
+  maxPacketsPerFeedback = Infinity;
+  #feedbackHeldUntilMs = -Infinity;
   /** Probe results the estimator reported. */
   readonly probeResults = new Map<number, number | undefined>();
 
@@ -43,6 +46,11 @@ export class LinkSimulator {
     this.#inFlight.push({ sequence, arrivalMs: this.#linkFreeAtMs + this.#baseDelayMs });
   }
 
+  /** The receiver sends no feedback for `ms` (a busy machine), then reports everything it held at once. */
+  holdFeedback(ms: number): void {
+    this.#feedbackHeldUntilMs = this.nowMs + ms;
+  }
+
   /** Runs `ms` of time in 5 ms steps, sending at `sendBps(now)` in packets of `bytes`, feeding back every 50 ms. */
   run(ms: number, sendBps: (nowMs: number) => number, bytes = 1200): void {
     let credit = 0;
@@ -52,7 +60,7 @@ export class LinkSimulator {
         this.send(bytes);
         credit -= bytes;
       }
-      if (this.nowMs >= this.#nextFeedbackMs) {
+      if (this.nowMs >= this.#nextFeedbackMs && this.nowMs >= this.#feedbackHeldUntilMs) {
         this.#feedback();
         this.#nextFeedbackMs += 50;
       }
@@ -70,6 +78,11 @@ export class LinkSimulator {
     const reported = arrived.slice(0, lastArrived + 1);
     const reportedSet = new Set(reported);
     this.#inFlight = this.#inFlight.filter((p) => !reportedSet.has(p));
+    for (let i = 0; i < reported.length; i += this.maxPacketsPerFeedback) this.#feedbackPacket(reported.slice(i, i + this.maxPacketsPerFeedback));
+  }
+
+  #feedbackPacket(reported: { sequence: number; arrivalMs: number }[]): void {
+    if (!reported.some((p) => !Number.isNaN(p.arrivalMs))) return;
     const firstArrival = reported.find((p) => !Number.isNaN(p.arrivalMs))!.arrivalMs;
     const referenceTime = Math.floor(firstArrival / 64);
     let previousUs = referenceTime * 64_000;

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { DelayTrend, Usage } from '../../../sfu/bwe/delay-trend.js';
+import { DelayTrend, SUSTAINED_OVERUSE_MS, Usage } from '../../../sfu/bwe/delay-trend.js';
 import { LinkSimulator } from '../../helpers/link-simulator.js';
 
 const Mbps = 1_000_000;
@@ -40,6 +40,21 @@ test('closed loop: a sender following the estimate on a 1 Mbit/s link stays near
     if (link.nowMs % 1000 === 0 && link.nowMs >= 10_000) seen.push(estimate);
     return estimate;
   });
+  expect(Math.min(...seen)).toBeGreaterThan(0.6 * Mbps);
+  expect(Math.max(...seen)).toBeLessThan(1.4 * Mbps);
+});
+
+test('a subscriber that holds its feedback (a busy machine) and then sends it in pieces: the rate is measured by arrival, cuts stay near the link', () => {
+  const link = new LinkSimulator(1 * Mbps);
+  link.maxPacketsPerFeedback = 10;
+  const seen: number[] = [];
+  link.run(2000, () => 1.5 * Mbps);
+  for (let second = 0; second < 20; second++) {
+    link.holdFeedback(400);
+    link.run(1000, () => link.estimator.estimateBps ?? 1.5 * Mbps);
+    seen.push(link.estimator.estimateBps!);
+  }
+  // Measured by when feedback reached the server, the first piece after each hold looked like a fifth of the rate.
   expect(Math.min(...seen)).toBeGreaterThan(0.6 * Mbps);
   expect(Math.max(...seen)).toBeLessThan(1.4 * Mbps);
 });
@@ -87,4 +102,31 @@ test('a probe into a link that is still narrow reports the link, not the probe',
   const result = link.probeResults.get(3)!;
   expect(result).toBeGreaterThan(0.35 * Mbps);
   expect(result).toBeLessThan(0.55 * Mbps);
+});
+
+test('a late stamp is not a queue: delay trends under SUSTAINED_OVERUSE_MS cut nothing; a queue that keeps growing does', () => {
+  // Packets every 10 ms. Every 2 s the receiver stamps ten packets up to 40 ms late (a busy machine), then catches up.
+  const trend = new DelayTrend();
+  let overuse = 0;
+  let sustained = 0;
+  for (let i = 0; i < 3000; i++) {
+    const phase = i % 200;
+    const late = phase >= 100 && phase < 110 ? (phase - 99) * 4 : 0;
+    trend.add(i * 10, i * 10 + 20 + late, i * 10 + 50);
+    if (trend.usage === Usage.Overusing) overuse++;
+    if (trend.sustainedOveruse) sustained++;
+  }
+  // GCC's detector calls each of them over-use; none lasts.
+  expect(overuse).toBeGreaterThan(0);
+  expect(sustained).toBe(0);
+  // A bottleneck: from packet 500 on, each packet waits 2 ms more than the one before.
+  const queued = new DelayTrend();
+  let sustainedAt = -1;
+  for (let i = 0; i < 1000 && sustainedAt < 0; i++) {
+    queued.add(i * 10, i * 10 + 20 + Math.max(0, i - 500) * 2, i * 10 + 50);
+    if (queued.sustainedOveruse) sustainedAt = i;
+  }
+  expect(sustainedAt).toBeGreaterThan(500);
+  expect(sustainedAt).toBeLessThan(500 + 30);
+  expect(sustainedAt - 500).toBeGreaterThanOrEqual(SUSTAINED_OVERUSE_MS / 10);
 });

@@ -62,6 +62,7 @@ function setup() {
       return this.report;
     },
     addDownTrack: () => undefined,
+    downTrackChanged: () => undefined,
     removeDownTrack: () => undefined,
     requestKeyframe: (reason: string, requested?: unknown) => {
       keyframes.push(reason);
@@ -135,7 +136,7 @@ test('answers a NACK over RTX with the original sequence number, once per resend
   down.close();
 });
 
-test('sends padding-only packets on the RTX SSRC for probes, counted in the transport-wide record; none before forwarding', () => {
+test('sends padding-only packets on the RTX SSRC for probes, counted in the transport-wide record, paused too; none before forwarding', () => {
   const { down, sent, decrypt, transportRecord } = setup();
   expect(down.sendPadding(255)).toBe(0);
   forward(down, packet(100, 0), true);
@@ -154,6 +155,9 @@ test('sends padding-only packets on the RTX SSRC for probes, counted in the tran
   const transportSequence = new Map(padding.header.extensions.map((e) => [e.id, e.payload])).get(3)!.readUInt16BE(0);
   expect(transportSequence).toBe(1);
   expect(transportRecord.bytes(1)).toBe(size);
+  // Paused (the link could not carry it), it still carries a probe's padding: that is how the link is found again.
+  down.setPaused(true);
+  expect(down.sendPadding(255)).toBe(size);
   down.close();
   expect(down.sendPadding(255)).toBe(0);
 });
