@@ -24,7 +24,7 @@ export const PAUSED = -1;
 export interface AllocatableTrack {
   /** Higher goes first: screen share, then the teacher or active speaker, then everyone else. */
   readonly priority: number;
-  /** Each layer's bitrate (bps), lowest first; 0 for a layer that is not being received. */
+  /** Each layer's bitrate (bps), lowest first (a stopped layer: what it cost when it ran); 0 for one never received. */
   readonly layerBps: readonly number[];
   /** The highest layer the subscriber wants (shown size, chosen quality); PAUSED when it turned the track off. */
   readonly wanted: number;
@@ -84,9 +84,7 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
       }
     }
   }
-  // A track that got all it could use now (its highest layer being sent) may have what it wants, so a layer that
-  // starts again is taken at its first key frame, not after the next run.
-  return result.map((layer, i) => (layer !== PAUSED && layer === target[i] ? tracks[i].wanted : layer));
+  return result;
 }
 
 /** The highest layer being received up to the one wanted; the lowest received when none is at or below it. */

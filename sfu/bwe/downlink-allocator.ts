@@ -135,7 +135,8 @@ export class DownlinkAllocator {
     const entries = [...this.#tracks];
     const input: AllocatableTrack[] = entries.map(([downTrack, state]) => ({
       priority: downTrack.track.source === 'screen' ? 2 : 0,
-      layerBps: downTrack.track.layers.map((layer) => (layer.active(now) ? Math.max(layer.bitrateBps, 1) : 0)),
+      // A stopped layer is priced at what it cost when it ran: allocating it asks dynacast to start it again.
+      layerBps: downTrack.track.layers.map((layer) => Math.max(layer.expectedBitrateBps(now), layer.active(now) ? 1 : 0)),
       wanted: state.settings.enabled ? state.settings.maxLayer : PAUSED,
       allocated: state.allocated,
       downgradedAt: state.downgradedAt,

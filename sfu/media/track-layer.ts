@@ -10,6 +10,8 @@ const BITRATE_WINDOW_MS = 1000;
  * moves the average little, so an allocation made on it does not upgrade into a dip or downgrade for a spike.
  */
 const BITRATE_WINDOWS = 5;
+/** A layer that has just started is costed from its first window once this much of it has passed. */
+const PARTIAL_WINDOW_MS = 250;
 /**
  * What a down track adds to each payload: RTP header (12), its extensions (mid, transport-wide sequence number,
  * audio level: up to 16) and the SRTP tag (10 or 16). Counted in the layer's bitrate, so that it compares with the
@@ -54,6 +56,8 @@ export class TrackLayer {
   #windowBytes = 0;
   /** The latest complete windows' bytes and lengths (ms), oldest first. */
   readonly #windows: { bytes: number; ms: number }[] = [];
+  /** The last average measured, kept when the layer stops: what it would cost when it starts again. */
+  #lastMeasuredBps = 0;
 
   constructor(index: number, description: { rid?: string; width?: number; height?: number }, cacheSize: number) {
     this.index = index;
@@ -61,6 +65,16 @@ export class TrackLayer {
     this.width = description.width;
     this.height = description.height;
     this.cache = cacheSize > 0 ? new PacketCache(cacheSize) : undefined;
+  }
+
+  /**
+   * What forwarding this layer costs (bps): its average; before the first window ends, the window so far; while it
+   * is stopped (dynacast, or the publisher's encoder), what it cost when it last ran. 0 when it never ran.
+   */
+  expectedBitrateBps(now: number): number {
+    if (this.bitrateBps > 0) return this.bitrateBps;
+    if (this.active(now) && now - this.#windowStart >= PARTIAL_WINDOW_MS) return (this.#windowBytes * 8000) / (now - this.#windowStart);
+    return this.#lastMeasuredBps;
   }
 
   /** Whether packets arrived lately. */
@@ -95,6 +109,6 @@ export class TrackLayer {
       bytes += window.bytes;
       ms += window.ms;
     }
-    this.bitrateBps = (bytes * 8000) / ms;
+    this.bitrateBps = this.#lastMeasuredBps = (bytes * 8000) / ms;
   }
 }

@@ -16,9 +16,9 @@ const NOW = 1_000_000;
 
 test('without an estimate, or with room for all, every track may have what it wants', () => {
   expect(allocate([camera(), camera({ wanted: 1 }), camera({ wanted: PAUSED })], undefined, NOW)).toEqual([2, 1, PAUSED]);
-  // The top layer is not being sent now: room for the rest, so the cap stays at what is wanted (the down track
-  // takes the top layer again at its first key frame).
-  expect(allocate([camera({ layerBps: [150_000, 500_000, 0] })], 10_000_000, NOW)).toEqual([2]);
+  // A top layer never received has no price: the cap is the highest that has one. (A stopped layer is priced at
+  // what it cost when it ran, and allocated like any other: that is what starts it again.)
+  expect(allocate([camera({ layerBps: [150_000, 500_000, 0] })], 10_000_000, NOW)).toEqual([1]);
   // Cut by bandwidth: capped where the cut is.
   expect(allocate([camera({ layerBps: [150_000, 500_000, 0] })], 400_000, NOW)).toEqual([0]);
 });

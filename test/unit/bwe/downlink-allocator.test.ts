@@ -120,3 +120,26 @@ test('short of bandwidth, it probes toward what the tracks want (at most twice t
   expect(probes).toHaveLength(2);
   allocator.close();
 });
+
+test('a layer dynacast stopped keeps the price it had: allocated when it fits (which starts it again), not when it does not', () => {
+  vi.useFakeTimers();
+  const now = performance.now();
+  const states: VideoTrackState[] = [];
+  const allocator = new DownlinkAllocator((_, state) => states.push(state));
+  const camera = downTrack('camera', now);
+  allocator.add(camera.downTrack);
+  // Ten seconds later only the two lower layers still receive packets: the top one was stopped.
+  const later = now + 10_000;
+  const [low, middle, top] = camera.downTrack.track.layers;
+  for (const layer of [low, middle]) layer.received(0, later);
+  expect(top.active(later)).toBe(false);
+  expect(top.expectedBitrateBps(later)).toBeGreaterThan(1_600_000);
+  // 1.2 Mbit/s cannot carry it: the middle layer, and nothing asks for the top one.
+  allocator.onEstimate(1_200_000, later);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 1 });
+  // A probe shows 3 Mbit/s and the hold is over: the top layer is allocated, though not received now.
+  allocator.onEstimate(3_000_000, later + 11_000);
+  allocator.onProbeResult(3_000_000, 3_000_000, later + 11_000);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 2 });
+  allocator.close();
+});

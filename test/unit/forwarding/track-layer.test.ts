@@ -9,7 +9,7 @@ function feed(layer: TrackLayer, fromMs: number, forMs: number, payload: number,
 
 const kbps = (bytesPer10ms: number) => ((bytesPer10ms + SENT_OVERHEAD_BYTES) * 8 * 100) / 1000;
 
-test('a layer\'s bitrate is averaged over its last five seconds: a key frame\'s second moves it little', () => {
+test('a layer\'s bitrate is averaged over its last five seconds (a key frame\'s second moves it little); stopped, it keeps its price', () => {
   const layer = new TrackLayer(0, {}, 0);
   let t = feed(layer, 0, 6000, 85);
   const steady = layer.bitrateBps / 1000;
@@ -22,9 +22,15 @@ test('a layer\'s bitrate is averaged over its last five seconds: a key frame\'s 
   // Five seconds later the spike has left the average.
   t = feed(layer, t, 5000, 85);
   expect(layer.bitrateBps / 1000).toBeCloseTo(steady, 0);
-  // A long silence (the publisher stopped the layer): its rate starts again from nothing.
+  // Stopped (dynacast, or the publisher's encoder): what it would cost is what it cost when it ran.
+  expect(layer.active(t + 3000)).toBe(false);
+  expect(layer.expectedBitrateBps(t + 3000) / 1000).toBeCloseTo(steady, 0);
+  // Started again after the long silence: its average starts again, priced from its first window meanwhile.
   layer.received(85, t + 3000);
   expect(layer.bitrateBps).toBe(0);
-  feed(layer, t + 3010, 1100, 85);
-  expect(layer.bitrateBps / 1000).toBeCloseTo(kbps(85), -1);
+  t = feed(layer, t + 3010, 490, 2 * 85 + SENT_OVERHEAD_BYTES);
+  expect(layer.expectedBitrateBps(t) / 1000).toBeGreaterThan(1.8 * steady);
+  feed(layer, t, 610, 85);
+  expect(layer.bitrateBps / 1000).toBeGreaterThan(steady);
+  expect(layer.bitrateBps / 1000).toBeLessThan(2 * steady);
 });
