@@ -52,6 +52,11 @@ export class Publisher {
     private readonly hooks: PublisherHooks,
   ) {}
 
+  /** The upstream connection, once the first publish has created it. */
+  get pc(): RTCPeerConnection | undefined {
+    return this.transport?.pc;
+  }
+
   get tracks(): LocalTrack[] {
     return [...this.published.values()].map((p) => p.local);
   }

@@ -1,4 +1,5 @@
 import type { TrackSourceName } from '../../signaling/messages.js';
+import type { ConnectionQuality } from './connection-quality.js';
 import type { DataMessage } from './data-channels.js';
 import type { LocalTrack } from './publisher.js';
 import type { RemoteParticipant, RemoteTrackInfo } from './participant.js';
@@ -78,6 +79,11 @@ export interface RoomEvents {
   rtt: [rttMs: number];
   /** A received video track's layer or paused state changed (bandwidth, or this client's track settings). */
   trackState: [trackId: string, state: TrackState];
+  /**
+   * A participant's connection quality changed (this client's own identity included), judged every 2 s from the
+   * connections' stats (docs/BANDWIDTH.md, "Connection quality"). Not sent for a participant that leaves.
+   */
+  connectionQualityChanged: [identity: string, quality: ConnectionQuality];
 }
 
-export type { LocalTrack };
+export type { ConnectionQuality, LocalTrack };

@@ -1,4 +1,5 @@
 import type { ServerMessage, TrackSourceName } from '../../signaling/messages.js';
+import { ConnectionQualitySampler } from './connection-quality-sampler.js';
 import type { SendDataOptions } from './data-channels.js';
 import { TypedEmitter } from './emitter.js';
 import { VideoObservers } from './video-observers.js';
@@ -7,7 +8,7 @@ import { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
 import type { PeerTransportHooks } from './peer-transport.js';
 import { Publisher, type LocalTrack } from './publisher.js';
 import { RemoteRoster } from './remote-roster.js';
-import type { PublishOptions, PublishSources, RoomEvents, RoomOptions, TrackSettings } from './room-types.js';
+import type { ConnectionQuality, PublishOptions, PublishSources, RoomEvents, RoomOptions, TrackSettings } from './room-types.js';
 import { SignalClient } from './signal-client.js';
 import { Subscriber } from './subscriber.js';
 import { decodeTokenClaims } from './token.js';
@@ -44,12 +45,21 @@ export class Room extends TypedEmitter<RoomEvents> {
   private readonly ownedTracks = new Set<MediaStreamTrack>();
   /** `observeVideo()`'s observers, by track id; each stops when its track is unsubscribed. */
   private readonly videoObservers = new VideoObservers((trackIds, settings) => {
-    if (this.state === 'connected') this.signal.send({ type: 'trackSettings', trackIds, ...settings });
+    if (this.state !== 'connected') return;
+    this.signal.send({ type: 'trackSettings', trackIds, ...settings });
+    this.qualitySampler.conditions.settingsSent(trackIds, settings, performance.now());
   });
   private readonly roster = new RemoteRoster((event, ...args) => {
-    if (event === 'trackUnsubscribed') this.videoObservers.stop((args as RoomEvents['trackUnsubscribed'])[0].trackId);
+    if (event === 'trackUnsubscribed' || event === 'trackUnpublished') {
+      const { trackId } = (args as RoomEvents['trackUnsubscribed' | 'trackUnpublished'])[0];
+      this.videoObservers.stop(trackId);
+      this.qualitySampler.conditions.forget(trackId);
+    }
+    if (event === 'participantLeft') this.qualitySampler.forget((args as RoomEvents['participantLeft'])[0].identity);
     this.emit(event, ...args);
   });
+  /** Connection quality per participant, from both connections' stats every 2 s. */
+  private readonly qualitySampler: ConnectionQualitySampler;
   private leaveReason: string | undefined;
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
@@ -147,6 +157,10 @@ export class Room extends TypedEmitter<RoomEvents> {
       trackNotAccepted: (mid, track) =>
         this.reportError(ClientErrorCode.TRACK_NOT_ACCEPTED, `the server did not publish ${track.kind} m-line ${mid}`, 'publishOffer'),
     });
+    const { localIdentity, participants, subscriber, publisher } = this;
+    this.qualitySampler = new ConnectionQualitySampler({ localIdentity, participants, subscriber, publisher }, (identity, quality) =>
+      this.emit('connectionQualityChanged', identity, quality),
+    );
     signal.handlers = {
       message: (msg) => this.handleMessage(msg),
       malformed: (reason) => this.reportError(ClientErrorCode.MALFORMED_SERVER_MESSAGE, reason),
@@ -157,6 +171,15 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Whether the room is still connected (false once leaving or disconnected). */
   get connected(): boolean {
     return this.state === 'connected';
+  }
+
+  /**
+   * A participant's connection quality (`excellent`, `good`, `poor`, `lost`; this client's own identity included),
+   * as last reported by `connectionQualityChanged`; undefined before the first judgement (2 s after joining or
+   * after they join), for anyone not in the room, and once the room is closed.
+   */
+  connectionQuality(identity: string): ConnectionQuality | undefined {
+    return this.qualitySampler.quality(identity);
   }
 
   /** Tracks this client publishes, by track id. */
@@ -208,7 +231,9 @@ export class Room extends TypedEmitter<RoomEvents> {
   setTrackSettings(trackIds: string | readonly string[], settings: TrackSettings): void {
     this.assertConnected('trackSettings');
     const ids = typeof trackIds === 'string' ? [trackIds] : [...trackIds];
-    if (ids.length > 0) this.signal.send({ type: 'trackSettings', trackIds: ids, ...settings });
+    if (ids.length === 0) return;
+    this.signal.send({ type: 'trackSettings', trackIds: ids, ...settings });
+    this.qualitySampler.conditions.settingsSent(ids, settings, performance.now());
   }
 
   /**
@@ -299,6 +324,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         this.leaveReason = msg.reason;
         return;
       case 'trackState':
+        this.qualitySampler.conditions.trackState(msg.trackId, msg, performance.now());
         this.emit('trackState', msg.trackId, { paused: msg.paused, layer: msg.layer });
         return;
       case 'publishLayers':
@@ -343,6 +369,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.state = 'closed';
     this.signal.handlers = undefined;
     this.signal.close(1000);
+    this.qualitySampler.stop();
     this.publisher.close();
     this.subscriber.close();
     for (const track of this.ownedTracks) track.stop();

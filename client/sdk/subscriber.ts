@@ -58,6 +58,11 @@ export class Subscriber {
     });
   }
 
+  /** The published track the receiving m-line `mid` delivers now. */
+  trackIdForMid(mid: string): string | undefined {
+    return this.started.get(mid);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
