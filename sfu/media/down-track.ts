@@ -34,6 +34,8 @@ const FIR_FMT = 4;
 const TIMESTAMP_STEP = { video: 3000, audio: 960 } as const;
 /** No original sequence number: a packet sent as itself, not wrapped in RTX. */
 const NOT_RTX = -1;
+/** A silent allocated layer is waited for this long before a higher one is forwarded instead (no black video). */
+const HOLD_SILENT_LAYER_MS = 3000;
 /** #send runs from reset() to write() without yielding, so one header writer serves every down track (4 KB each otherwise). */
 const sharedHeaderWriter = new RtpHeaderWriter();
 
@@ -304,7 +306,11 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     this.#forwarder.alignNextSource(onOldTimeline >>> 0);
   }
 
-  /** The highest layer receiving packets up to the allocated one; else the lowest receiving; else any. */
+  /**
+   * The highest layer receiving packets up to the allocated one. When none is, the current one while it was heard
+   * from lately (an encoder restarting its layers: going above the allocation would spend a congested subscriber's
+   * link on a key frame of a layer it cannot carry); else the lowest receiving; else any.
+   */
   #wantedLayer(now: number): TrackLayer {
     const layers = this.track.layers;
     if (layers.length === 1) return layers[0];
@@ -314,7 +320,9 @@ export class DownTrack implements SenderReportSource, PaddingSource {
       if (layer.index <= this.#maxLayer || !best) best = layer;
       if (layer.index >= this.#maxLayer) break;
     }
-    return best ?? this.#current ?? layers[0];
+    const current = this.#current;
+    if (best && current && best.index > this.#maxLayer && now - current.lastPacketAt < HOLD_SILENT_LAYER_MS) return current;
+    return best ?? current ?? layers[0];
   }
 
   close(): void {

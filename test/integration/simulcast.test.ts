@@ -277,6 +277,39 @@ test('when the publisher stops its top layer, subscribers move to the next one w
   }
 });
 
+test('the layer a subscriber is limited to goes silent: it waits for it rather than taking a higher one, for 3 s, then takes the next one up (no black video)', async () => {
+  const room = 'simulcast-allocated-layer-stops';
+  const publisher = await publish(room, 'cam', { keyframeIntervalMs: NO_PERIODIC_KEYFRAMES });
+  const [trackId] = publisher.trackIds;
+  const sub = await subscribe(room, 'viewer');
+  await waitUntil(() => countOf(sub.of(trackId), 'f') >= 60, 15_000, 'the top layer flowing');
+  const down = downTrack(room, 'viewer', trackId);
+  down.setMaxLayer(0);
+  await waitUntil(() => down.currentLayer === 0 && countOf(sub.of(trackId), 'q') >= 30, 10_000, 'the low layer');
+  // An encoder restarting its layers: the low one is silent for a moment. A congested subscriber must not be sent a
+  // key frame of a layer it cannot carry.
+  const h = publisher.layer(0, 'h');
+  const hPlis = h.plis;
+  const mark = sub.packets.length;
+  const stoppedAt = performance.now();
+  publisher.setSending(0, 'q', false);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  expect(countOf(sub.packets.slice(mark), 'h') + countOf(sub.packets.slice(mark), 'f'), 'packets above the allocated layer in the first 2 s').toBe(0);
+  expect(h.plis, "PLIs for the middle layer's SSRC in the first 2 s").toBe(hPlis);
+  // Silent for longer: the next layer up, rather than no video at all.
+  await waitUntil(() => countOf(sub.packets.slice(mark), 'h') >= 30, 10_000, 'the middle layer after the wait');
+  const first = sub.packets.slice(mark).find((p) => p.payload?.rid === 'h')!;
+  console.log(`allocated layer silent → next layer up after ${(first.at - stoppedAt).toFixed(0)} ms`);
+  expect(first.at - stoppedAt).toBeGreaterThanOrEqual(3000);
+  // Back: the allocated layer again, at its key frame.
+  const backMark = sub.packets.length;
+  publisher.setSending(0, 'q', true);
+  await waitUntil(() => countOf(sub.packets.slice(backMark), 'q') >= 30, 10_000, 'the low layer again');
+  expect(down.currentLayer).toBe(0);
+  await expectNoSequenceGaps(sub.of(trackId), 'the viewer');
+  expect(vp8Discontinuities(sub.of(trackId))).toEqual([]);
+});
+
 test('a packet lost on a simulcast layer on its way to the SFU is NACKed, repaired over RTX with repaired-rid, and forwarded', async () => {
   const room = 'simulcast-loss';
   const publisher = await publish(room, 'cam');
