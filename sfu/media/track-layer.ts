@@ -58,6 +58,8 @@ export class TrackLayer {
   readonly #windows: { bytes: number; ms: number }[] = [];
   /** The last average measured, kept when the layer stops: what it would cost when it starts again. */
   #lastMeasuredBps = 0;
+  /** What it cost before its last stop: a restarting layer is priced no lower until its average is whole again. */
+  #priceBeforeStop = 0;
 
   constructor(index: number, description: { rid?: string; width?: number; height?: number }, cacheSize: number) {
     this.index = index;
@@ -69,12 +71,15 @@ export class TrackLayer {
 
   /**
    * What forwarding this layer costs (bps): its average; before the first window ends, the window so far; while it
-   * is stopped (dynacast, or the publisher's encoder), what it cost when it last ran. 0 when it never ran.
+   * is stopped (dynacast, or the publisher's encoder), what it cost when it last ran; 0 when it never ran. Restarted,
+   * no less than before it stopped until its average is whole again: an encoder ramps a restarted layer up, and an
+   * allocation on its first seconds would upgrade a congested subscriber into it.
    */
   expectedBitrateBps(now: number): number {
-    if (this.bitrateBps > 0) return this.bitrateBps;
-    if (this.active(now) && now - this.#windowStart >= PARTIAL_WINDOW_MS) return (this.#windowBytes * 8000) / (now - this.#windowStart);
-    return this.#lastMeasuredBps;
+    if (!this.active(now)) return this.#lastMeasuredBps;
+    let measured = this.bitrateBps;
+    if (measured === 0 && now - this.#windowStart >= PARTIAL_WINDOW_MS) measured = (this.#windowBytes * 8000) / (now - this.#windowStart);
+    return this.#windows.length < BITRATE_WINDOWS ? Math.max(measured, this.#priceBeforeStop) : measured;
   }
 
   /** Whether packets arrived lately. */
@@ -99,6 +104,7 @@ export class TrackLayer {
     if (elapsed >= 2 * BITRATE_WINDOW_MS) {
       windows.length = 0;
       this.bitrateBps = 0;
+      this.#priceBeforeStop = this.#lastMeasuredBps;
       return;
     }
     if (windows.length === BITRATE_WINDOWS) windows.shift();

@@ -25,12 +25,18 @@ test('a layer\'s bitrate is averaged over its last five seconds (a key frame\'s 
   // Stopped (dynacast, or the publisher's encoder): what it would cost is what it cost when it ran.
   expect(layer.active(t + 3000)).toBe(false);
   expect(layer.expectedBitrateBps(t + 3000) / 1000).toBeCloseTo(steady, 0);
-  // Started again after the long silence: its average starts again, priced from its first window meanwhile.
+  // Started again after the long silence, ramping up from a tenth of its old rate: its average starts again, and it
+  // is priced no lower than before it stopped until that average is whole (five windows)...
   layer.received(85, t + 3000);
   expect(layer.bitrateBps).toBe(0);
-  t = feed(layer, t + 3010, 490, 2 * 85 + SENT_OVERHEAD_BYTES);
-  expect(layer.expectedBitrateBps(t) / 1000).toBeGreaterThan(1.8 * steady);
-  feed(layer, t, 610, 85);
-  expect(layer.bitrateBps / 1000).toBeGreaterThan(steady);
-  expect(layer.bitrateBps / 1000).toBeLessThan(2 * steady);
+  t = feed(layer, t + 3010, 2990, 5);
+  expect(layer.bitrateBps / 1000).toBeLessThan(0.5 * steady);
+  expect(layer.expectedBitrateBps(t) / 1000).toBeCloseTo(steady, 0);
+  // ...then at what it measures.
+  feed(layer, t, 3000, 5);
+  expect(layer.expectedBitrateBps(t + 3000) / 1000).toBeLessThan(0.5 * steady);
+  // A layer that never stopped is priced from its first window's first quarter-second.
+  const fresh = new TrackLayer(1, {}, 0);
+  feed(fresh, 0, 300, 85);
+  expect(fresh.expectedBitrateBps(300) / 1000).toBeCloseTo(kbps(85), -1);
 });
