@@ -18,6 +18,12 @@ export const PROBE_BACKOFF = 0.95;
 const ACKED_WINDOW_MS = 500;
 /** ...and over no less than this span (a single feedback covers a few packets). */
 const ACKED_MIN_SPAN_MS = 50;
+/**
+ * A delay-based cut takes the higher of the half-second rate and the rate over this much of the latest arrivals: when
+ * a probe or a key frame's burst filled the queue, the link just delivered that burst's rate, while the half second
+ * mostly shows what the SFU had to send (an estimate cut to 0.85 x that sat far under a 600 kbit/s link).
+ */
+const RECENT_ACKED_MS = 150;
 const LOSS_WINDOW_MS = 1000;
 /** A probe cluster with fewer packets received tells nothing. */
 const PROBE_MIN_PACKETS = 5;
@@ -87,6 +93,20 @@ export class SendSideEstimator {
     if (acked.length === 0) return 0;
     const span = acked[acked.length - 1].lastArrivalMs - acked[0].firstArrivalMs;
     return (this.#ackedBytes * 8000) / Math.max(ACKED_MIN_SPAN_MS, span);
+  }
+
+  /** The acknowledged rate over the latest RECENT_ACKED_MS of arrivals (whole feedback packets). */
+  #recentAckedBps(): number {
+    const acked = this.#acked;
+    if (acked.length === 0) return 0;
+    const newest = acked[acked.length - 1].lastArrivalMs;
+    let bytes = 0;
+    let first = newest;
+    for (let i = acked.length - 1; i >= 0 && newest - acked[i].lastArrivalMs <= RECENT_ACKED_MS; i--) {
+      bytes += acked[i].bytes;
+      first = Math.min(first, acked[i].firstArrivalMs);
+    }
+    return (bytes * 8000) / Math.max(2 * ACKED_MIN_SPAN_MS, newest - first);
   }
 
   /**
@@ -164,7 +184,7 @@ export class SendSideEstimator {
     const lossCap = loss > HIGH_LOSS ? Math.max((this.#estimate ?? acked) * (1 - 0.5 * loss), DECREASE_FACTOR * acked) : Infinity;
     if (overusing || (this.#estimate ?? Infinity) > lossCap) {
       if (nowMs - this.#decreasedAtMs < DECREASE_INTERVAL_MS || acked === 0) return;
-      const byDelay = overusing ? DECREASE_FACTOR * acked : Infinity;
+      const byDelay = overusing ? DECREASE_FACTOR * Math.max(acked, this.#recentAckedBps()) : Infinity;
       this.#estimate = Math.max(Math.min(byDelay, lossCap, this.#estimate ?? Infinity), 10_000);
       this.#decreasedAtMs = nowMs;
       this.#changedAtMs = nowMs;

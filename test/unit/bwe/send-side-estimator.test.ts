@@ -59,6 +59,19 @@ test('a subscriber that holds its feedback (a busy machine) and then sends it in
   expect(Math.max(...seen)).toBeLessThan(1.4 * Mbps);
 });
 
+test('a burst that fills the queue (a probe, a key frame) on an application-limited link cuts to what the link delivered during it, not to the half-second average', () => {
+  const link = new LinkSimulator(600 * kbps);
+  const seen: number[] = [];
+  // 400 kbit/s of media, and every 3 s a 100 ms burst at 1.5 Mbit/s.
+  link.run(30_000, (now) => {
+    if (now >= 5000 && now % 500 === 0 && link.estimator.estimateBps !== undefined) seen.push(link.estimator.estimateBps);
+    return now % 3000 < 100 ? 1.5 * Mbps : 400 * kbps;
+  });
+  expect(link.estimator.lastCongestionMs).toBeGreaterThan(0);
+  // Cut by the half second alone, it fell to 454 kbit/s; the link carries 600, and 0.85 x 600 is 510.
+  expect(Math.min(...seen)).toBeGreaterThan(500 * kbps);
+});
+
 test('random loss under 10 % cuts nothing; heavy loss cuts, never below what still arrives', () => {
   const light = new LinkSimulator(10 * Mbps);
   light.lossRate = 0.03;
