@@ -42,22 +42,52 @@ export class BrowserParticipant {
     server: { url: string; signalingUrl: string },
     room: string,
     identity: string,
-    media: { width?: number; height?: number; audio?: boolean; video?: boolean; rtcConfig?: RTCConfiguration } = {},
+    media: {
+      width?: number;
+      height?: number;
+      audio?: boolean;
+      video?: boolean;
+      rtcConfig?: RTCConfiguration;
+      subscribe?: boolean;
+      /**
+       * Floor for the page's own send-side estimate (kbit/s): `x-google-min-bitrate` added to the VP8 codec of every
+       * answer it receives. For tests about a subscriber's link, where the cameras must keep sending their layers.
+       */
+      minSendKbps?: number;
+    } = {},
   ): Promise<BrowserParticipant> {
     const page = await browser.context.newPage();
     page.on('pageerror', (error) => console.error(`[${identity}] page error: ${error.message}`));
     // Record every RTCPeerConnection the SDK makes, so the test can read their stats.
-    await page.addInitScript(() => {
+    await page.addInitScript((minSendKbps) => {
       const Native = window.RTCPeerConnection;
       const all: RTCPeerConnection[] = [];
       (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = all;
+      /** Adds x-google-min-bitrate to the VP8 payload type of each m-section (its a=fmtp line made or extended). */
+      const withMinBitrate = (sdp: string) =>
+        sdp
+          .split(/(?=\r\nm=)/)
+          .map((section) => {
+            const pt = /a=rtpmap:(\d+) VP8\/90000/.exec(section)?.[1];
+            if (!pt) return section;
+            const fmtp = new RegExp(`a=fmtp:${pt} ([^\r\n]*)`);
+            return fmtp.test(section)
+              ? section.replace(fmtp, `a=fmtp:${pt} $1;x-google-min-bitrate=${minSendKbps}`)
+              : section.replace(`a=rtpmap:${pt} VP8/90000`, `a=rtpmap:${pt} VP8/90000\r\na=fmtp:${pt} x-google-min-bitrate=${minSendKbps}`);
+          })
+          .join('');
       window.RTCPeerConnection = class extends Native {
         constructor(config?: RTCConfiguration) {
           super(config);
           all.push(this);
         }
+
+        override setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
+          if (minSendKbps > 0 && description.type === 'answer' && description.sdp) description = { type: 'answer', sdp: withMinBitrate(description.sdp) };
+          return super.setRemoteDescription(description);
+        }
       } as typeof RTCPeerConnection;
-    });
+    }, media.minSendKbps ?? 0);
     await page.goto(`${server.url}/`);
     // Loaded by the page itself: vitest would rewrite an import() written inside page.evaluate.
     await page.addScriptTag({ type: 'module', content: "import * as sdk from '/tsfu-sdk.js'; window.__sdk = sdk;" });
@@ -69,7 +99,7 @@ export class BrowserParticipant {
         const { Room } = w.__sdk as { Room: any };
         const events: unknown[] = [];
         w.__events = events;
-        const room = await Room.connect(url, token, media.rtcConfig ? { rtcConfig: media.rtcConfig } : {});
+        const room = await Room.connect(url, token, { ...(media.rtcConfig ? { rtcConfig: media.rtcConfig } : {}), ...(media.subscribe === false ? { autoSubscribe: false } : {}) });
         w.__room = room;
         room.on('trackSubscribed', (info: { trackId: string; kind: string }, track: MediaStreamTrack, stream: MediaStream) => {
           const element = document.createElement(info.kind === 'video' ? 'video' : 'audio') as HTMLMediaElement;
