@@ -74,6 +74,8 @@ export class DownlinkAllocator {
   #congestionAt = -Infinity;
   #probeInterval = PROBE_INTERVAL_MIN_MS;
   #nextProbeAt = -Infinity;
+  /** What the last probe measured when it failed: the next probe aims no higher. */
+  #failedProbeResult: number | undefined;
   /** Audio's rate on the connection, measured between runs. */
   #audioBps = 0;
   #audioSample = { atMs: -Infinity, bytes: 0 };
@@ -121,10 +123,16 @@ export class DownlinkAllocator {
     if (previous === undefined || bps < previous || bps >= JUMP * previous) this.run(now);
   }
 
-  /** A probe ended: after a success the next step comes soon, after a failure later and later. */
+  /**
+   * A probe ended: after a success the next step comes soon, after a failure later and later. Only a success proves
+   * room for upgrades (a failed probe's result, at the edge of the link, upgraded a camera whose switch key frame the
+   * link then could not carry); a failure's result caps the next probe instead, so a link with room for part of the
+   * step still gets it, one probe later.
+   */
   onProbeResult(targetBps: number, resultBps: number | undefined, now = performance.now()): void {
     const succeeded = probeSucceeded(targetBps, resultBps);
-    if (resultBps !== undefined && this.#capacity !== undefined) this.#proven = Math.max(this.#proven ?? 0, Math.min(resultBps, this.#capacity));
+    if (succeeded && this.#capacity !== undefined) this.#proven = Math.max(this.#proven ?? 0, Math.min(resultBps!, this.#capacity));
+    this.#failedProbeResult = succeeded ? undefined : resultBps;
     this.#probeInterval = succeeded ? PROBE_INTERVAL_MIN_MS : Math.min(2 * this.#probeInterval, PROBE_INTERVAL_MAX_MS);
     this.#nextProbeAt = now + this.#probeInterval;
     this.run(now);
@@ -204,7 +212,11 @@ export class DownlinkAllocator {
       return;
     }
     if (now < this.#nextProbeAt || now - this.#congestionAt < PROBE_AFTER_CONGESTION_MS) return;
-    if (this.#prober.probe(Math.min(goal, PROBE_STEP * proven))) this.#nextProbeAt = Infinity;
+    let target = Math.min(goal, PROBE_STEP * proven);
+    // Aiming at what a failed probe measured only helps when that is above what is proven already.
+    if (this.#failedProbeResult !== undefined && this.#failedProbeResult > PROBE_MARGIN * proven) target = Math.min(target, this.#failedProbeResult);
+    this.#failedProbeResult = undefined;
+    if (this.#prober.probe(target)) this.#nextProbeAt = Infinity;
   }
 
   close(): void {

@@ -121,6 +121,36 @@ test('short of bandwidth, it probes toward what the tracks want (at most twice t
   allocator.close();
 });
 
+test('a failed probe earns no upgrade, though its result would fit one; the next probe aims at what it measured, and its success does', () => {
+  vi.useFakeTimers();
+  const now = performance.now();
+  const probes: number[] = [];
+  const prober: DownlinkProber = { probing: false, audioBytes: 0, probe: (target) => (probes.push(target), true) };
+  const states: VideoTrackState[] = [];
+  const allocator = new DownlinkAllocator((_, state) => states.push(state), prober);
+  const camera = downTrack('camera', now + 20_000);
+  allocator.add(camera.downTrack);
+  // 250 kbit/s carries the low layer (150 kbit/s) only.
+  allocator.onEstimate(250_000, now);
+  expect(states).toEqual([{ paused: false, layer: 0 }]);
+  allocator.onEstimate(2_500_000, now + 1000);
+  allocator.run(now + 10_001);
+  expect(probes).toEqual([500_000]);
+  allocator.onProbeResult(500_000, 480_000, now + 10_200);
+  expect(states).toHaveLength(1);
+  allocator.run(now + 10_200 + PROBE_INTERVAL_MIN_MS);
+  expect(probes[1]).toBe(960_000);
+  // Failed (800 kbit/s, under 90 % of 960): 0.85 x 800 kbit/s would hold the middle layer, but only a success earns it.
+  allocator.onProbeResult(960_000, 800_000, now + 11_400);
+  expect(states).toHaveLength(1);
+  // The next probe, after the longer wait that follows a failure, aims at what it measured; its success earns it.
+  allocator.run(now + 11_400 + 2 * PROBE_INTERVAL_MIN_MS);
+  expect(probes[2]).toBe(800_000);
+  allocator.onProbeResult(800_000, 790_000, now + 13_600);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 1 });
+  allocator.close();
+});
+
 test('a layer dynacast stopped keeps the price it had: allocated when it fits (which starts it again), not when it does not', () => {
   vi.useFakeTimers();
   const now = performance.now();
