@@ -60,8 +60,6 @@ export class TrackLayer {
   #lastMeasuredBps = 0;
   /** What it cost before its last stop: a restarting layer is priced no lower until its average is whole again. */
   #priceBeforeStop = 0;
-  /** The busiest of the latest complete windows (bps), kept when the layer stops. */
-  #peakBps = 0;
 
   constructor(index: number, description: { rid?: string; width?: number; height?: number }, cacheSize: number) {
     this.index = index;
@@ -82,14 +80,6 @@ export class TrackLayer {
     let measured = this.bitrateBps;
     if (measured === 0 && now - this.#windowStart >= PARTIAL_WINDOW_MS) measured = (this.#windowBytes * 8000) / (now - this.#windowStart);
     return this.#windows.length < BITRATE_WINDOWS ? Math.max(measured, this.#priceBeforeStop) : measured;
-  }
-
-  /**
-   * Its busiest second among the latest five (bps), and never less than `expectedBitrateBps`: what switching up to it
-   * costs, since a switch starts with a key frame (and a resume too).
-   */
-  peakBitrateBps(now: number): number {
-    return Math.max(this.expectedBitrateBps(now), this.#peakBps);
   }
 
   /** Whether packets arrived lately. */
@@ -121,13 +111,10 @@ export class TrackLayer {
     windows.push({ bytes: this.#windowBytes, ms: elapsed });
     let bytes = 0;
     let ms = 0;
-    let peak = 0;
     for (const window of windows) {
       bytes += window.bytes;
       ms += window.ms;
-      peak = Math.max(peak, (window.bytes * 8000) / window.ms);
     }
-    this.#peakBps = peak;
     this.bitrateBps = this.#lastMeasuredBps = (bytes * 8000) / ms;
   }
 }

@@ -173,28 +173,3 @@ test('a layer dynacast stopped keeps the price it had: allocated when it fits (w
   expect(states.at(-1)).toEqual({ paused: false, layer: 2 });
   allocator.close();
 });
-
-test('going up is priced at the layer\'s busiest second (a switch starts with a key frame); staying, at its average', () => {
-  vi.useFakeTimers();
-  const now = performance.now();
-  const states: VideoTrackState[] = [];
-  const allocator = new DownlinkAllocator((_, state) => states.push(state));
-  const camera = downTrack('camera', now);
-  allocator.add(camera.downTrack);
-  // The middle layer: 500 kbit/s on average over five seconds, one of which (a key frame) carried 1.3 Mbit/s.
-  const middle = camera.downTrack.track.layers[1];
-  for (const [i, kbps] of [300, 300, 300, 300, 1300].entries()) {
-    middle.received(0, now + i * 1000);
-    middle.received((kbps * 1000) / 8, now + i * 1000);
-  }
-  for (const layer of camera.downTrack.track.layers) layer.received(0, now + 5000);
-  expect(middle.expectedBitrateBps(now + 5000)).toBeLessThan(560_000);
-  expect(middle.peakBitrateBps(now + 5000)).toBeGreaterThan(1_300_000);
-  // 900 kbit/s: the low layer (150) and the middle one's average would fit in 85 %, its busiest second would not.
-  allocator.onEstimate(250_000, now + 5000);
-  expect(states.at(-1)).toEqual({ paused: false, layer: 0 });
-  allocator.onEstimate(900_000, now + 20_000);
-  allocator.onProbeResult(900_000, 900_000, now + 20_000);
-  expect(states.at(-1)).toEqual({ paused: false, layer: 0 });
-  allocator.close();
-});

@@ -19,12 +19,9 @@ test('a layer\'s bitrate is averaged over its last five seconds (a key frame\'s 
   t = feed(layer, t, 1010, 85);
   expect(layer.bitrateBps / 1000).toBeGreaterThan(steady);
   expect(layer.bitrateBps / 1000).toBeLessThan(1.5 * steady);
-  // Its busiest second is what switching up to it costs (a switch starts with a key frame).
-  expect(layer.peakBitrateBps(t) / 1000).toBeGreaterThan(2.5 * steady);
   // Five seconds later the spike has left the average.
   t = feed(layer, t, 5000, 85);
   expect(layer.bitrateBps / 1000).toBeCloseTo(steady, 0);
-  expect(layer.peakBitrateBps(t) / 1000).toBeLessThan(1.1 * steady);
   // Stopped (dynacast, or the publisher's encoder): what it would cost is what it cost when it ran.
   expect(layer.active(t + 3000)).toBe(false);
   expect(layer.expectedBitrateBps(t + 3000) / 1000).toBeCloseTo(steady, 0);
