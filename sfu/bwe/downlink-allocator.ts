@@ -143,8 +143,12 @@ export class DownlinkAllocator {
     const entries = [...this.#tracks];
     const input: AllocatableTrack[] = entries.map(([downTrack, state]) => ({
       priority: downTrack.track.source === 'screen' ? 2 : 0,
-      // A stopped layer is priced at what it cost when it ran: allocating it asks dynacast to start it again.
-      layerBps: downTrack.track.layers.map((layer) => Math.max(layer.expectedBitrateBps(now), layer.active(now) ? 1 : 0)),
+      // A stopped layer is priced at what it cost when it ran: allocating it asks dynacast to start it again. Layers
+      // above the allocated one at what switching to them costs: going up starts with a key frame, and a link that
+      // carries the average only congests at the switch (and goes down again).
+      layerBps: downTrack.track.layers.map((layer) =>
+        Math.max(layer.index > state.allocated ? layer.switchBitrateBps(now) : layer.expectedBitrateBps(now), layer.active(now) ? 1 : 0),
+      ),
       wanted: state.settings.enabled ? state.settings.maxLayer : PAUSED,
       allocated: state.allocated,
       downgradedAt: state.downgradedAt,

@@ -10,6 +10,8 @@ const BITRATE_WINDOW_MS = 1000;
  * moves the average little, so an allocation made on it does not upgrade into a dip or downgrade for a spike.
  */
 const BITRATE_WINDOWS = 5;
+/** Switching up to a layer is priced at up to this multiple of its average (see `switchBitrateBps`). */
+const SWITCH_HEADROOM = 1.5;
 /** A layer that has just started is costed from its first window once this much of it has passed. */
 const PARTIAL_WINDOW_MS = 250;
 /**
@@ -60,6 +62,8 @@ export class TrackLayer {
   #lastMeasuredBps = 0;
   /** What it cost before its last stop: a restarting layer is priced no lower until its average is whole again. */
   #priceBeforeStop = 0;
+  /** The busiest of the latest complete windows (bps), kept when the layer stops. */
+  #peakBps = 0;
 
   constructor(index: number, description: { rid?: string; width?: number; height?: number }, cacheSize: number) {
     this.index = index;
@@ -80,6 +84,16 @@ export class TrackLayer {
     let measured = this.bitrateBps;
     if (measured === 0 && now - this.#windowStart >= PARTIAL_WINDOW_MS) measured = (this.#windowBytes * 8000) / (now - this.#windowStart);
     return this.#windows.length < BITRATE_WINDOWS ? Math.max(measured, this.#priceBeforeStop) : measured;
+  }
+
+  /**
+   * What switching up to it costs (bps), since a switch starts with a key frame (a resume too): its busiest second
+   * among the latest five, at most SWITCH_HEADROOM x its price (a second of a key frame and a few deltas; the whole
+   * busiest second would ask a probe to show room for a key frame every second), and never less than the price.
+   */
+  switchBitrateBps(now: number): number {
+    const price = this.expectedBitrateBps(now);
+    return Math.max(price, Math.min(this.#peakBps, SWITCH_HEADROOM * price));
   }
 
   /** Whether packets arrived lately. */
@@ -111,10 +125,13 @@ export class TrackLayer {
     windows.push({ bytes: this.#windowBytes, ms: elapsed });
     let bytes = 0;
     let ms = 0;
+    let peak = 0;
     for (const window of windows) {
       bytes += window.bytes;
       ms += window.ms;
+      peak = Math.max(peak, (window.bytes * 8000) / window.ms);
     }
+    this.#peakBps = peak;
     this.bitrateBps = this.#lastMeasuredBps = (bytes * 8000) / ms;
   }
 }

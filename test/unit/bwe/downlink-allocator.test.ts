@@ -173,3 +173,35 @@ test('a layer dynacast stopped keeps the price it had: allocated when it fits (w
   expect(states.at(-1)).toEqual({ paused: false, layer: 2 });
   allocator.close();
 });
+
+test('going up is priced at what the switch costs (its busiest second, up to 1.5 x its average: a switch starts with a key frame); staying, at its average', () => {
+  vi.useFakeTimers();
+  const now = performance.now();
+  const states: VideoTrackState[] = [];
+  const allocator = new DownlinkAllocator((_, state) => states.push(state));
+  const camera = downTrack('camera', now);
+  allocator.add(camera.downTrack);
+  // The middle layer: 500 kbit/s on average over five seconds, one of which (a key frame) carried 1.3 Mbit/s.
+  const middle = camera.downTrack.track.layers[1];
+  for (const [i, kbps] of [300, 300, 300, 300, 1300].entries()) {
+    middle.received(0, now + i * 1000);
+    middle.received((kbps * 1000) / 8, now + i * 1000);
+  }
+  for (const layer of camera.downTrack.track.layers) layer.received(0, now + 5000);
+  const average = middle.expectedBitrateBps(now + 5000);
+  expect(average).toBeLessThan(560_000);
+  expect(middle.switchBitrateBps(now + 5000)).toBeCloseTo(1.5 * average, -3);
+  allocator.onEstimate(250_000, now + 5000);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 0 });
+  // A link between the two: the middle layer's average fits in 85 % of it (in place of the low one), the switch does not.
+  const between = (average + 1.5 * average) / 2 / 0.85;
+  allocator.onEstimate(between, now + 20_000);
+  allocator.onProbeResult(between, between, now + 20_000);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 0 });
+  // Room for the switch: up.
+  const enough = (1.05 * 1.5 * average) / 0.85;
+  allocator.onEstimate(enough, now + 21_000);
+  allocator.onProbeResult(enough, enough, now + 21_000);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 1 });
+  allocator.close();
+});

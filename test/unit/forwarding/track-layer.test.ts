@@ -19,9 +19,12 @@ test('a layer\'s bitrate is averaged over its last five seconds (a key frame\'s 
   t = feed(layer, t, 1010, 85);
   expect(layer.bitrateBps / 1000).toBeGreaterThan(steady);
   expect(layer.bitrateBps / 1000).toBeLessThan(1.5 * steady);
+  // Switching up to it costs its busiest second (a switch starts with a key frame), at most 1.5 x its average.
+  expect(layer.switchBitrateBps(t) / 1000).toBeCloseTo((1.5 * layer.bitrateBps) / 1000, 0);
   // Five seconds later the spike has left the average.
   t = feed(layer, t, 5000, 85);
   expect(layer.bitrateBps / 1000).toBeCloseTo(steady, 0);
+  expect(layer.switchBitrateBps(t) / 1000).toBeLessThan(1.1 * steady);
   // Stopped (dynacast, or the publisher's encoder): what it would cost is what it cost when it ran.
   expect(layer.active(t + 3000)).toBe(false);
   expect(layer.expectedBitrateBps(t + 3000) / 1000).toBeCloseTo(steady, 0);
