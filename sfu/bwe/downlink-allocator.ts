@@ -20,6 +20,12 @@ export const PROBE_STEP = 2;
  * back at 8 %/s takes ~2.1 s, so this must be well over that.
  */
 export const PAUSE_AFTER_MS = 4000;
+/**
+ * A probe's success earns upgrades once the link has carried it this long with no fall of the estimate: a probe that
+ * overfilled the link shows as a cut within a few hundred ms of its feedback (in the shaped test, probes on a
+ * 600 kbit/s link sometimes measured room it does not have, and the upgrade's key frame then did not fit).
+ */
+export const PROBE_SETTLE_MS = 700;
 /** Probes aim this much above what the upgrades need, so that a result a little under the target still earns them. */
 const PROBE_MARGIN = 1.15;
 
@@ -66,6 +72,9 @@ export class DownlinkAllocator {
   #capacity: number | undefined;
   /** What the link was shown to carry: a successful probe's result, lowered with every fall of the estimate. */
   #proven: number | undefined;
+  /** What was proven before the last successful probe raised it, and when it did (upgrades wait PROBE_SETTLE_MS). */
+  #provenBefore: number | undefined;
+  #provenRaisedAt = -Infinity;
   readonly #tracks = new Map<DownTrack, TrackState>();
   readonly #onState: (downTrack: DownTrack, state: VideoTrackState) => void;
   readonly #prober?: DownlinkProber;
@@ -131,7 +140,11 @@ export class DownlinkAllocator {
    */
   onProbeResult(targetBps: number, resultBps: number | undefined, now = performance.now()): void {
     const succeeded = probeSucceeded(targetBps, resultBps);
-    if (succeeded && this.#capacity !== undefined) this.#proven = Math.max(this.#proven ?? 0, Math.min(resultBps!, this.#capacity));
+    if (succeeded && this.#capacity !== undefined && (this.#proven === undefined || resultBps! > this.#proven)) {
+      this.#provenBefore = this.#proven;
+      this.#provenRaisedAt = now;
+      this.#proven = Math.min(resultBps!, this.#capacity);
+    }
     this.#failedProbeResult = succeeded ? undefined : resultBps;
     this.#probeInterval = succeeded ? PROBE_INTERVAL_MIN_MS : Math.min(2 * this.#probeInterval, PROBE_INTERVAL_MAX_MS);
     this.#nextProbeAt = now + this.#probeInterval;
@@ -156,7 +169,10 @@ export class DownlinkAllocator {
     }));
     const audio = this.#measureAudio(now);
     const videoCapacity = this.#capacity === undefined ? undefined : Math.max(0, this.#capacity - audio);
-    const videoProven = this.#proven === undefined ? undefined : Math.max(0, this.#proven - audio);
+    // A fall of the estimate lowers what was proven (onEstimate); a fresh probe's success counts once it has settled.
+    const settling = now - this.#provenRaisedAt < PROBE_SETTLE_MS && this.#provenBefore !== undefined;
+    const proven = settling ? Math.min(this.#proven!, this.#provenBefore!) : this.#proven;
+    const videoProven = proven === undefined ? undefined : Math.max(0, proven - audio);
     const result = allocate(input, videoCapacity, now, videoProven);
     entries.forEach(([downTrack, state], i) => {
       let layer = result[i];

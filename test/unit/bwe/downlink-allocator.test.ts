@@ -1,5 +1,5 @@
 import { afterEach, expect, test, vi } from 'vitest';
-import { DownlinkAllocator, PAUSE_AFTER_MS, PROBE_AFTER_CONGESTION_MS, PROBE_INTERVAL_MIN_MS, type DownlinkProber, type VideoTrackState } from '../../../sfu/bwe/downlink-allocator.js';
+import { DownlinkAllocator, PAUSE_AFTER_MS, PROBE_AFTER_CONGESTION_MS, PROBE_INTERVAL_MIN_MS, PROBE_SETTLE_MS, type DownlinkProber, type VideoTrackState } from '../../../sfu/bwe/downlink-allocator.js';
 import { videoSettingsFor } from '../../../sfu/bwe/video-settings.js';
 import type { DownTrack } from '../../../sfu/media/down-track.js';
 import { TrackLayer } from '../../../sfu/media/track-layer.js';
@@ -114,6 +114,7 @@ test('short of bandwidth, it probes toward what the tracks want (at most twice t
   expect(probes[1]).toBe(Math.min((1.15 * camera.downTrack.track.layers[2].bitrateBps) / 0.85, 2 * 1_150_000));
   // Its success proves the room: the camera goes up.
   allocator.onProbeResult(probes[1], probes[1], now + 11_400);
+  allocator.run(now + 11_400 + PROBE_SETTLE_MS);
   expect(states.at(-1)).toEqual({ paused: false, layer: 2 });
   // Everything fits now: no more probes.
   allocator.run(now + 11_400 + PROBE_INTERVAL_MIN_MS + 1);
@@ -147,6 +148,7 @@ test('a failed probe earns no upgrade, though its result would fit one; the next
   allocator.run(now + 11_400 + 2 * PROBE_INTERVAL_MIN_MS);
   expect(probes[2]).toBe(800_000);
   allocator.onProbeResult(800_000, 790_000, now + 13_600);
+  allocator.run(now + 13_600 + PROBE_SETTLE_MS);
   expect(states.at(-1)).toEqual({ paused: false, layer: 1 });
   allocator.close();
 });
@@ -170,6 +172,7 @@ test('a layer dynacast stopped keeps the price it had: allocated when it fits (w
   // A probe shows 3 Mbit/s and the hold is over: the top layer is allocated, though not received now.
   allocator.onEstimate(3_000_000, later + 11_000);
   allocator.onProbeResult(3_000_000, 3_000_000, later + 11_000);
+  allocator.run(later + 11_000 + PROBE_SETTLE_MS);
   expect(states.at(-1)).toEqual({ paused: false, layer: 2 });
   allocator.close();
 });
@@ -197,11 +200,42 @@ test('going up is priced at what the switch costs (its busiest second, up to 1.5
   const between = (average + 1.5 * average) / 2 / 0.85;
   allocator.onEstimate(between, now + 20_000);
   allocator.onProbeResult(between, between, now + 20_000);
+  allocator.run(now + 20_000 + PROBE_SETTLE_MS);
   expect(states.at(-1)).toEqual({ paused: false, layer: 0 });
   // Room for the switch: up.
   const enough = (1.05 * 1.5 * average) / 0.85;
   allocator.onEstimate(enough, now + 21_000);
   allocator.onProbeResult(enough, enough, now + 21_000);
+  allocator.run(now + 21_000 + PROBE_SETTLE_MS);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 1 });
+  allocator.close();
+});
+
+test('a probe\'s success earns its upgrade once the link has carried it for PROBE_SETTLE_MS; a fall of the estimate meanwhile undoes it', () => {
+  vi.useFakeTimers();
+  const now = performance.now();
+  const probes: number[] = [];
+  const prober: DownlinkProber = { probing: false, audioBytes: 0, probe: (target) => (probes.push(target), true) };
+  const states: VideoTrackState[] = [];
+  const allocator = new DownlinkAllocator((_, state) => states.push(state), prober);
+  const camera = downTrack('camera', now + 30_000);
+  allocator.add(camera.downTrack);
+  allocator.onEstimate(250_000, now);
+  expect(states).toEqual([{ paused: false, layer: 0 }]);
+  allocator.onEstimate(2_500_000, now + 1000);
+  allocator.run(now + 10_001);
+  expect(probes).toEqual([500_000]);
+  // The probe "succeeds" (its receive rate over 100 ms), but the link was full: its feedback cuts the estimate.
+  allocator.onProbeResult(500_000, 700_000, now + 10_200);
+  expect(states).toHaveLength(1);
+  allocator.onEstimate(280_000, now + 10_500);
+  allocator.run(now + 10_200 + PROBE_SETTLE_MS);
+  expect(states).toHaveLength(1);
+  // A success the link keeps carrying: up, once settled.
+  allocator.onEstimate(2_500_000, now + 20_000);
+  allocator.onProbeResult(700_000, 700_000, now + 20_000);
+  expect(states).toHaveLength(1);
+  allocator.run(now + 20_000 + PROBE_SETTLE_MS);
   expect(states.at(-1)).toEqual({ paused: false, layer: 1 });
   allocator.close();
 });
