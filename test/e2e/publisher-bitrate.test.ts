@@ -24,8 +24,11 @@ test('a Chromium publisher reaches full bitrate through the SFU and a subscriber
   const publisher = await BrowserParticipant.join(browser, server, 'quality', 'publisher', { width: 1280, height: 720, audio: false });
   people.push(publisher);
   const startedAt = Date.now();
-  // Correct transport-cc feedback lets Chromium's estimate climb; werift's own feedback held it near 30 kbps.
-  const bitrate = await eventually(() => publisher.availableOutgoingBitrate(), (bps) => bps >= 1_500_000, 15_000, 'availableOutgoingBitrate >= 1.5 Mbps');
+  // Correct transport-cc feedback lets Chromium's estimate climb; werift's own feedback held it near 30 kbps. Alone on
+  // the machine it gets there within a second; right after the other browser tests, in two CI runs of 2026-12-02, it
+  // was still at ~1 Mbit/s after 15 s: a busy server stamps arrivals late, which Chromium reads as a queue
+  // (docs/BANDWIDTH.md, "Not done yet"). 30 s leaves room for that and still tells the bug apart.
+  const bitrate = await eventually(() => publisher.availableOutgoingBitrate(), (bps) => bps >= 1_500_000, 30_000, 'availableOutgoingBitrate >= 1.5 Mbps');
   expect(bitrate).toBeGreaterThanOrEqual(1_500_000);
   console.info(`availableOutgoingBitrate ${Math.round(bitrate / 1000)} kbps after ${Date.now() - startedAt} ms`);
   const subscriber = await BrowserParticipant.join(browser, server, 'quality', 'subscriber', { video: false, audio: false });
