@@ -30,6 +30,17 @@ function downTrack(source: string, now: number) {
   return { downTrack: fake as unknown as DownTrack, calls };
 }
 
+/** An allocator on fake timers whose states are recorded; with a prober, the probes too (each starts). */
+function fakeAllocator(withProber = true) {
+  vi.useFakeTimers();
+  const now = performance.now();
+  const probes: number[] = [];
+  const prober: DownlinkProber = { probing: false, audioBytes: 0, probe: (target) => (probes.push(target), true) };
+  const states: VideoTrackState[] = [];
+  const allocator = new DownlinkAllocator((_, state) => states.push(state), withProber ? prober : undefined);
+  return { now, probes, states, allocator };
+}
+
 test("a subscriber's shown size and quality choose the layer: the smallest that covers the size", () => {
   const all = layers(performance.now());
   expect(videoSettingsFor(all, {})).toEqual({ enabled: true, maxLayer: 2 });
@@ -70,10 +81,7 @@ test('a falling estimate lowers layers at once, and pauses the camera before the
 });
 
 test('a hidden track is paused and comes back when shown; its timer stops with the last track', () => {
-  vi.useFakeTimers();
-  const now = performance.now();
-  const states: VideoTrackState[] = [];
-  const allocator = new DownlinkAllocator((_, state) => states.push(state));
+  const { now, states, allocator } = fakeAllocator(false);
   const camera = downTrack('camera', now);
   allocator.add(camera.downTrack);
   expect(vi.getTimerCount()).toBe(1);
@@ -87,12 +95,7 @@ test('a hidden track is paused and comes back when shown; its timer stops with t
 });
 
 test('short of bandwidth, it probes toward what the tracks want (at most twice the estimate); only a probe earns an upgrade', () => {
-  vi.useFakeTimers();
-  const now = performance.now();
-  const probes: number[] = [];
-  const prober: DownlinkProber = { probing: false, audioBytes: 0, probe: (target) => (probes.push(target), true) };
-  const states: VideoTrackState[] = [];
-  const allocator = new DownlinkAllocator((_, state) => states.push(state), prober);
+  const { now, probes, states, allocator } = fakeAllocator();
   const camera = downTrack('camera', now + 12_500);
   allocator.add(camera.downTrack);
   // Congestion: 600 kbit/s carries the middle layer only.
@@ -123,12 +126,7 @@ test('short of bandwidth, it probes toward what the tracks want (at most twice t
 });
 
 test('a failed probe earns no upgrade, though its result would fit one; the next probe aims at what it measured, and its success does', () => {
-  vi.useFakeTimers();
-  const now = performance.now();
-  const probes: number[] = [];
-  const prober: DownlinkProber = { probing: false, audioBytes: 0, probe: (target) => (probes.push(target), true) };
-  const states: VideoTrackState[] = [];
-  const allocator = new DownlinkAllocator((_, state) => states.push(state), prober);
+  const { now, probes, states, allocator } = fakeAllocator();
   const camera = downTrack('camera', now + 20_000);
   allocator.add(camera.downTrack);
   // 250 kbit/s carries the low layer (150 kbit/s) only.
@@ -154,10 +152,7 @@ test('a failed probe earns no upgrade, though its result would fit one; the next
 });
 
 test('a layer dynacast stopped keeps the price it had: allocated when it fits (which starts it again), not when it does not', () => {
-  vi.useFakeTimers();
-  const now = performance.now();
-  const states: VideoTrackState[] = [];
-  const allocator = new DownlinkAllocator((_, state) => states.push(state));
+  const { now, states, allocator } = fakeAllocator(false);
   const camera = downTrack('camera', now);
   allocator.add(camera.downTrack);
   // Ten seconds later only the two lower layers still receive packets: the top one was stopped.
@@ -178,10 +173,7 @@ test('a layer dynacast stopped keeps the price it had: allocated when it fits (w
 });
 
 test('going up is priced at what the switch costs (its busiest second, up to 1.5 x its average: a switch starts with a key frame); staying, at its average', () => {
-  vi.useFakeTimers();
-  const now = performance.now();
-  const states: VideoTrackState[] = [];
-  const allocator = new DownlinkAllocator((_, state) => states.push(state));
+  const { now, states, allocator } = fakeAllocator(false);
   const camera = downTrack('camera', now);
   allocator.add(camera.downTrack);
   // The middle layer: 500 kbit/s on average over five seconds, one of which (a key frame) carried 1.3 Mbit/s.
@@ -212,12 +204,7 @@ test('going up is priced at what the switch costs (its busiest second, up to 1.5
 });
 
 test('a probe\'s success earns its upgrade once the link has carried it for PROBE_SETTLE_MS; a fall of the estimate meanwhile undoes it', () => {
-  vi.useFakeTimers();
-  const now = performance.now();
-  const probes: number[] = [];
-  const prober: DownlinkProber = { probing: false, audioBytes: 0, probe: (target) => (probes.push(target), true) };
-  const states: VideoTrackState[] = [];
-  const allocator = new DownlinkAllocator((_, state) => states.push(state), prober);
+  const { now, probes, states, allocator } = fakeAllocator();
   const camera = downTrack('camera', now + 30_000);
   allocator.add(camera.downTrack);
   allocator.onEstimate(250_000, now);
