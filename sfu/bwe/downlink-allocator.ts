@@ -28,6 +28,12 @@ export const PAUSE_AFTER_MS = 4000;
 export const PROBE_SETTLE_MS = 700;
 /** Probes aim this much above what the upgrades need, so that a result a little under the target still earns them. */
 const PROBE_MARGIN = 1.15;
+/**
+ * A probe aimed at what a failed probe measured proves at most this share of its target: the failure showed the link
+ * full near there, and a switch's key frame needs room above the average (in the shaped test such a probe succeeded
+ * at the link's own rate, and the upgrade it earned went up and down again).
+ */
+export const CAPPED_PROBE_CREDIT = 0.9;
 
 /** The connection's downlink (downlink-estimate.ts): its prober, and the audio bytes sent on it. */
 export interface DownlinkProber {
@@ -85,6 +91,8 @@ export class DownlinkAllocator {
   #nextProbeAt = -Infinity;
   /** What the last probe measured when it failed: the next probe aims no higher. */
   #failedProbeResult: number | undefined;
+  /** The target of the probe under way when a failed probe's result capped it. */
+  #cappedTarget: number | undefined;
   /** Audio's rate on the connection, measured between runs. */
   #audioBps = 0;
   #audioSample = { atMs: -Infinity, bytes: 0 };
@@ -140,10 +148,12 @@ export class DownlinkAllocator {
    */
   onProbeResult(targetBps: number, resultBps: number | undefined, now = performance.now()): void {
     const succeeded = probeSucceeded(targetBps, resultBps);
-    if (succeeded && this.#capacity !== undefined && (this.#proven === undefined || resultBps! > this.#proven)) {
+    const credit = targetBps === this.#cappedTarget ? Math.min(resultBps ?? 0, CAPPED_PROBE_CREDIT * targetBps) : resultBps ?? 0;
+    this.#cappedTarget = undefined;
+    if (succeeded && this.#capacity !== undefined && (this.#proven === undefined || credit > this.#proven)) {
       this.#provenBefore = this.#proven;
       this.#provenRaisedAt = now;
-      this.#proven = Math.min(resultBps!, this.#capacity);
+      this.#proven = Math.min(credit, this.#capacity);
     }
     this.#failedProbeResult = succeeded ? undefined : resultBps;
     this.#probeInterval = succeeded ? PROBE_INTERVAL_MIN_MS : Math.min(2 * this.#probeInterval, PROBE_INTERVAL_MAX_MS);
@@ -234,9 +244,13 @@ export class DownlinkAllocator {
     if (now < this.#nextProbeAt || now - this.#congestionAt < PROBE_AFTER_CONGESTION_MS) return;
     let target = Math.min(goal, PROBE_STEP * proven);
     // Aiming at what a failed probe measured only helps when that is above what is proven already.
-    if (this.#failedProbeResult !== undefined && this.#failedProbeResult > PROBE_MARGIN * proven) target = Math.min(target, this.#failedProbeResult);
+    const failed = this.#failedProbeResult;
     this.#failedProbeResult = undefined;
-    if (this.#prober.probe(target)) this.#nextProbeAt = Infinity;
+    const capped = failed !== undefined && failed > PROBE_MARGIN * proven && failed < target;
+    if (capped) target = failed;
+    if (!this.#prober.probe(target)) return;
+    this.#nextProbeAt = Infinity;
+    this.#cappedTarget = capped ? target : undefined;
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { afterEach, expect, test, vi } from 'vitest';
-import { DownlinkAllocator, PAUSE_AFTER_MS, PROBE_AFTER_CONGESTION_MS, PROBE_INTERVAL_MIN_MS, PROBE_SETTLE_MS, type DownlinkProber, type VideoTrackState } from '../../../sfu/bwe/downlink-allocator.js';
+import { CAPPED_PROBE_CREDIT, DownlinkAllocator, PAUSE_AFTER_MS, PROBE_AFTER_CONGESTION_MS, PROBE_INTERVAL_MIN_MS, PROBE_SETTLE_MS, type DownlinkProber, type VideoTrackState } from '../../../sfu/bwe/downlink-allocator.js';
 import { videoSettingsFor } from '../../../sfu/bwe/video-settings.js';
 import type { DownTrack } from '../../../sfu/media/down-track.js';
 import { TrackLayer } from '../../../sfu/media/track-layer.js';
@@ -147,6 +147,33 @@ test('a failed probe earns no upgrade, though its result would fit one; the next
   expect(probes[2]).toBe(800_000);
   allocator.onProbeResult(800_000, 790_000, now + 13_600);
   allocator.run(now + 13_600 + PROBE_SETTLE_MS);
+  expect(states.at(-1)).toEqual({ paused: false, layer: 1 });
+  allocator.close();
+});
+
+test('a probe aimed at what a failed probe measured proves only CAPPED_PROBE_CREDIT of it: an upgrade needs room below the edge the failure showed', () => {
+  const { now, probes, states, allocator } = fakeAllocator();
+  const camera = downTrack('camera', now + 20_000);
+  allocator.add(camera.downTrack);
+  allocator.onEstimate(250_000, now);
+  allocator.onEstimate(2_500_000, now + 1000);
+  allocator.run(now + 10_001);
+  allocator.onProbeResult(500_000, 480_000, now + 10_200);
+  allocator.run(now + 10_200 + PROBE_INTERVAL_MIN_MS);
+  expect(probes[1]).toBe(960_000);
+  // The link is full near 620 kbit/s; the follow-up aims there and gets it all.
+  allocator.onProbeResult(960_000, 620_000, now + 11_400);
+  allocator.run(now + 11_400 + 2 * PROBE_INTERVAL_MIN_MS);
+  expect(probes[2]).toBe(620_000);
+  allocator.onProbeResult(620_000, 620_000, now + 13_600);
+  allocator.run(now + 13_600 + PROBE_SETTLE_MS);
+  // 0.85 x 620 kbit/s would cover the middle layer's 500; 0.85 x 0.9 x 620 does not.
+  expect(states).toEqual([{ paused: false, layer: 0 }]);
+  // The next probe is not capped: its success proves all it measured.
+  allocator.run(now + 13_600 + PROBE_INTERVAL_MIN_MS + 1);
+  expect(probes[3]).toBe(2 * CAPPED_PROBE_CREDIT * 620_000);
+  allocator.onProbeResult(probes[3], probes[3], now + 15_000);
+  allocator.run(now + 15_000 + PROBE_SETTLE_MS);
   expect(states.at(-1)).toEqual({ paused: false, layer: 1 });
   allocator.close();
 });
