@@ -1,6 +1,7 @@
 import type { Socket, SocketType } from 'node:dgram';
 import type { InterfaceAddresses, UdpTransport } from 'werift';
 import { InvalidStateError, LimitExceededError } from '../errors.js';
+import { stampDatagramsOnRead } from './datagram-arrivals.js';
 import type { MediaPortPool } from './media-port-pool.js';
 import { newUdpTransport, routeHostSockets } from './werift-peer-internals.js';
 
@@ -83,6 +84,7 @@ export class PeerMediaSockets {
     // werift sends without a callback, so a send error (EPERM from a firewall, ENETUNREACH) is an 'error' event:
     // without a listener it would be an uncaught exception. A lost datagram is what UDP allows anyway.
     transport.socket.on('error', ignore);
+    stampDatagramsOnRead(transport.socket);
     const closed = new Promise<void>((resolve) => {
       transport.socket.once('close', () => {
         this.#open.delete(transport);

@@ -10,6 +10,7 @@ import { remoteCodecOrder, sortByRemoteOrder } from './codec-order.js';
 import { sfuCodecs } from './media-capabilities.js';
 import { releaseStoppedTransceiver } from './werift-peer-internals.js';
 import { PublisherClock } from '../media/rtp/publisher-clock.js';
+import { datagramArrivalUs } from './datagram-arrivals.js';
 import { attachTransportCc, type TransportCcFeedback } from '../media/transport-cc/attach.js';
 import { PublisherNack } from '../media/rtp/publisher-nack.js';
 
@@ -42,7 +43,7 @@ export class PublisherPeer extends PeerBase {
     this.#identity = identity;
     this.#hooks = hooks;
     // werift's own transport-cc feedback is malformed and collapses browsers' send rate; ours replaces it.
-    this.#transportCc = attachTransportCc(pc);
+    this.#transportCc = attachTransportCc(pc, { nowUs: datagramArrivalUs });
   }
 
   get tracks(): IterableIterator<PublishedTrack> {
