@@ -8,6 +8,7 @@ import { Sfu } from '../sfu/index.js';
 import { registerMediaPortMetrics } from '../sfu/peer/media-port-metrics.js';
 import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/index.js';
 import { clientAssetRoutes } from './client-assets.js';
+import { ClusterService } from './cluster-service.js';
 import { assertDevelopmentModeAllowed, isDevelopmentMode, isLoopbackHost, type Config } from './config.js';
 import { DEV_KID, devTokenRoute } from './dev-token-route.js';
 import { createRootLogger } from './logger.js';
@@ -28,6 +29,12 @@ export interface RunningServer {
   /** kid → secret in force (the generated one in development mode). */
   keys: Record<string, string>;
   developmentMode: boolean;
+  cluster: ClusterService;
+  /**
+   * Takes no new room (`/readyz` 503, placement skips this node) and waits up to `drainMs` for its rooms to empty;
+   * resolves then, or at once when they already are. `close` tells the clients still here to join again elsewhere.
+   */
+  drain(drainMs: number): Promise<void>;
   /** Drains clients, closes peers and sockets; idempotent. */
   close(): Promise<void>;
 }
@@ -55,8 +62,10 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const sfu = new Sfu(rtc, { logger: logger.child({ name: 'sfu' }), registry });
   registerMediaPortMetrics(registry, rtc);
   const turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
+  const cluster = new ClusterService(config.cluster, logger.child({ name: 'cluster' }));
   const signaling = new SignalingService(config.signaling, {
     sfu,
+    rooms: cluster.directory,
     keys,
     logger: logger.child({ name: 'signaling' }),
     registry,
@@ -84,10 +93,12 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      cluster.cluster.setDraining(true);
       signaling.close();
       sfu.close();
       await app.close();
       await turn?.server.close();
+      await cluster.close();
     })();
     return closing;
   };
@@ -102,7 +113,17 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const url = `http://${host}:${port}`;
-  logger.info({ url, signaling: `ws://${host}:${port}${SIGNALING_PATH}`, rtcListenIp: rtc.listenIp, developmentMode }, 'server listening');
+  const signalingUrl = `ws://${host}:${port}${SIGNALING_PATH}`;
+  await cluster.start(sfu, signaling, { signalingUrl, mediaAddress: rtc.announcedIp || rtc.listenIp }, config.cluster.heartbeatMs);
+  logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
 
-  return { app, sfu, signaling, turn, registry, logger, url, signalingUrl: `ws://${host}:${port}${SIGNALING_PATH}`, keys, developmentMode, close };
+  const drain = async (drainMs: number) => {
+    draining = true;
+    cluster.cluster.setDraining(true);
+    const deadline = performance.now() + drainMs;
+    logger.info({ rooms: sfu.rooms.size, drainMs }, 'draining: no new rooms; waiting for the rooms here to empty');
+    while (sfu.rooms.size > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, Math.min(250, deadline - performance.now())));
+    logger.info({ rooms: sfu.rooms.size }, sfu.rooms.size === 0 ? 'drained: no room left' : 'drain time over: moving the remaining rooms');
+  };
+  return { app, sfu, signaling, turn, registry, logger, url, signalingUrl, keys, developmentMode, cluster, drain, close };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { defaultRedisClusterOptions } from '../cluster/index.js';
 import { defaultSfuOptions } from '../sfu/index.js';
 import { defaultSignalingOptions } from '../signaling/index.js';
 
@@ -84,7 +85,27 @@ export const ConfigSchema = Type.Object(
     iceServers: Type.Array(
       Type.Object({ urls: Type.Array(Type.String(), { minItems: 1 }), username: Type.Optional(Type.String()), credential: Type.Optional(Type.String()) }, strict),
     ),
-    shutdown: Type.Object({ graceMs: Positive }, strict),
+    cluster: Type.Object(
+      {
+        /** Redis coordinating the nodes, e.g. redis://10.0.0.2:6379; empty: a single node, no Redis. */
+        redisUrl: Type.String(),
+        /** This node's id in the cluster; generated at start when empty. */
+        nodeId: Type.String(),
+        /** The signaling URL other nodes send this room's clients to; derived from http.host/port when empty. */
+        signalingUrl: Type.String(),
+        /** Participants this node accepts in all, for placement (0: no limit). */
+        maxParticipants: Type.Integer({ minimum: 0 }),
+        keyPrefix: Type.String({ minLength: 1 }),
+        heartbeatMs: Positive,
+        nodeTtlMs: Positive,
+        leaseTtlMs: Positive,
+        leaseRenewMs: Positive,
+        commandTimeoutMs: Positive,
+      },
+      strict,
+    ),
+    /** SIGTERM: the node takes no new room and keeps its rooms up to drainMs (0: none), then closes within graceMs. */
+    shutdown: Type.Object({ graceMs: Positive, drainMs: Type.Integer({ minimum: 0 }) }, strict),
     log: Type.Object(
       { level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))) },
       strict,
@@ -104,7 +125,8 @@ export function defaultConfig(): Config {
     signaling: { ...defaultSignalingOptions },
     turn: { enabled: true, announcedIp: '', credentialTtlSeconds: 3600, server: { udpPort: 3478, tcpPort: 3478, relayPortRange: [30000, 39999] } },
     iceServers: [],
-    shutdown: { graceMs: 10_000 },
+    cluster: { redisUrl: '', nodeId: '', signalingUrl: '', maxParticipants: 0, ...defaultRedisClusterOptions },
+    shutdown: { graceMs: 10_000, drainMs: 0 },
     log: { level: 'info' },
   };
 }
@@ -130,6 +152,11 @@ export const ENV_KEYS: Record<string, string> = {
   TSFU_ALLOW_DEV_MODE_ON_NETWORK: 'auth.allowDevelopmentModeOnNetwork',
   TSFU_LOG_LEVEL: 'log.level',
   TSFU_SHUTDOWN_GRACE_MS: 'shutdown.graceMs',
+  TSFU_SHUTDOWN_DRAIN_MS: 'shutdown.drainMs',
+  TSFU_REDIS_URL: 'cluster.redisUrl',
+  TSFU_NODE_ID: 'cluster.nodeId',
+  TSFU_SIGNALING_URL: 'cluster.signalingUrl',
+  TSFU_MAX_PARTICIPANTS: 'cluster.maxParticipants',
   TSFU_TURN_ENABLED: 'turn.enabled',
   TSFU_TURN_ANNOUNCED_IP: 'turn.announcedIp',
   TSFU_TURN_AUTH_SECRET: 'turn.server.authSecret',
@@ -221,6 +248,9 @@ export function validateConfig(value: unknown): Config {
   if (config.signaling.heartbeatTimeoutMs <= config.signaling.heartbeatIntervalMs) {
     throw new ConfigError('signaling.heartbeatTimeoutMs must be longer than signaling.heartbeatIntervalMs');
   }
+  const cluster = config.cluster;
+  if (cluster.nodeTtlMs < 2 * cluster.heartbeatMs) throw new ConfigError('cluster.nodeTtlMs must be at least twice cluster.heartbeatMs (one lost heartbeat must not kill a node)');
+  if (cluster.leaseTtlMs < 2 * cluster.leaseRenewMs) throw new ConfigError('cluster.leaseTtlMs must be at least twice cluster.leaseRenewMs');
   if ((config.rtc.packetCacheSize & (config.rtc.packetCacheSize - 1)) !== 0) throw new ConfigError('rtc.packetCacheSize must be a power of two');
   // Whole messages are counted (envelope and header too): a burst below the payload limit would refuse the largest messages for ever.
   if (config.rtc.dataBytesBurst < config.rtc.maxDataMessageBytes + 4100) throw new ConfigError('rtc.dataBytesBurst must be at least rtc.maxDataMessageBytes + 4100 (payload, prefix and the largest header)');

@@ -17,13 +17,15 @@ async function main(): Promise<void> {
   }
   const server = await startServer(config);
   const shutdown = (signal: string) => {
-    server.logger.info({ signal, graceMs: config.shutdown.graceMs }, 'shutting down');
+    const { drainMs, graceMs } = config.shutdown;
+    server.logger.info({ signal, drainMs, graceMs }, 'shutting down');
+    // Bounded: the drain, then the grace period for closing; never longer.
     const timer = setTimeout(() => {
       server.logger.error('shutdown grace period exceeded; exiting');
       process.exit(1);
-    }, config.shutdown.graceMs);
+    }, drainMs + graceMs);
     timer.unref();
-    server.close().then(
+    server.drain(drainMs).then(() => server.close()).then(
       () => {
         server.logger.info('shut down cleanly');
         process.exit(0);

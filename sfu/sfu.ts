@@ -6,7 +6,7 @@ import { NegotiationQueue } from './peer/negotiation-queue.js';
 import './peer/werift-speedups.js';
 import { createSfuMetrics, type SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
-import { resetListenerErrorReporter, setListenerErrorReporter, type ListenerErrorReporter } from './typed-emitter.js';
+import { resetListenerErrorReporter, setListenerErrorReporter, TypedEmitter, type ListenerErrorReporter } from './typed-emitter.js';
 
 export interface SfuDeps {
   logger: Logger;
@@ -22,10 +22,19 @@ export interface SfuDump {
   peerConnections: number;
 }
 
+/** What the SFU tells the server about its rooms. */
+class SfuObserver extends TypedEmitter<{ roomClosed: [roomId: string] }> {
+  roomClosed(roomId: string): void {
+    this.emit('roomClosed', roomId);
+  }
+}
+
 /** The SFU (mediasoup's Worker): owns the rooms; a room exists while it has participants. */
 export class Sfu {
   readonly options: SfuOptions;
   readonly metrics: SfuMetrics;
+  /** For the server (mediasoup's `observer`): a room closed, its last participant gone (or the SFU closing). */
+  readonly observer = new SfuObserver();
   readonly #rooms = new Map<string, Room>();
   readonly #logger: Logger;
   readonly #negotiations: NegotiationQueue;
@@ -76,6 +85,7 @@ export class Sfu {
       created.once('@close', () => {
         if (this.#rooms.get(roomId) === created) this.#rooms.delete(roomId);
         this.#logger.info({ roomId }, 'room closed');
+        this.observer.roomClosed(roomId);
       });
       this.#rooms.set(roomId, created);
       this.#logger.info({ roomId }, 'room created');

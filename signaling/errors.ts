@@ -30,6 +30,8 @@ export const ErrorCode = {
   NEGOTIATION_FAILED: 'NEGOTIATION_FAILED',
   JOIN_TIMEOUT: 'JOIN_TIMEOUT',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  /** Where the room lives cannot be known now (the cluster's store is away, or no node takes new rooms): retry. */
+  ROOM_UNAVAILABLE: 'ROOM_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -41,6 +43,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  /** RFC 6455 §7.4.1 (IANA registry): the server cannot serve the request now; the same join may succeed later. */
+  TRY_AGAIN_LATER: 1013,
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   UNAUTHORIZED: 4001,
@@ -53,6 +57,10 @@ export const CloseCode = {
   DATA_STALLED: 4008,
   CONNECTION_FAILED: 4009,
   NEGOTIATION_FAILED: 4010,
+  /** The room is served by another node: a `redirect` message named it; join there. */
+  REDIRECT: 4011,
+  /** This node no longer serves the room (it moved to another node): join again, anywhere. */
+  ROOM_MOVED: 4012,
   RATE_LIMITED: 4029,
   SERVER_SHUTDOWN: 4050,
 } as const;

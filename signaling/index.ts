@@ -6,3 +6,5 @@ export { mintToken, TokenVerifier, type SigningKeys, type TokenClaims, type Mint
 export { PROTOCOL_VERSION, type ServerMessage, type ClientMessage, type IceServerInfo } from './messages.js';
 export { CloseCode, ErrorCode } from './errors.js';
 export type { SfuPort } from './sfu-port.js';
+export type { RoomDirectoryPort, RoomLocation } from './room-directory-port.js';
+export { SignalingError } from './errors.js';

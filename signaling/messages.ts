@@ -202,4 +202,6 @@ export type ServerMessage =
   | { type: 'rtt'; rttMs: number }
   | { type: 'pong'; id?: number }
   | { type: 'error'; code: string; message: string; requestType?: string }
-  | { type: 'leave'; reason: string };
+  | { type: 'leave'; reason: string }
+  /** The room is served by another node: join there with the same token (the socket closes next, code 4011). */
+  | { type: 'redirect'; signalingUrl: string; nodeId: string };

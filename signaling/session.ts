@@ -5,6 +5,7 @@ import { parseClientMessage } from './message-parser.js';
 import { PROTOCOL_VERSION, type ClientMessage, type ClientMessageOf, type IceServerInfo, type ServerMessage } from './messages.js';
 import type { SignalingMetrics } from './signaling-metrics.js';
 import type { SignalingOptions } from './signaling-options.js';
+import type { RoomDirectoryPort } from './room-directory-port.js';
 import type { ParticipantPort, ParticipantPortEvents, RoomPort, RoomPortEvents, SfuPort } from './sfu-port.js';
 import { TokenBucket } from './token-bucket.js';
 import type { TokenVerifier } from './tokens.js';
@@ -12,6 +13,7 @@ import type { TokenVerifier } from './tokens.js';
 export interface SessionDeps {
   options: SignalingOptions;
   sfu: SfuPort;
+  rooms: RoomDirectoryPort;
   tokens: TokenVerifier;
   metrics: SignalingMetrics;
   logger: Logger;
@@ -263,6 +265,13 @@ export class SignalingSession {
     if (this.#state !== 'joining') return; // the socket closed while the token was being checked
     if (claims.room !== message.room) {
       throw new SignalingError(ErrorCode.WRONG_ROOM, `token is for room "${claims.room}", not "${message.room}"`, CloseCode.WRONG_ROOM);
+    }
+    const location = await this.#deps.rooms.locate(message.room);
+    if (this.#state !== 'joining') return; // the socket closed meanwhile
+    if (location.kind === 'elsewhere') {
+      this.#deps.metrics.redirects.inc();
+      this.close(CloseCode.REDIRECT, `room is on node ${location.nodeId}`, 'redirect', { type: 'redirect', signalingUrl: location.signalingUrl, nodeId: location.nodeId });
+      return;
     }
     this.#deps.findSession(message.room, claims.identity)?.close(CloseCode.REPLACED, 'replaced by a newer connection', 'replaced', {
       type: 'leave',

@@ -7,6 +7,7 @@ export interface SignalingMetrics {
   protocolErrors: Counter<'code'>;
   rttSeconds: Histogram;
   joinSeconds: Histogram;
+  redirects: Counter;
 }
 
 export function createSignalingMetrics(registry: Registry, openConnections: () => number): SignalingMetrics {
@@ -40,5 +41,6 @@ export function createSignalingMetrics(registry: Registry, openConnections: () =
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
       registers: [registry],
     }),
+    redirects: new Counter({ name: 'tsfu_signaling_redirects_total', help: 'Joins sent to the node that serves their room', registers: [registry] }),
   };
 }

@@ -7,12 +7,15 @@ import type { IceServerInfo } from './messages.js';
 import { SignalingSession } from './session.js';
 import { createSignalingMetrics, type SignalingMetrics } from './signaling-metrics.js';
 import type { SignalingOptions } from './signaling-options.js';
+import { everyRoomHere, type RoomDirectoryPort } from './room-directory-port.js';
 import type { SfuPort } from './sfu-port.js';
 import { KeyedRateLimiter } from './token-bucket.js';
 import { TokenVerifier, type SigningKeys } from './tokens.js';
 
 export interface SignalingServiceDeps {
   sfu: SfuPort;
+  /** Where rooms live (the cluster); every room is on this node when absent. */
+  rooms?: RoomDirectoryPort;
   keys: SigningKeys;
   logger: Logger;
   registry: Registry;
@@ -78,6 +81,7 @@ export class SignalingService {
     const session = new SignalingSession(socket, ip, {
       options: this.#options,
       sfu: this.#deps.sfu,
+      rooms: this.#deps.rooms ?? everyRoomHere,
       tokens: this.#tokens,
       metrics: this.metrics,
       logger: this.#deps.logger,
@@ -103,6 +107,14 @@ export class SignalingService {
     this.#draining = true;
     for (const session of [...this.#sessions]) {
       session.close(CloseCode.SERVER_SHUTDOWN, 'server shutting down', 'server-shutdown', { type: 'leave', reason: 'server-shutdown' });
+    }
+  }
+
+  /** This node no longer serves `roomId`: its clients are told to join again (the room moved to another node). */
+  closeRoom(roomId: string): void {
+    for (const session of [...this.#joined.values()]) {
+      if (session.roomId !== roomId) continue;
+      session.close(CloseCode.ROOM_MOVED, 'room moved to another node', 'room-moved', { type: 'leave', reason: 'room-moved' });
     }
   }
 

@@ -1,5 +1,6 @@
 /** tsfu browser SDK: `Room.connect(url, token)`, then publish, subscribe (automatic, or `room.subscribe()` with `autoSubscribe: false`) and send data. */
-export { Room, PROTOCOL_VERSION } from './room.js';
+export { Room } from './room.js';
+export { PROTOCOL_VERSION } from './join.js';
 export { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
 export { AdaptiveVideo, ADAPTIVE_VIDEO_DEBOUNCE_MS, type AdaptiveVideoSettings } from './adaptive-video.js';
 export type { LocalTrack } from './publisher.js';

@@ -9,18 +9,16 @@ import type { PeerTransportHooks } from './peer-transport.js';
 import { Publisher, type LocalTrack } from './publisher.js';
 import { RemoteRoster } from './remote-roster.js';
 import type { ConnectionQuality, PublishOptions, PublishSources, RoomEvents, RoomOptions, TrackSettings } from './room-types.js';
-import { SignalClient } from './signal-client.js';
+import { joinRoom, type Joined } from './join.js';
+import type { SignalClient } from './signal-client.js';
 import { Subscriber } from './subscriber.js';
 import { decodeTokenClaims } from './token.js';
 
-/** The protocol version this SDK speaks (signaling/messages.ts PROTOCOL_VERSION; only its types are imported). */
-export const PROTOCOL_VERSION = 1;
 const DEFAULT_JOIN_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /** After sending `leave`, how long to wait for the server to close the socket before closing it ourselves. */
 const LEAVE_TIMEOUT_MS = 2_000;
 
-type Joined = Extract<ServerMessage, { type: 'joined' }>;
 type RoomState = 'connected' | 'leaving' | 'closed';
 
 /**
@@ -72,48 +70,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     const roomId = options.roomId ?? decodeTokenClaims(token)?.room;
     if (roomId === undefined || roomId === '') throw new TypeError('no roomId given and the token has no "room" claim');
     const timeoutMs = options.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
-    const signal = await SignalClient.open(url, timeoutMs);
-    return new Promise<Room>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal.handlers = undefined;
-        signal.close();
-        reject(err);
-      };
-      const timer = setTimeout(
-        () => fail(new RequestError(ClientErrorCode.TIMEOUT, `no joined message within ${timeoutMs} ms`, 'join')),
-        timeoutMs,
-      );
-      signal.handlers = {
-        message: (msg) => {
-          if (msg.type === 'joined') {
-            settled = true;
-            clearTimeout(timer);
-            // Synchronously: the Room takes over the socket before the next frame (the subscriberOffer) is read.
-            resolve(new Room(signal, msg, options));
-          } else if (msg.type === 'error') {
-            fail(new RequestError(msg.code, msg.message, msg.requestType ?? 'join'));
-          }
-        },
-        malformed: () => undefined,
-        close: (code, reason) =>
-          fail(
-            new RequestError(
-              ClientErrorCode.CONNECTION_CLOSED,
-              `the socket closed before joining (code ${code}${reason ? `: ${reason}` : ''})`,
-              'join',
-              code,
-            ),
-          ),
-      };
-      const join = { type: 'join', room: roomId, token, protocolVersion: PROTOCOL_VERSION, autoSubscribe: options.autoSubscribe ?? true } as const;
-      if (!signal.send(join)) {
-        fail(new RequestError(ClientErrorCode.CONNECTION_CLOSED, 'the socket closed before join was sent', 'join'));
-      }
-    });
+    const { signal, joined } = await joinRoom(url, { roomId, token, autoSubscribe: options.autoSubscribe ?? true, timeoutMs });
+    // In the task that read `joined`: the Room takes over the socket before the next frame (the subscriberOffer).
+    return new Room(signal, joined, options);
   }
 
   private constructor(

@@ -6,7 +6,7 @@ import { sfuCodecs } from '../../sfu/peer/media-capabilities.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/session/data-envelope.js';
 import type { MintTokenOptions } from '../../signaling/tokens.js';
-import { SignalingClient, testToken } from './signaling-client.js';
+import { joinFollowingRedirects, SignalingClient, testToken } from './signaling-client.js';
 import { TextAnswerer } from './text-answerer.js';
 
 const botOptions = { ...defaultSfuOptions, portMin: 50000, portMax: 59999 };
@@ -121,15 +121,15 @@ export class Bot {
     });
     this.subscriber.onTrack.subscribe((track) => this.#onTrack(track));
     signaling.socket.on('message', (raw) => void this.#onSignal(JSON.parse(raw.toString())));
+    // Frames that arrived with `joined` in one read were emitted before this listener existed.
+    const joined = signaling.messages.findIndex((m) => m.type === 'joined');
+    if (joined >= 0) for (const message of signaling.messages.slice(joined + 1)) void this.#onSignal(message);
   }
 
   static async join(url: string, room: string, identity: string, grants?: MintTokenOptions['grants'], options: BotOptions = {}): Promise<Bot> {
-    const signaling = await SignalingClient.connect(url);
-    const bot = new Bot(identity, signaling, options);
     const autoSubscribe = options.autoSubscribe === undefined ? {} : { autoSubscribe: options.autoSubscribe };
-    signaling.send({ type: 'join', room, token: await testToken({ room, identity, grants }), ...autoSubscribe });
-    await signaling.waitFor('joined');
-    return bot;
+    const { client } = await joinFollowingRedirects(url, room, await testToken({ room, identity, grants }), autoSubscribe);
+    return new Bot(identity, client, options);
   }
 
   /** Publishes synthetic VP8 video (~`videoKbps`) and Opus audio; returns the published track ids. */

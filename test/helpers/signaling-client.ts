@@ -51,6 +51,22 @@ export class SignalingClient {
     });
   }
 
+  /** Resolves with the first message (already received or future) whose type is one of `types`. */
+  waitForOneOf<T extends Msg['type']>(types: readonly T[], timeoutMs = 15_000): Promise<Extract<Msg, { type: T }>> {
+    const seen = this.messages.find((m) => (types as readonly string[]).includes(m.type));
+    if (seen) return Promise.resolve(seen as Extract<Msg, { type: T }>);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${types.join('|')}; got ${this.messages.map((m) => m.type).join(',')}`)), timeoutMs);
+      this.#waiters.push({
+        match: (m) => (types as readonly string[]).includes(m.type),
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as Extract<Msg, { type: T }>);
+        },
+      });
+    });
+  }
+
   /** Sends a request and waits for the next error reply. */
   async expectError(message: unknown): Promise<Extract<Msg, { type: 'error' }>> {
     const before = this.messages.length;
@@ -65,6 +81,24 @@ export class SignalingClient {
 
 export function testToken(options: Partial<MintTokenOptions> & { room: string; identity: string }): Promise<string> {
   return mintToken({ kid: TEST_KID, secret: TEST_SECRET, ...options });
+}
+
+/**
+ * Connects and sends `join` (extra fields beside room and token allowed), following `redirect`s to the node that
+ * serves the room, as the SDK does; resolves once joined, with the socket that joined and the URL it joined at.
+ */
+export async function joinFollowingRedirects(url: string, room: string, token: string, extra: Record<string, unknown> = {}) {
+  let target = url;
+  for (let hop = 0; hop <= 3; hop++) {
+    const client = await SignalingClient.connect(target);
+    client.send({ type: 'join', room, token, ...extra });
+    const reply = await client.waitForOneOf(['joined', 'redirect', 'error']);
+    if (reply.type === 'joined') return { client, joined: reply, url: target };
+    client.close();
+    if (reply.type === 'error') throw new Error(`join refused: ${reply.code} ${reply.message}`);
+    target = reply.signalingUrl;
+  }
+  throw new Error('more than 3 redirects');
 }
 
 /** Connects and joins; returns the client and its `joined` reply. */
