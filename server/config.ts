@@ -254,6 +254,9 @@ export function validateConfig(value: unknown): Config {
   if ((config.rtc.packetCacheSize & (config.rtc.packetCacheSize - 1)) !== 0) throw new ConfigError('rtc.packetCacheSize must be a power of two');
   // Whole messages are counted (envelope and header too): a burst below the payload limit would refuse the largest messages for ever.
   if (config.rtc.dataBytesBurst < config.rtc.maxDataMessageBytes + 4100) throw new ConfigError('rtc.dataBytesBurst must be at least rtc.maxDataMessageBytes + 4100 (payload, prefix and the largest header)');
+  if (cluster.redisUrl && isDevelopmentMode(config)) {
+    throw new ConfigError('cluster.redisUrl is set but auth.keys is empty: every node of a cluster must verify the same tokens, so configure auth.keys (TSFU_AUTH_KEYS=kid:secret) on each');
+  }
   assertDevelopmentModeAllowed(config);
   return config;
 }

@@ -7,6 +7,8 @@ export interface InboundSnapshot {
   trackIdentifier: string;
   kind: 'audio' | 'video';
   packetsReceived: number;
+  /** Payload bytes received (webrtc-stats: no headers or padding). */
+  bytesReceived: number;
   framesDecoded: number;
   frameWidth: number;
   frameHeight: number;
@@ -158,6 +160,7 @@ export class BrowserParticipant {
             totalSamplesReceived: Number(s.totalSamplesReceived ?? 0),
             freezeCount: Number(s.freezeCount ?? 0),
             totalFreezesDuration: Number(s.totalFreezesDuration ?? 0),
+            bytesReceived: Number(s.bytesReceived ?? 0),
             keyFramesDecoded: Number(s.keyFramesDecoded ?? 0),
             pliCount: Number(s.pliCount ?? 0),
           });

@@ -128,16 +128,23 @@ test('a student on a 600 kbit/s link gets every camera\'s low layer, smoothly, w
   const audioEnd = (await limited.inbound()).filter((s) => s.kind === 'audio').map((s) => s.packetsReceived);
   const fps: number[] = [];
   let frozenMs = 0;
+  const videoKbps = [...end].reduce((sum, [trackId, last]) => sum + (last.bytesReceived - start.get(trackId)!.bytesReceived), 0) * 8 / 20 / 1000;
+  const upgraded = [...end.values()].filter((v) => v.frameWidth > 320).length;
+  console.log(`limited student's video: ${videoKbps.toFixed(0)} kbit/s of payload, ${upgraded} camera(s) above 320x180`);
   for (const [trackId, last] of end) {
     const first = start.get(trackId)!;
     fps.push((last.framesDecoded - first.framesDecoded) / 20);
     frozenMs += (last.totalFreezesDuration - first.totalFreezesDuration) * 1000;
     const longest = Math.max(longestFreeze.get(trackId) ?? 0, last.totalFreezesDuration - previous.get(trackId)!.totalFreezesDuration);
     console.log(`limited ${trackId}: ${last.frameWidth}x${last.frameHeight}, ${fps.at(-1)!.toFixed(1)} fps, frozen ${(last.totalFreezesDuration - first.totalFreezesDuration).toFixed(2)} s in ${last.freezeCount - first.freezeCount} freezes, longest ${longest.toFixed(2)} s`);
-    expect(last.frameWidth, `${trackId}'s width`).toBe(320);
+    // Each camera's low layer; a camera whose top layer is cheap (a loaded encoder's) may be upgraded when it fits,
+    // which the frame rate, the freezes, the rate below and the key-frame count after this loop hold to account.
+    if (upgraded === 0 || last.frameWidth === 320) expect(last.frameWidth, `${trackId}'s width`).toBe(320);
     expect(fps.at(-1), `${trackId}'s frame rate`).toBeGreaterThanOrEqual(15);
     expect(longest, `${trackId}'s longest freeze (s)`).toBeLessThan(1);
   }
+  expect(upgraded, 'cameras above their low layer on the limited link').toBeLessThanOrEqual(1);
+  if (upgraded > 0) expect(videoKbps, 'video received on the 600 kbit/s link (kbit/s)').toBeLessThan(600 - 3 * 40);
   reportMeasurement('bwe_limited_fps', [...fps].sort((a, b) => a - b)[1].toFixed(1));
   reportMeasurement('bwe_limited_freeze_ms', Math.round(frozenMs));
   reportMeasurement('bwe_limited_longest_freeze_ms', Math.round(1000 * Math.max(...longestFreeze.values(), 0)));
@@ -160,7 +167,9 @@ test('a student on a 600 kbit/s link gets every camera\'s low layer, smoothly, w
   const limitedKeyframes = keyframesAfter.map((n, i) => n - keyframesBefore[i]);
   console.log(`top-layer key frames: ${baseline.join(',')} in 20 s unshaped, ${limitedKeyframes.join(',')} while limited; PLIs for the top layers while limited: ${topPlisDuring.join(',')} (the free student sent ${freePlisDuring.join(',')})`);
   reportMeasurement('bwe_limited_top_keyframes_above_baseline', Math.max(...limitedKeyframes.map((n, i) => n - baseline[i])));
-  for (let i = 0; i < 3; i++) expect(topPlisDuring[i], `PLIs for camera ${i}'s top layer`).toBeLessThanOrEqual(freePlisDuring[i]);
+  // A camera upgraded on the limited link (above) asked once for the key frame of the layer it switched to.
+  for (let i = 0; i < 3; i++) expect(topPlisDuring[i], `PLIs for camera ${i}'s top layer`).toBeLessThanOrEqual(freePlisDuring[i] + Math.min(upgraded, 1));
+  expect(topPlisDuring.reduce((a, b) => a + b, 0) - freePlisDuring.reduce((a, b) => a + b, 0), 'top-layer PLIs beyond the free student\'s').toBeLessThanOrEqual(upgraded);
 
   // Lifted: the high layers come back without a rejoin.
   shaper.unlimit(port);
