@@ -6,6 +6,8 @@ export interface PeerTransportHooks {
   localCandidate(target: PeerTargetName, candidate: IceCandidateInit): void;
   /** The browser refused a remote candidate. */
   candidateFailed(target: PeerTargetName, err: unknown): void;
+  /** ICE or DTLS failed for good (`connectionState` "failed"). */
+  connectionFailed?(target: PeerTargetName): void;
 }
 
 /**
@@ -24,6 +26,9 @@ export class PeerTransport {
     private readonly hooks: PeerTransportHooks,
   ) {
     this.pc = new RTCPeerConnection(config);
+    this.pc.onconnectionstatechange = () => {
+      if (this.pc.connectionState === 'failed' && !this.closed) this.hooks.connectionFailed?.(this.target);
+    };
     this.pc.onicecandidate = (event) => {
       // null = gathering finished, '' = end of candidates for a generation: nothing to trickle.
       if (event.candidate === null || event.candidate.candidate === '') return;

@@ -92,6 +92,20 @@ export class RemoteRoster {
     return undefined;
   }
 
+  /**
+   * After a rejoin: everyone known leaves (`participantLeft` with `reason`: their tracks end and are unpublished
+   * first) and the room's participants now join again (`participantJoined`): their sessions, and so their sids and
+   * track ids, are new.
+   */
+  reset(participants: readonly RemoteParticipant[], reason: string): void {
+    this.#pending.clear();
+    for (const participant of [...this.participants.values()]) this.#remove(participant, reason);
+    for (const participant of participants) {
+      this.add(participant);
+      this.emit('participantJoined', participant);
+    }
+  }
+
   /** Received tracks end (`trackUnsubscribed`) and everyone is forgotten: the room closed. */
   clear(): void {
     this.#pending.clear();

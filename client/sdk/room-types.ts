@@ -19,6 +19,17 @@ export interface RoomOptions {
    * m-line in every offer and answer (docs/PROTOCOL.md, "Subscribing").
    */
   autoSubscribe?: boolean;
+  /**
+   * Join again by itself when the session is lost for a reason another join can fix: the node died or drains, the
+   * room moved to another node, the socket dropped, a media connection failed (default true). The room emits
+   * `reconnecting`, then `reconnected` once joined again and everything published is published again (received
+   * tracks come back as new subscriptions), or `disconnected` when it gives up.
+   */
+  reconnect?: boolean;
+  /** How long it keeps trying (default 60 000 ms). */
+  reconnectTimeoutMs?: number;
+  /** More signaling URLs to try in turn when joining again (other nodes, or a load balancer): the first is connect()'s. */
+  urls?: readonly string[];
 }
 
 /** Which source each published track is announced as. */
@@ -74,6 +85,10 @@ export interface RoomEvents {
   trackUnsubscribed: [info: RemoteTrackInfo, track: MediaStreamTrack];
   data: [message: DataEvent];
   disconnected: [event: DisconnectedEvent];
+  /** The session was lost and the SDK is joining again; calls that need it throw until `reconnected`. */
+  reconnecting: [event: DisconnectedEvent];
+  /** Joined again, and what was published is published again. */
+  reconnected: [];
   error: [event: RoomErrorEvent];
   /** Round-trip time the server measured on the signaling socket. */
   rtt: [rttMs: number];

@@ -6,10 +6,11 @@ import { VideoObservers } from './video-observers.js';
 import { ClientErrorCode, InvalidStateError, PermissionDeniedError, RequestError } from './errors.js';
 import { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
 import type { PeerTransportHooks } from './peer-transport.js';
-import { Publisher, type LocalTrack } from './publisher.js';
+import { Publisher, type LocalTrack, type PublishEntry } from './publisher.js';
+import { reconnectAfterClose, reconnectDelayMs, retryJoinAfter } from './reconnect-policy.js';
 import { RemoteRoster } from './remote-roster.js';
 import type { ConnectionQuality, PublishOptions, PublishSources, RoomEvents, RoomOptions, TrackSettings } from './room-types.js';
-import { joinRoom, type Joined } from './join.js';
+import { joinRoom, type Joined, type JoinRequest } from './join.js';
 import type { SignalClient } from './signal-client.js';
 import { Subscriber } from './subscriber.js';
 import { decodeTokenClaims } from './token.js';
@@ -18,8 +19,10 @@ const DEFAULT_JOIN_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 /** After sending `leave`, how long to wait for the server to close the socket before closing it ourselves. */
 const LEAVE_TIMEOUT_MS = 2_000;
+/** How long the SDK keeps trying to join again after losing the session before it gives up (`disconnected`). */
+const DEFAULT_RECONNECT_TIMEOUT_MS = 60_000;
 
-type RoomState = 'connected' | 'leaving' | 'closed';
+type RoomState = 'connected' | 'reconnecting' | 'leaving' | 'closed';
 
 /**
  * A joined room: one signaling socket, a subscriber peer connection (media down, data both ways) and, once
@@ -29,16 +32,20 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly roomId: string;
   readonly localIdentity: string;
   readonly localName: string | undefined;
-  readonly grants: Joined['grants'];
-  readonly limits: Joined['limits'];
+  /** The token's grants, as the server read them at the last join. */
+  grants: Joined['grants'];
+  limits: Joined['limits'];
   /** Everyone else in the room, by identity. */
   readonly participants: Map<string, RemoteParticipant>;
   /** Latest round-trip time reported by the server, in ms. */
   rttMs: number | undefined;
 
   private state: RoomState = 'connected';
-  private readonly subscriber: Subscriber;
-  private readonly publisher: Publisher;
+  private signal!: SignalClient;
+  private subscriber!: Subscriber;
+  private publisher!: Publisher;
+  /** What was published, to publish again after a rejoin. */
+  private readonly publishedEntries = new Map<MediaStreamTrack, PublishEntry>();
   /** Tracks the SDK captured itself (publishCamera/publishMicrophone) and stops on unpublish/leave. */
   private readonly ownedTracks = new Set<MediaStreamTrack>();
   /** `observeVideo()`'s observers, by track id; each stops when its track is unsubscribed. */
@@ -57,7 +64,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.emit(event, ...args);
   });
   /** Connection quality per participant, from both connections' stats every 2 s. */
-  private readonly qualitySampler: ConnectionQualitySampler;
+  private qualitySampler!: ConnectionQualitySampler;
   private leaveReason: string | undefined;
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
@@ -70,15 +77,19 @@ export class Room extends TypedEmitter<RoomEvents> {
     const roomId = options.roomId ?? decodeTokenClaims(token)?.room;
     if (roomId === undefined || roomId === '') throw new TypeError('no roomId given and the token has no "room" claim');
     const timeoutMs = options.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
-    const { signal, joined } = await joinRoom(url, { roomId, token, autoSubscribe: options.autoSubscribe ?? true, timeoutMs });
+    const request = { roomId, token, autoSubscribe: options.autoSubscribe ?? true, timeoutMs };
+    const { signal, joined } = await joinRoom(url, request);
     // In the task that read `joined`: the Room takes over the socket before the next frame (the subscriberOffer).
-    return new Room(signal, joined, options);
+    return new Room(signal, joined, options, [url, ...(options.urls ?? []).filter((u) => u !== url)], request);
   }
 
   private constructor(
-    private readonly signal: SignalClient,
+    signal: SignalClient,
     joined: Joined,
-    options: RoomOptions,
+    private readonly options: RoomOptions,
+    /** Where to join again: the URL connected to first, then the application's others. */
+    private readonly urls: readonly string[],
+    private readonly joinRequest: JoinRequest,
   ) {
     super();
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -89,7 +100,15 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.limits = joined.limits;
     this.participants = this.roster.participants;
     for (const p of joined.participants) this.roster.add(new RemoteParticipant(p));
+    this.attach(signal, joined);
+  }
 
+  /** Builds the session on a joined socket: both peer connections, the quality sampler, the socket's handlers. */
+  private attach(signal: SignalClient, joined: Joined): void {
+    const options = this.options;
+    this.signal = signal;
+    this.grants = joined.grants;
+    this.limits = joined.limits;
     const rtcConfig: RTCConfiguration = {
       ...options.rtcConfig,
       iceServers:
@@ -97,13 +116,16 @@ export class Room extends TypedEmitter<RoomEvents> {
         joined.iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
     };
     const transportHooks: PeerTransportHooks = {
-      localCandidate: (target, candidate) => this.signal.send({ type: 'trickle', target, candidate }),
+      localCandidate: (target, candidate) => signal.send({ type: 'trickle', target, candidate }),
       candidateFailed: (target, err) =>
         this.reportError(ClientErrorCode.ICE_CANDIDATE_FAILED, `${target}: ${describe(err)}`, 'trickle'),
+      connectionFailed: (target) => {
+        if (this.signal === signal) void this.reconnect(0, `${target}-connection-failed`);
+      },
     };
     this.subscriber = new Subscriber(rtcConfig, {
       ...transportHooks,
-      send: (msg) => this.signal.send(msg),
+      send: (msg) => signal.send(msg),
       trackStarted: (trackId, track, stream) => this.roster.trackStarted(trackId, track, stream),
       trackEnded: (trackId) => this.roster.trackEnded(trackId),
       negotiationFailed: (err) => this.reportError(ClientErrorCode.NEGOTIATION_FAILED, `subscriber: ${describe(err)}`, 'subscriberOffer'),
@@ -112,7 +134,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     });
     this.publisher = new Publisher(rtcConfig, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, {
       ...transportHooks,
-      send: (msg) => this.signal.send(msg),
+      send: (msg) => signal.send(msg),
       trackNotAccepted: (mid, track) =>
         this.reportError(ClientErrorCode.TRACK_NOT_ACCEPTED, `the server did not publish ${track.kind} m-line ${mid}`, 'publishOffer'),
     });
@@ -123,8 +145,76 @@ export class Room extends TypedEmitter<RoomEvents> {
     signal.handlers = {
       message: (msg) => this.handleMessage(msg),
       malformed: (reason) => this.reportError(ClientErrorCode.MALFORMED_SERVER_MESSAGE, reason),
-      close: (code, reason) => this.teardown(code, this.leaveReason ?? (reason || (this.state === 'leaving' ? 'left' : ''))),
+      close: (code, reason) => {
+        const why = this.leaveReason ?? (reason || (this.state === 'leaving' ? 'left' : ''));
+        if (this.state === 'connected' && this.options.reconnect !== false && reconnectAfterClose(code)) void this.reconnect(code, why);
+        else this.teardown(code, why);
+      },
     };
+  }
+
+  /** Takes the session down without closing the room: the socket, both connections, what was received. */
+  private detach(reason: string): void {
+    this.signal.handlers = undefined;
+    this.signal.close(1000);
+    this.qualitySampler.stop();
+    this.publisher.close();
+    this.subscriber.close();
+    this.videoObservers.stopAll();
+    this.roster.reset([], reason);
+  }
+
+  /**
+   * The session was lost (the node died or drains, the room moved, a connection failed): join again, through the
+   * URLs in turn with backoff and jitter, for up to `reconnectTimeoutMs`; then publish again what was published and
+   * take the room's participants afresh. `reconnecting` first, then `reconnected`, or `disconnected` when it gives up.
+   */
+  private async reconnect(code: number, reason: string): Promise<void> {
+    if (this.state !== 'connected') return;
+    this.state = 'reconnecting';
+    this.leaveReason = undefined;
+    this.emit('reconnecting', { code, reason });
+    this.detach('reconnecting');
+    const deadline = Date.now() + (this.options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS);
+    let lastError = reason;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(attempt)));
+      if (this.state !== 'reconnecting') return;
+      const url = this.urls[attempt % this.urls.length];
+      let result: Awaited<ReturnType<typeof joinRoom>>;
+      try {
+        result = await joinRoom(url, { ...this.joinRequest, timeoutMs: Math.min(this.joinRequest.timeoutMs, Math.max(1000, deadline - Date.now())) });
+      } catch (err) {
+        lastError = describe(err);
+        if (err instanceof RequestError && !retryJoinAfter(err.code)) break;
+        continue;
+      }
+      if (this.state !== 'reconnecting') {
+        result.signal.handlers = undefined;
+        result.signal.close(1000);
+        return;
+      }
+      // In the task that read `joined`, as at the first join.
+      this.state = 'connected';
+      this.attach(result.signal, result.joined);
+      this.roster.reset(result.joined.participants.map((p) => new RemoteParticipant(p)), 'reconnected');
+      void this.republish().then(() => this.emit('reconnected'));
+      return;
+    }
+    if (this.state !== 'reconnecting') return;
+    this.state = 'connected'; // teardown closes from here
+    this.teardown(code, `reconnect-failed: ${lastError}`);
+  }
+
+  /** After a rejoin: every track published before, in one negotiation. */
+  private async republish(): Promise<void> {
+    const entries = [...this.publishedEntries.values()].filter((e) => e.track.readyState === 'live');
+    if (entries.length === 0 || !this.grants.canPublish) return;
+    try {
+      await this.publisher.publish(entries);
+    } catch (err) {
+      this.reportError(ClientErrorCode.NEGOTIATION_FAILED, `publishing again after reconnecting: ${describe(err)}`, 'publishOffer');
+    }
   }
 
   /** Whether the room is still connected (false once leaving or disconnected). */
@@ -153,9 +243,10 @@ export class Room extends TypedEmitter<RoomEvents> {
     const tracks = Array.isArray(stream) ? stream : stream.getTracks();
     if (tracks.length === 0) throw new TypeError('publish() needs at least one track');
     const mediaStream = Array.isArray(stream) ? new MediaStream(stream) : stream;
-    return this.publisher.publish(
-      tracks.map((track, i) => ({ track, stream: mediaStream, source: pickSource(options.sources, track, i), simulcast: options.simulcast })),
-    );
+    const entries = tracks.map((track, i) => ({ track, stream: mediaStream, source: pickSource(options.sources, track, i), simulcast: options.simulcast }));
+    const published = await this.publisher.publish(entries);
+    for (const entry of entries) if (published.some((local) => local.track === entry.track)) this.publishedEntries.set(entry.track, entry);
+    return published;
   }
 
   /** Captures the camera and publishes it; the SDK stops the track when it is unpublished or the room closes. */
@@ -230,6 +321,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   async unpublish(trackId: string): Promise<void> {
     this.assertConnected('unpublish');
     const local = await this.publisher.unpublish(trackId);
+    this.publishedEntries.delete(local.track);
     if (this.ownedTracks.delete(local.track)) local.track.stop();
   }
 
@@ -245,6 +337,10 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   /** Sends `leave` and resolves once the socket is closed. Idempotent. */
   async leave(): Promise<void> {
+    if (this.state === 'reconnecting') {
+      this.state = 'connected';
+      this.teardown(1000, 'left');
+    }
     if (this.state !== 'connected') return this.closed;
     this.state = 'leaving';
     this.signal.send({ type: 'leave' });
@@ -333,6 +429,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.subscriber.close();
     for (const track of this.ownedTracks) track.stop();
     this.ownedTracks.clear();
+    this.publishedEntries.clear();
     this.roster.clear();
     this.videoObservers.stopAll();
     this.emit('disconnected', { code, reason });

@@ -56,6 +56,8 @@ export class BrowserParticipant {
        * answer it receives. For tests about a subscriber's link, where the cameras must keep sending their layers.
        */
       minSendKbps?: number;
+      /** More signaling URLs for the SDK to join again through (other nodes). */
+      urls?: string[];
     } = {},
   ): Promise<BrowserParticipant> {
     const page = await browser.context.newPage();
@@ -101,8 +103,15 @@ export class BrowserParticipant {
         const { Room } = w.__sdk as { Room: any };
         const events: unknown[] = [];
         w.__events = events;
-        const room = await Room.connect(url, token, { ...(media.rtcConfig ? { rtcConfig: media.rtcConfig } : {}), ...(media.subscribe === false ? { autoSubscribe: false } : {}) });
+        const room = await Room.connect(url, token, {
+          ...(media.rtcConfig ? { rtcConfig: media.rtcConfig } : {}),
+          ...(media.subscribe === false ? { autoSubscribe: false } : {}),
+          ...(media.urls ? { urls: media.urls } : {}),
+        });
         w.__room = room;
+        room.on('reconnecting', (e: { code: number; reason: string }) => events.push({ type: 'reconnecting', ...e, at: Date.now() }));
+        room.on('reconnected', () => events.push({ type: 'reconnected', at: Date.now() }));
+        room.on('disconnected', (e: { code: number; reason: string }) => events.push({ type: 'disconnected', ...e }));
         room.on('trackSubscribed', (info: { trackId: string; kind: string }, track: MediaStreamTrack, stream: MediaStream) => {
           const element = document.createElement(info.kind === 'video' ? 'video' : 'audio') as HTMLMediaElement;
           element.autoplay = true;
