@@ -62,6 +62,8 @@ export interface Cluster {
   locate(room: string): Promise<Placement>;
   /** This node stops serving `room` (it emptied): compare-and-delete of its lease. Never throws. */
   release(room: string): Promise<void>;
+  /** Whether the store answers (a single node has none to lose: always true). */
+  readonly storeUp: boolean;
   /** Rooms whose lease this node holds. */
   readonly localRooms: ReadonlyMap<string, RoomLease>;
   /** Live nodes (this one included), as last read from the store. */

@@ -17,6 +17,8 @@ export class LocalCluster implements Cluster {
     this.#identity = identity;
   }
 
+  readonly storeUp = true;
+
   get localRooms(): ReadonlyMap<string, RoomLease> {
     return this.#rooms;
   }

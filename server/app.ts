@@ -62,7 +62,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const sfu = new Sfu(rtc, { logger: logger.child({ name: 'sfu' }), registry });
   registerMediaPortMetrics(registry, rtc);
   const turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
-  const cluster = new ClusterService(config.cluster, logger.child({ name: 'cluster' }));
+  const cluster = new ClusterService(config.cluster, logger.child({ name: 'cluster' }), registry);
   const signaling = new SignalingService(config.signaling, {
     sfu,
     rooms: cluster.directory,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { ClusterUnavailableError, LocalCluster, RedisCluster, type Cluster, type NodeIdentity } from '../cluster/index.js';
 import type { Sfu } from '../sfu/index.js';
 import { CloseCode, ErrorCode, SignalingError, type RoomDirectoryPort, type SignalingService } from '../signaling/index.js';
@@ -19,8 +20,16 @@ export class ClusterService {
   #cpu = { at: performance.now(), usage: process.cpuUsage() };
   #forwardedBytes = 0;
 
-  constructor(config: Config['cluster'], log: Logger) {
+  readonly #locations: Counter<'result'>;
+  readonly #leasesLost: Counter;
+
+  constructor(config: Config['cluster'], log: Logger, registry: Registry) {
     this.#log = log;
+    this.#locations = new Counter({ name: 'tsfu_cluster_joins_located_total', help: 'Joins by where their room was: here, elsewhere (redirected) or unavailable (the store was away)', labelNames: ['result'], registers: [registry] });
+    this.#leasesLost = new Counter({ name: 'tsfu_cluster_leases_lost_total', help: 'Rooms this node stopped serving because another node holds their lease now', registers: [registry] });
+    const cluster = () => this.cluster;
+    new Gauge({ name: 'tsfu_cluster_store_up', help: 'Whether the cluster store (Redis) answers; always 1 on a single node', registers: [registry], collect() { this.set(cluster().storeUp ? 1 : 0); } });
+    new Gauge({ name: 'tsfu_cluster_leases', help: 'Room leases this node holds', registers: [registry], collect() { this.set(cluster().localRooms.size); } });
     this.identity = {
       nodeId: config.nodeId || `${hostname()}-${randomBytes(4).toString('hex')}`,
       signalingUrl: config.signalingUrl,
@@ -36,9 +45,11 @@ export class ClusterService {
     locate: async (roomId) => {
       try {
         const placement = await this.cluster.locate(roomId);
+        this.#locations.inc({ result: placement.kind === 'local' ? 'here' : 'elsewhere' });
         return placement.kind === 'local' ? { kind: 'here' } : { kind: 'elsewhere', nodeId: placement.node.id, signalingUrl: placement.node.signalingUrl };
       } catch (error) {
         if (!(error instanceof ClusterUnavailableError)) throw error;
+        this.#locations.inc({ result: 'unavailable' });
         throw new SignalingError(ErrorCode.ROOM_UNAVAILABLE, `${error.message}; retry`, CloseCode.TRY_AGAIN_LATER);
       }
     },
@@ -55,6 +66,7 @@ export class ClusterService {
       });
     });
     this.cluster.on('leaseLost', (lease) => {
+      this.#leasesLost.inc();
       this.#log.warn({ roomId: lease.room, epoch: lease.epoch }, 'another node serves this room now: closing it here');
       signaling.closeRoom(lease.room);
       sfu.findRoom(lease.room)?.close();

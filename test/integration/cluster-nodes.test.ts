@@ -86,6 +86,7 @@ test('a node that loses a lease (another node holds it now) tells its clients th
   expect(leave.reason).toBe('room-moved');
   expect((await bot.signaling.closed).code).toBe(4012);
   await waitUntil(() => owner.sfu.rooms.size === 0, 5000, 'the room to close');
+  expect(await metricTotal(owner, 'tsfu_cluster_leases_lost_total')).toBe(1);
 });
 
 test('Redis away: a running room keeps accepting joins; a new room is refused with ROOM_UNAVAILABLE and close code 1013 (retry later)', async () => {
@@ -94,7 +95,8 @@ test('Redis away: a running room keeps accepting joins; a new room is refused wi
   const owner = nodeA.sfu.findRoom('during outage') ? nodeA : nodeB;
   await redis.stop();
   try {
-    await waitUntil(() => !(owner.cluster.cluster as unknown as { storeUp: boolean }).storeUp, 5000, 'the outage to be noticed');
+    await waitUntil(() => !owner.cluster.cluster.storeUp, 5000, 'the outage to be noticed');
+    expect(await metricTotal(owner, 'tsfu_cluster_store_up')).toBe(0);
     const second = await Bot.join(owner.signalingUrl, 'during outage', 'second');
     bots.push(second);
     expect(owner.sfu.room('during outage').participants.size).toBe(2);
@@ -103,6 +105,7 @@ test('Redis away: a running room keeps accepting joins; a new room is refused wi
     const error = await raw.waitFor('error');
     expect(error.code).toBe('ROOM_UNAVAILABLE');
     expect((await raw.closed).code).toBe(1013);
+    expect(await metricTotal(owner, 'tsfu_cluster_joins_located_total', 'result="unavailable"')).toBe(1);
   } finally {
     await redis.restart();
   }
