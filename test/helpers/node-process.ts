@@ -57,6 +57,15 @@ export class NodeProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Freezes the process (SIGSTOP), as a VM pause or a stalled host would. */
+  pause(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
+
   /** Sends `signal` (SIGKILL: the node dies at once) and waits for the exit. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (this.running) this.child.kill(signal);
