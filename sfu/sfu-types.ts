@@ -7,6 +7,8 @@ export interface Grants {
   canPublish: boolean;
   canSubscribe: boolean;
   canPublishData: boolean;
+  /** The room's teacher (moderator): its camera and microphone go before others' when a subscriber's link is short. */
+  roomAdmin?: boolean;
 }
 
 export interface PublishedTrackInfo {

@@ -179,7 +179,7 @@ export type ServerMessage =
       protocolVersion: number;
       roomId: string;
       participant: ParticipantInfo;
-      grants: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean };
+      grants: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean; roomAdmin: boolean };
       /** Everyone else already in the room, with their published tracks. */
       participants: ParticipantInfo[];
       iceServers: IceServerInfo[];

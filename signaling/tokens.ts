@@ -5,6 +5,8 @@ export interface TokenGrants {
   canPublish: boolean;
   canSubscribe: boolean;
   canPublishData: boolean;
+  /** The room's teacher (moderator). Absent in older tokens: false. */
+  roomAdmin: boolean;
 }
 
 /** What a verified join token says (docs/PROTOCOL.md, "Token"). */
@@ -84,7 +86,7 @@ function claimsOf(payload: JWTPayload): TokenClaims {
     identity: sub,
     room,
     ...(name ? { name } : {}),
-    grants: { canPublish: g.canPublish === true, canSubscribe: g.canSubscribe === true, canPublishData: g.canPublishData === true },
+    grants: { canPublish: g.canPublish === true, canSubscribe: g.canSubscribe === true, canPublishData: g.canPublishData === true, roomAdmin: g.roomAdmin === true },
     expiresAt: (exp ?? 0) * 1000,
   };
 }
@@ -105,7 +107,7 @@ export interface MintTokenOptions {
 /** Mints a join token (used by `npm run token`, the development endpoint and the tests). */
 export async function mintToken(options: MintTokenOptions): Promise<string> {
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
-  const grants: TokenGrants = { canPublish: true, canSubscribe: true, canPublishData: true, ...options.grants };
+  const grants: TokenGrants = { canPublish: true, canSubscribe: true, canPublishData: true, roomAdmin: false, ...options.grants };
   const jwt = new SignJWT({ room: options.room, grants, ...(options.name ? { name: options.name } : {}) })
     .setProtectedHeader({ alg: ALGORITHM, kid: options.kid, typ: 'JWT' })
     .setSubject(options.identity)

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { mintToken } from '../../signaling/index.js';
 
 const usage = `usage: npm run token -- --room ROOM --identity IDENTITY [--name NAME] [--ttl SECONDS] [--kid KID]
-                      [--no-publish] [--no-subscribe] [--no-data] [--config FILE]
+                      [--no-publish] [--no-subscribe] [--no-data] [--admin] [--config FILE]
 Mints a join token with a key from the configuration (auth.keys, TSFU_AUTH_KEYS or TSFU_CONFIG).`;
 
 /** `npm run token`: prints a signed join token on stdout. */
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
       'no-publish': { type: 'boolean', default: false },
       'no-subscribe': { type: 'boolean', default: false },
       'no-data': { type: 'boolean', default: false },
+      admin: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     identity: values.identity,
     name: values.name,
     ttlSeconds,
-    grants: { canPublish: !values['no-publish'], canSubscribe: !values['no-subscribe'], canPublishData: !values['no-data'] },
+    grants: { canPublish: !values['no-publish'], canSubscribe: !values['no-subscribe'], canPublishData: !values['no-data'], roomAdmin: values.admin },
   });
   process.stdout.write(`${token}\n`);
 }

@@ -165,7 +165,8 @@ export class DownlinkAllocator {
     if (this.#closed || this.#tracks.size === 0) return;
     const entries = [...this.#tracks];
     const input: AllocatableTrack[] = entries.map(([downTrack, state]) => ({
-      priority: downTrack.track.source === 'screen' ? 2 : 0,
+      // A screen share first, then the teacher's camera (docs/BANDWIDTH.md, "Allocation").
+      priority: downTrack.track.source === 'screen' ? 2 : downTrack.track.priority,
       // A stopped layer is priced at what it cost when it ran: allocating it asks dynacast to start it again. Layers
       // above the allocated one at what switching to them costs: going up starts with a key frame, and a link that
       // carries the average only congests at the switch (and goes down again).

@@ -19,6 +19,8 @@ export interface PublishedTrackInit {
   name?: string;
   mid: string;
   publisherIdentity: string;
+  /** Its place in subscribers' bandwidth allocation (allocator.ts): 1 for the teacher's tracks, else 0. Default 0. */
+  priority?: number;
   receiver: RTCRtpReceiver;
   /** The publisher's negotiated codec, if known; the remote track's codec otherwise. */
   codec?: RTCRtpCodecParameters;
@@ -54,6 +56,7 @@ export class PublishedTrack {
   readonly name?: string;
   readonly mid: string;
   readonly publisherIdentity: string;
+  readonly priority: number;
   readonly extensions: ExtensionIdMap;
   /** Lowest quality first. */
   readonly layers: readonly TrackLayer[];
@@ -80,6 +83,7 @@ export class PublishedTrack {
     this.name = init.name;
     this.mid = init.mid;
     this.publisherIdentity = init.publisherIdentity;
+    this.priority = init.priority ?? 0;
     this.extensions = init.extensions;
     this.#receiver = init.receiver;
     this.#pliMinIntervalMs = init.pliMinIntervalMs;

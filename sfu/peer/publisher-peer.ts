@@ -17,6 +17,8 @@ import { PublisherNack } from '../media/rtp/publisher-nack.js';
 export interface PublisherHooks {
   /** Dynacast: the layers of a simulcast track the publisher should send changed. */
   onPublishLayers(update: PublishLayers): void;
+  /** The publisher's tracks' priority in subscribers' bandwidth allocation (1: the teacher's). */
+  trackPriority: number;
 }
 
 export interface PublishResult {
@@ -142,6 +144,7 @@ export class PublisherPeer extends PeerBase {
       name: description?.name,
       mid,
       publisherIdentity: this.#identity,
+      priority: this.#hooks.trackPriority,
       receiver: transceiver.receiver,
       extensions: PeerBase.extensionIds(transceiver),
       codec: transceiver.codecs.find((c) => !/\/(rtx|red)$/i.test(c.mimeType)),

@@ -167,6 +167,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     const first = !this.#publisher;
     const publisher = (this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity, {
       onPublishLayers: (update) => this.emit('publishLayers', update),
+      trackPriority: this.grants.roomAdmin ? 1 : 0,
     }));
     let result: PublishResult;
     try {

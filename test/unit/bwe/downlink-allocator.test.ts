@@ -20,10 +20,10 @@ function layers(now: number): TrackLayer[] {
   });
 }
 
-function downTrack(source: string, now: number) {
+function downTrack(source: string, now: number, priority = 0) {
   const calls: string[] = [];
   const fake = {
-    track: { kind: 'video', source, layers: layers(now) },
+    track: { kind: 'video', source, priority, layers: layers(now) },
     setPaused: (paused: boolean) => calls.push(paused ? 'pause' : 'resume'),
     setMaxLayer: (layer: number) => calls.push(`layer ${layer}`),
   };
@@ -77,6 +77,25 @@ test('a falling estimate lowers layers at once, and pauses the camera before the
   expect(states.slice(3)).toEqual([['camera', { paused: true, layer: -1 }]]);
   expect(camera.calls).toEqual(['resume', 'layer 1', 'resume', 'layer 0', 'pause']);
   allocator.close();
+  allocator.close();
+});
+
+test("the teacher's camera (roomAdmin) goes before a student's: on a short link it keeps the better layer", () => {
+  const { now, states, allocator } = fakeAllocator(false);
+  const student = downTrack('camera', now);
+  const teacher = downTrack('camera', now, 1);
+  allocator.add(student.downTrack);
+  allocator.add(teacher.downTrack);
+  // Room for both low layers (150 kbit/s each) and one middle layer (500), not two.
+  allocator.onEstimate(800_000, now);
+  expect(teacher.calls.at(-1)).toBe('layer 1');
+  expect(student.calls.at(-1)).toBe('layer 0');
+  // Shorter still: only the teacher's low layer fits; the student's camera holds its layer for PAUSE_AFTER_MS, then pauses.
+  allocator.onEstimate(200_000, now + 100);
+  allocator.run(now + 100 + PAUSE_AFTER_MS);
+  expect(teacher.calls.at(-1)).toBe('layer 0');
+  expect(student.calls.at(-1)).toBe('pause');
+  expect(states.length).toBeGreaterThan(0);
   allocator.close();
 });
 

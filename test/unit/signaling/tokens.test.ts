@@ -22,14 +22,19 @@ describe('token verification', () => {
     for (const kid of ['k1', 'k2'] as const) {
       const token = await mintToken({ kid, secret: keys[kid], room: 'math', identity: 'ann', name: 'Ann', grants: { canPublishData: false }, now });
       const claims = await verifier.verify(token, now);
-      expect(claims).toMatchObject({ identity: 'ann', room: 'math', name: 'Ann', grants: { canPublish: true, canSubscribe: true, canPublishData: false } });
+      expect(claims).toMatchObject({ identity: 'ann', room: 'math', name: 'Ann', grants: { canPublish: true, canSubscribe: true, canPublishData: false, roomAdmin: false } });
       expect(claims.expiresAt).toBe(now + 3600_000);
     }
   });
 
   test('grants absent from the token default to false', async () => {
     const token = await new SignJWT({ room: 'r' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setSubject('x').setExpirationTime(now / 1000 + 60).sign(new TextEncoder().encode(keys.k1));
-    expect((await verifier.verify(token, now)).grants).toEqual({ canPublish: false, canSubscribe: false, canPublishData: false });
+    expect((await verifier.verify(token, now)).grants).toEqual({ canPublish: false, canSubscribe: false, canPublishData: false, roomAdmin: false });
+  });
+
+  test('a teacher token says roomAdmin', async () => {
+    const token = await mintToken({ kid: 'k1', secret: keys.k1, room: 'r', identity: 'teacher', grants: { roomAdmin: true }, now });
+    expect((await verifier.verify(token, now)).grants).toEqual({ canPublish: true, canSubscribe: true, canPublishData: true, roomAdmin: true });
   });
 
   test('expiry is checked with the configured tolerance', async () => {
