@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-import { RTCDtlsTransport, SrtpAuthenticationError, UdpTransport } from 'werift';
+import { RTCDtlsTransport, SrtpAuthenticationError } from 'werift';
 import { SrtcpReceiver } from './srtcp-receiver.js';
 import { SrtpSender } from './srtp-sender.js';
 
@@ -9,9 +8,7 @@ import { SrtpSender } from './srtp-sender.js';
  *   `localContext` holds the session keys werift derived for sending (`srtpSessionKey`, `srtpSessionSalt`,
  *   `srtpSessionAuthTag`) and the negotiated `profile`;
  * - `dtls.iceTransport.connection.send(buf)` is what `dtls.sendRtp` sends through (it resolves when the
- *   datagram is handed to the socket); `sendProtected` does what it does itself for a UDP pair: it reads the
- *   connection's `nominated` pair (`protocol.transport`, a `UdpTransport` with `socket` and `closed`;
- *   `remoteAddr`; `packetsSent`/`bytesSent`) and calls `canSendApplicationData()`;
+ *   datagram is handed to the socket);
  * - `dtls.bytesSent` / `dtls.packetsSent` feed werift's transport stats;
  * - `dtls.decryptedRtcpFilter` (added by patches/werift+0.25.2.patch) sees every decrypted RTCP compound packet
  *   before werift parses it, and takes it from werift by returning true.
@@ -49,49 +46,11 @@ export function srtpSessionOf(dtls: RTCDtlsTransport): object | undefined {
   return dtls.srtp as unknown as object | undefined;
 }
 
-/** The parts of werift's ICE `Connection` and its nominated `CandidatePair` that `sendProtected` uses. */
-interface WeriftIceConnection {
-  nominated?: { protocol: { transport?: unknown }; remoteAddr: readonly [string, number]; packetsSent: number; bytesSent: number };
-  canSendApplicationData(): boolean;
-  send(data: Buffer): Promise<void>;
-}
-
-/** Whether an address is an IP literal (dgram then needs no name lookup that could fail), remembered per string. */
-const ipLiterals = new Map<string, boolean>();
-function isIpLiteral(address: string): boolean {
-  let known = ipLiterals.get(address);
-  if (known === undefined) {
-    known = isIP(address) !== 0;
-    if (ipLiterals.size > 10_000) ipLiterals.clear();
-    ipLiterals.set(address, known);
-  }
-  return known;
-}
-
-/**
- * Sends a protected packet on the transport's ICE connection without waiting, as `dtls.sendRtp` does.
- *
- * When the nominated pair is a UDP host socket (every pair the SFU's own sockets make), the datagram goes straight
- * to its socket, doing synchronously what werift's `Connection.send` → `StunProtocol.sendData` →
- * `UdpTransport.send` chain does through three async functions (a promise and a microtask each, per packet): the
- * same consent-freshness check (`canSendApplicationData`, RFC 7675), the same closed-transport check, the same
- * `socket.send(data, port, address)` without a callback, and the pair's counters. Anything else (TURN, TCP, a
- * remote name to resolve) takes werift's path.
- */
+/** Sends a protected packet on the transport's ICE connection without waiting, as `dtls.sendRtp` does. */
 export function sendProtected(dtls: RTCDtlsTransport, packet: Buffer): void {
   dtls.bytesSent += packet.length;
   dtls.packetsSent++;
-  const connection = dtls.iceTransport.connection as unknown as WeriftIceConnection;
-  const pair = connection.nominated;
-  const transport = pair?.protocol.transport;
-  if (transport instanceof UdpTransport && isIpLiteral(pair!.remoteAddr[0])) {
-    if (!connection.canSendApplicationData() || transport.closed) return;
-    transport.socket.send(packet, pair!.remoteAddr[1], pair!.remoteAddr[0]);
-    pair!.packetsSent++;
-    pair!.bytesSent += packet.length;
-    return;
-  }
-  connection.send(packet).catch(ignore);
+  dtls.iceTransport.connection.send(packet).catch(ignore);
 }
 
 /**
