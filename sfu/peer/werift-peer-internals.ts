@@ -11,8 +11,7 @@
  * - The `interfaceAddresses` object passed to `init` is the peer connection's `iceInterfaceAddresses`, by
  *   reference (werift spreads the config shallowly), so that object identifies the peer connection.
  * - `UdpTransport`'s constructor (private in the .d.ts) only creates the dgram socket and its 'message' handler;
- *   `init` is what binds it. The handler uses only the transport (`rinfo`, `onData`), so newUdpTransport moves it
- *   to a socket of our own (`socket` is a plain, writable field that `send`, `close` and `address` read). werift closes the transport (`close()`) from `Connection.close()`, but a socket bound
+ *   `init` is what binds it. werift closes the transport (`close()`) from `Connection.close()`, but a socket bound
  *   while that close is in progress is pushed into `Connection.protocols` after it was emptied and never closed:
  *   hence every host socket is bound here, and one bound for a closed peer connection is closed at once.
  *
@@ -47,9 +46,7 @@
  *   departing Participant, its peers and peer connections. A stopped transceiver stays in `pc.getTransceivers()`
  *   until a new one takes its m-line.
  */
-import { createSocket, type Socket, type SocketType } from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns';
-import { isIP } from 'node:net';
+import type { SocketType } from 'node:dgram';
 import { UdpTransport, type InterfaceAddresses, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 
 /** Binds one host socket for a peer connection: creates transports with {@link newUdpTransport} and binds them. */
@@ -82,50 +79,9 @@ export function routeHostSockets(interfaceAddresses: InterfaceAddresses, opener:
   openers.set(interfaceAddresses, opener);
 }
 
-/**
- * A werift UDP transport whose socket is created but not bound (the caller binds `transport.socket`). The socket is
- * our own, made with {@link ipLookup}; werift's 'message' handler (which reads only the transport, never the
- * socket) is moved onto it from the one werift's constructor made, which is closed unbound.
- */
+/** A werift UDP transport whose socket is created but not bound (the caller binds `transport.socket`). */
 export function newUdpTransport(type: SocketType): UdpTransport {
-  const transport = new (UdpTransport as unknown as UdpTransportConstructor)(type, {});
-  const werifts = transport.socket;
-  // Until it is bound, names and literals alike go to dns.lookup: an answer at once would make bind() emit
-  // 'listening' before its caller could listen for it.
-  let bound = false;
-  const lookup = (address: string, family: number, callback: LookupCallback) => (bound ? ipLookup(address, family, callback) : dnsLookup(address, family, callback));
-  const socket = createSocket({ type, lookup: lookup as never });
-  socket.once('listening', () => {
-    bound = true;
-  });
-  for (const listener of werifts.listeners('message')) socket.on('message', listener as (message: Buffer) => void);
-  werifts.removeAllListeners('message');
-  werifts.close();
-  (transport as unknown as { socket: Socket }).socket = socket;
-  return transport;
-}
-
-type LookupCallback = (error: NodeJS.ErrnoException | null, address: string, family: number) => void;
-
-/** The IP family (4 or 6) of an address that is an IP literal, 0 for a name; remembered per string. */
-const families = new Map<string, number>();
-
-/**
- * dgram's name lookup for the SFU's host sockets, once bound. An unconnected dgram socket looks up the address of every
- * datagram it sends; with the default (`dns.lookup`) an IP literal is tested with a regular expression and its
- * send deferred to the next tick (a closure and a tick per packet, ~4 % of the server's CPU at 40 subscribers).
- * Here an IP literal is answered at once, which makes dgram send as it does on a connected socket, synchronously;
- * a name still goes to `dns.lookup`.
- */
-function ipLookup(address: string, family: number, callback: LookupCallback): void {
-  let known = families.get(address);
-  if (known === undefined) {
-    known = isIP(address);
-    if (families.size >= 10_000) families.clear();
-    families.set(address, known);
-  }
-  if (known !== 0) callback(null, address, known);
-  else dnsLookup(address, family, callback);
+  return new (UdpTransport as unknown as UdpTransportConstructor)(type, {});
 }
 
 /** Gathers host candidates only: no server-reflexive query to werift's default public STUN server. */
