@@ -1,9 +1,23 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-/** What the SFU reports to Prometheus. Counters are bumped on the media path with a plain `inc`. */
+/**
+ * Packets and payload bytes forwarded to subscribers, of one kind: the media path adds to these plain numbers (an
+ * `inc` on a prom-client counter costs ~0.4 µs: argument checks, a labels lookup, an object written per call; the
+ * two per forwarded packet were ~3 % of the server's CPU at 40 subscribers). `packetsForwarded` and
+ * `bytesForwarded` take them up whenever they are read (their `collect`), so /metrics shows the same totals.
+ */
+export interface ForwardedTally {
+  packets: number;
+  bytes: number;
+}
+
+/** What the SFU reports to Prometheus. Counters are bumped with a plain `inc`; forwarding, per packet, through `forwarded`. */
 export interface SfuMetrics {
+  /** Include `forwarded` when read. */
   packetsForwarded: Counter<'kind'>;
   bytesForwarded: Counter<'kind'>;
+  /** What the down tracks forwarded since the counters were last read, by kind. */
+  forwarded: Record<'audio' | 'video', ForwardedTally>;
   nacksReceived: Counter;
   packetsRetransmitted: Counter;
   plisSent: Counter<'reason'>;
@@ -54,9 +68,35 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
   gauge('tsfu_sfu_published_tracks', 'Tracks being published', () => counts.publishedTracks());
   gauge('tsfu_sfu_subscribed_tracks', 'Track subscriptions (down tracks)', () => counts.subscribedTracks());
   gauge('tsfu_sfu_peer_connections', 'Open WebRTC peer connections', () => counts.peerConnections());
+  const forwarded: SfuMetrics['forwarded'] = { audio: { packets: 0, bytes: 0 }, video: { packets: 0, bytes: 0 } };
+  const takeUp = (counter: Counter<'kind'>, field: keyof ForwardedTally) => {
+    for (const kind of ['audio', 'video'] as const) {
+      const pending = forwarded[kind][field];
+      if (pending === 0) continue;
+      forwarded[kind][field] = 0;
+      counter.inc({ kind }, pending);
+    }
+  };
   return {
-    packetsForwarded: new Counter({ name: 'tsfu_sfu_forwarded_packets_total', help: 'RTP packets sent to subscribers', labelNames: ['kind'], registers: [registry] }),
-    bytesForwarded: new Counter({ name: 'tsfu_sfu_forwarded_bytes_total', help: 'RTP payload bytes sent to subscribers', labelNames: ['kind'], registers: [registry] }),
+    packetsForwarded: new Counter({
+      name: 'tsfu_sfu_forwarded_packets_total',
+      help: 'RTP packets sent to subscribers',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        takeUp(this, 'packets');
+      },
+    }),
+    bytesForwarded: new Counter({
+      name: 'tsfu_sfu_forwarded_bytes_total',
+      help: 'RTP payload bytes sent to subscribers',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        takeUp(this, 'bytes');
+      },
+    }),
+    forwarded,
     nacksReceived: new Counter({ name: 'tsfu_sfu_nacks_received_total', help: 'Generic NACK feedback messages from subscribers', registers: [registry] }),
     packetsRetransmitted: new Counter({ name: 'tsfu_sfu_retransmitted_packets_total', help: 'Packets resent from the cache to answer NACKs', registers: [registry] }),
     plisSent: new Counter({ name: 'tsfu_sfu_plis_sent_total', help: 'Key-frame requests sent to publishers', labelNames: ['reason'], registers: [registry] }),

@@ -20,8 +20,7 @@ import { roundTripMs, rtpTimestampAt, rtpTimestampFromReport, writeSenderReport,
 import { SenderReportTimer, type SenderReportSource } from './rtp/sender-report-timer.js';
 import type { SrtpSender } from './rtp/srtp-sender.js';
 import { sendProtected, srtpSenderFor, srtpSessionOf } from './rtp/werift-transport.js';
-import type { Counter } from 'prom-client';
-import type { SfuMetrics } from '../sfu-metrics.js';
+import type { ForwardedTally, SfuMetrics } from '../sfu-metrics.js';
 import type { SentPackets } from '../bwe/sent-packets.js';
 import type { PaddingSource } from '../bwe/prober.js';
 
@@ -75,9 +74,8 @@ export class DownTrack implements SenderReportSource, PaddingSource {
   readonly #result: ForwardResult = { sequenceNumber: 0, timestamp: 0, newest: false };
   readonly #metrics: SfuMetrics;
   readonly #kind: 'audio' | 'video';
-  /** Counters bound to this track's kind once, so the per-packet `inc` hashes no labels. */
-  readonly #forwardedPackets: Counter.Internal;
-  readonly #forwardedBytes: Counter.Internal;
+  /** What this track's kind has forwarded, counted per packet with plain additions (SfuMetrics' `forwarded`). */
+  readonly #forwarded: ForwardedTally;
   /** Made at the first NACK: most down tracks of a large room never see one, and a gate holds 13 KB. */
   #gate?: RetransmitGate;
   #roundTripMs?: number;
@@ -113,8 +111,7 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     this.line = line;
     this.#metrics = metrics;
     this.#kind = track.kind;
-    this.#forwardedPackets = metrics.packetsForwarded.labels(track.kind);
-    this.#forwardedBytes = metrics.bytesForwarded.labels(track.kind);
+    this.#forwarded = metrics.forwarded[track.kind];
     this.#forwarder = new Forwarder(track.kind === 'video', TIMESTAMP_STEP[track.kind]);
     this.#maxLayer = track.layers.length - 1;
     if (track.simulcast && track.mimeType?.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
@@ -249,8 +246,8 @@ export class DownTrack implements SenderReportSource, PaddingSource {
       stats.lastRtpTimestamp = result.timestamp;
       stats.lastSentAtMs = sentAt;
     }
-    this.#forwardedPackets.inc();
-    this.#forwardedBytes.inc(packet.payload.length);
+    this.#forwarded.packets++;
+    this.#forwarded.bytes += packet.payload.length;
   }
 
   /**

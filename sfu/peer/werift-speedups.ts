@@ -1,4 +1,5 @@
 import { RTCCertificate, SessionDescription, type RTCDtlsFingerprint } from 'werift';
+import { decryptSrtcpOurselves } from '../media/rtp/werift-transport.js';
 
 /**
  * Two of werift's (0.25.2) costs that grow with the m-lines of a description, removed without changing what it
@@ -11,11 +12,14 @@ import { RTCCertificate, SessionDescription, type RTCDtlsFingerprint } from 'wer
  * 2. `setRemoteDescription` parses the same SDP text three times (a codec preview, a BUNDLE check, the stored
  *    description): the parse of a text is reused by later parses of the same text in the same turn of the event
  *    loop (the cache is emptied at the next turn, so descriptions stored and later changed are never shared).
+ * 3. SRTCP is decrypted by our SrtcpReceiver (sfu/media/rtp/srtcp-receiver.ts, installed by
+ *    `decryptSrtcpOurselves`): werift's own decryption of the subscribers' feedback was ~6 % of the server's CPU
+ *    at 40 subscribers (docs/BENCHMARKS.md). It also refuses replayed SRTCP, which werift did not.
  *
  * Two more are patched into werift at install (patches/, listed with every other werift change in docs/WERIFT.md).
  *
  * werift internals touched: `RTCCertificate.prototype.getFingerprints`, `SessionDescription.parse` (replaced;
- * it calls the original).
+ * it calls the original), `RTCDtlsTransport.prototype.updateSrtpSession` (wrapped; see werift-transport.ts).
  */
 const PATCHED = Symbol.for('tsfu.werift-speedups');
 const patched = globalThis as { [PATCHED]?: boolean };
@@ -25,6 +29,7 @@ const weriftParse = SessionDescription.parse.bind(SessionDescription);
 
 if (!patched[PATCHED]) {
   patched[PATCHED] = true;
+  decryptSrtcpOurselves();
 
   const fingerprints = new WeakMap<RTCCertificate, RTCDtlsFingerprint[]>();
   const getFingerprints = RTCCertificate.prototype.getFingerprints;

@@ -1,4 +1,5 @@
-import { createCipheriv, createHmac, createSecretKey, type Cipher, type KeyObject } from 'node:crypto';
+import { createCipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { AesCmKeystream } from './aes-cm-keystream.js';
 
 /** DTLS-SRTP protection profile ids (RFC 5764 §4.1.2, RFC 7714 §14.2), as werift reports them. */
 export const SRTP_AES128_CM_HMAC_SHA1_80 = 0x0001;
@@ -14,8 +15,6 @@ export interface SrtpSessionKeys {
   /** k_a, 20 bytes; AES-CM only. */
   authKey?: Uint8Array;
 }
-
-const MAX_PAYLOAD_BLOCKS = 128; // 2048 bytes of keystream: more than any datagram we send
 
 /**
  * The sending side of an SRTP session, for one DTLS transport: protects RTP packets in place, in the buffer
@@ -35,8 +34,7 @@ export class SrtpSender {
   readonly #key: Uint8Array;
   readonly #salt: Uint8Array;
   readonly #authKey: KeyObject | undefined;
-  readonly #ecb: Cipher | undefined;
-  readonly #counters: Buffer | undefined;
+  readonly #keystream: AesCmKeystream | undefined;
   readonly #iv = Buffer.alloc(12);
   readonly #rollover = new Map<number, SsrcIndex>();
 
@@ -46,13 +44,9 @@ export class SrtpSender {
     this.#salt = keys.salt;
     if (keys.profile === SRTP_AES128_CM_HMAC_SHA1_80) {
       if (!keys.authKey) throw new TypeError('AES_CM_128_HMAC_SHA1_80 needs an authentication key');
-      if (keys.salt.length < 14) throw new TypeError('AES-CM salt must be 14 bytes');
       this.tagLength = 10;
       this.#authKey = createSecretKey(keys.authKey);
-      const ecb = createCipheriv('aes-128-ecb', keys.key, null);
-      ecb.setAutoPadding(false);
-      this.#ecb = ecb;
-      this.#counters = Buffer.alloc(MAX_PAYLOAD_BLOCKS * 16);
+      this.#keystream = new AesCmKeystream(keys.key, keys.salt);
     } else if (keys.profile === SRTP_AEAD_AES_128_GCM) {
       if (keys.salt.length < 12) throw new TypeError('GCM salt must be 12 bytes');
       this.tagLength = 16;
@@ -70,9 +64,8 @@ export class SrtpSender {
     const ssrc = packet.readUInt32BE(8);
     const roc = this.#rolloverFor(ssrc, sequenceNumber);
     const end = headerLength + payloadLength;
-    if (this.#ecb) {
-      if (payloadLength > MAX_PAYLOAD_BLOCKS * 16) throw new RangeError(`RTP payload of ${payloadLength} bytes is too large`);
-      this.#ctrXor(packet, headerLength, payloadLength, ssrc, roc, sequenceNumber);
+    if (this.#keystream) {
+      this.#keystream.xor(packet, headerLength, payloadLength, ssrc, roc, sequenceNumber);
       // RFC 3711 §4.2: tag = HMAC-SHA1(k_a, header || encrypted payload || ROC), first 80 bits. The ROC goes
       // where the tag will be, so one update covers it; the tag then overwrites it.
       packet.writeUInt32BE(roc, end);
@@ -101,35 +94,6 @@ export class SrtpSender {
   /** The rollover counter in force for an SSRC (for tests and diagnostics); 0 before its first packet. */
   rolloverCounter(ssrc: number): number {
     return this.#rollover.get(ssrc)?.roc ?? 0;
-  }
-
-  /** RFC 3711 §4.1.1: keystream block j = AES(k_e, (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16) + j). */
-  #ctrXor(packet: Buffer, offset: number, length: number, ssrc: number, roc: number, sequenceNumber: number): void {
-    const counters = this.#counters!;
-    const salt = this.#salt;
-    const blocks = (length + 15) >> 4;
-    // Block 0 carries the IV; every other block copies its first 14 bytes and numbers itself.
-    for (let i = 0; i < 14; i++) counters[i] = salt[i];
-    counters[4] ^= ssrc >>> 24;
-    counters[5] ^= (ssrc >>> 16) & 0xff;
-    counters[6] ^= (ssrc >>> 8) & 0xff;
-    counters[7] ^= ssrc & 0xff;
-    counters[8] ^= roc >>> 24;
-    counters[9] ^= (roc >>> 16) & 0xff;
-    counters[10] ^= (roc >>> 8) & 0xff;
-    counters[11] ^= roc & 0xff;
-    counters[12] ^= sequenceNumber >> 8;
-    counters[13] ^= sequenceNumber & 0xff;
-    counters[14] = 0;
-    counters[15] = 0;
-    for (let j = 1; j < blocks; j++) {
-      const at = j << 4;
-      counters.copy(counters, at, 0, 14);
-      counters[at + 14] = j >> 8;
-      counters[at + 15] = j & 0xff;
-    }
-    const keystream = this.#ecb!.update(counters.subarray(0, blocks << 4));
-    for (let i = 0; i < length; i++) packet[offset + i] ^= keystream[i];
   }
 
   #rolloverFor(ssrc: number, sequenceNumber: number): number {

@@ -1,4 +1,5 @@
-import type { RTCDtlsTransport } from 'werift';
+import { RTCDtlsTransport, SrtpAuthenticationError } from 'werift';
+import { SrtcpReceiver } from './srtcp-receiver.js';
 import { SrtpSender } from './srtp-sender.js';
 
 /**
@@ -61,5 +62,41 @@ export function filterDecryptedRtcp(dtls: RTCDtlsTransport, filter: (compound: B
   target.decryptedRtcpFilter = filter;
   return () => {
     if (target.decryptedRtcpFilter === filter) target.decryptedRtcpFilter = undefined;
+  };
+}
+
+const OWN_SRTCP = Symbol.for('tsfu.own-srtcp');
+/** Thrown (one shared instance, no stack captured per packet) for every refused SRTCP packet: werift drops it. */
+const refused = new SrtpAuthenticationError('SRTCP packet refused (authentication, length or replay)');
+
+interface WeriftSrtcpSession {
+  remoteContext: { profile: number; srtcpSessionKey: Buffer; srtcpSessionSalt: Buffer; srtcpSessionAuthTag: Buffer };
+  decrypt: (packet: Buffer) => Buffer;
+}
+
+/**
+ * Makes every werift DTLS transport decrypt the SRTCP it receives with an SrtcpReceiver (srtcp-receiver.ts) instead
+ * of werift's own decryption; idempotent. werift internals: `RTCDtlsTransport.prototype.updateSrtpSession()` makes
+ * the SRTCP session (`this.srtcp`, a `SrtcpSession` whose `remoteContext` holds the remote side's derived SRTCP
+ * keys) when DTLS completes or restarts, and the transport's receive handler calls `this.srtcp.decrypt(datagram)`
+ * (an instance property) for every SRTCP datagram, dropping the packet when it throws `SrtpAuthenticationError`.
+ */
+export function decryptSrtcpOurselves(): void {
+  const proto = RTCDtlsTransport.prototype as unknown as { updateSrtpSession: () => void; [OWN_SRTCP]?: true };
+  if (proto[OWN_SRTCP]) return;
+  const update = proto.updateSrtpSession;
+  if (typeof update !== 'function') throw new Error('werift RTCDtlsTransport.updateSrtpSession is missing: sfu/media/rtp/werift-transport.ts needs updating');
+  proto[OWN_SRTCP] = true;
+  proto.updateSrtpSession = function (this: { srtcp?: WeriftSrtcpSession }) {
+    update.call(this);
+    const session = this.srtcp;
+    const context = session?.remoteContext;
+    if (!session || !context) return;
+    const receiver = new SrtcpReceiver({ profile: context.profile, key: context.srtcpSessionKey, salt: context.srtcpSessionSalt, authKey: context.srtcpSessionAuthTag });
+    session.decrypt = (packet: Buffer): Buffer => {
+      const compound = receiver.unprotect(packet);
+      if (!compound) throw refused;
+      return compound;
+    };
   };
 }
