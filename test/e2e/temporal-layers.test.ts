@@ -3,6 +3,7 @@ import type { RunningServer } from '../../server/app.js';
 import type { LaunchedChromium } from '../helpers/chromium.js';
 import { useBrowserSuite } from '../helpers/browser-suite.js';
 import { BrowserParticipant, eventually, type InboundSnapshot } from '../helpers/browser-participant.js';
+import { parseVp8Descriptor } from '../../sfu/simulcast/vp8-descriptor.js';
 
 /*
  * VP8 temporal layers from a real Chromium simulcast publisher: the SFU sees the TIDs it writes (RFC 7741 §4.2) and a
@@ -48,11 +49,26 @@ test('Chromium sends VP8 simulcast with temporal layers; a subscriber held to TI
   );
   await eventually(() => video(student), (s) => s !== undefined && s.frameWidth === 320 && s.framesDecoded > 60, 30_000, 'the student decoding the 320x180 layer');
   const low = published.layers[0];
+  // Every packet of the low layer passes its NACK cache: count its frames by TID and layer-sync (Y) bit there.
+  const frames = new Map<string, number>();
+  const cache = low.cache!;
+  const store = cache.store.bind(cache);
+  cache.store = (packet) => {
+    const d = parseVp8Descriptor(packet.payload);
+    if (d?.startOfPartition && d.partitionIndex === 0) frames.set(`TID ${d.temporalId}${d.layerSync ? ' Y' : ''}`, (frames.get(`TID ${d.temporalId}${d.layerSync ? ' Y' : ''}`) ?? 0) + 1);
+    store(packet);
+  };
   // The TIDs Chromium writes, as the SFU measured them over the last seconds.
   await eventually(async () => low.temporalLayers, (n) => n > 0, 10_000, 'TIDs in the low layer');
   const shares = [0, 1, 2].map((t) => Number(low.temporalShare(t).toFixed(2)));
   console.log(`Chromium VP8 simulcast: temporal layers per layer ${JSON.stringify(published.layers.map((l) => l.temporalLayers))}, low layer's cumulative byte shares by TID ${JSON.stringify(shares)}`);
   expect(low.temporalLayers).toBe(2);
+  const counted = () => Promise.resolve([...frames.values()].reduce((sum, n) => sum + n, 0));
+  await eventually(counted, (n) => n >= 60, 10_000, 'sixty frames of the low layer counted');
+  console.log(`Chromium's low layer, frames by TID and Y: ${JSON.stringify(Object.fromEntries([...frames].sort()))}`);
+  // Layer-sync frames on both upper layers: what a raise waits for (Vp8Munger).
+  expect(frames.get('TID 1 Y')).toBeGreaterThan(0);
+  expect(frames.get('TID 2 Y')).toBeGreaterThan(0);
 
   const down = room.participant('student')!.subscriber.downTracks.get(published.id)!;
   // Chromium's camera runs at up to 30 fps; on two busy cores the low layer may run below that: measured, not assumed.
