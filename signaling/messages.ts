@@ -195,7 +195,7 @@ export type ServerMessage =
   /** `tracks` maps each sending m-line's mid to the published track it carries. */
   | { type: 'subscriberOffer'; sdp: string; tracks: Record<string, string> }
   /** A received video track's layer (0 lowest) or paused state changed: bandwidth, or the client's settings. */
-  | { type: 'trackState'; trackId: string; paused: boolean; layer: number }
+  | { type: 'trackState'; trackId: string; paused: boolean; layer: number; maxTemporalLayer?: number }
   /** Dynacast: the layers of one of this client's simulcast tracks that some subscriber receives (others may stop). */
   | { type: 'publishLayers'; trackId: string; layers: { rid: string; active: boolean }[] }
   | { type: 'trickle'; target: PeerTargetName; candidate: IceCandidateInit }

@@ -36,7 +36,7 @@ interface Emitter<Events extends Record<string, unknown[]>> {
 
 export type ParticipantPortEvents = {
   subscriberOffer: [{ sdp: string; tracks: Record<string, string> }];
-  trackState: [{ trackId: string; paused: boolean; layer: number }];
+  trackState: [{ trackId: string; paused: boolean; layer: number; maxTemporalLayer?: number }];
   /** Dynacast: which layers of one of this participant's simulcast tracks some subscriber receives. */
   publishLayers: [{ trackId: string; layers: { rid: string; active: boolean }[] }];
   iceCandidate: [PeerRole, IceCandidatePort];

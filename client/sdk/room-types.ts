@@ -58,6 +58,8 @@ export interface TrackSettings {
 export interface TrackState {
   paused: boolean;
   layer: number;
+  /** Only while the frame rate is cut for bandwidth: the highest VP8 temporal layer sent (0: the base rate). */
+  maxTemporalLayer?: number;
 }
 
 export interface DisconnectedEvent {

@@ -380,7 +380,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         return;
       case 'trackState':
         this.qualitySampler.conditions.trackState(msg.trackId, msg, performance.now());
-        this.emit('trackState', msg.trackId, { paused: msg.paused, layer: msg.layer });
+        this.emit('trackState', msg.trackId, { paused: msg.paused, layer: msg.layer, ...(msg.maxTemporalLayer !== undefined ? { maxTemporalLayer: msg.maxTemporalLayer } : {}) });
         return;
       case 'publishLayers':
         this.publisher.setLayersActive(msg.trackId, msg.layers);

@@ -20,6 +20,8 @@ export const HOLD_AFTER_DOWNGRADE_MS = 10_000;
 export const UPGRADE_INTERVAL_MS = 30_000;
 
 export const PAUSED = -1;
+/** A temporal layer cap that drops nothing: the full frame rate (VP8's TID is 2 bits). */
+export const ALL_TEMPORAL = 3;
 
 export interface AllocatableTrack {
   /** Higher goes first: screen share, then the teacher or active speaker, then everyone else. */
@@ -33,19 +35,40 @@ export interface AllocatableTrack {
   /** When this track was last downgraded or paused for bandwidth, and last upgraded (ms; -Infinity: never). */
   readonly downgradedAt: number;
   readonly upgradedAt: number;
+  /**
+   * VP8 with temporal layers: what its lowest layer costs at reduced frame rates, by the highest temporal layer kept
+   * (index t: TIDs 0..t), below the full rate. Absent or empty without temporal layers (H264, VP8 without TIDs).
+   */
+  readonly temporalBps?: readonly number[];
+  /** The temporal layer allocated by the previous run; ALL_TEMPORAL (the default) at the full frame rate. */
+  readonly allocatedTemporal?: number;
+}
+
+/** A track's share: its highest spatial layer (or PAUSED), and its highest temporal layer (ALL_TEMPORAL: all). */
+export interface Allocation {
+  layer: number;
+  temporal: number;
+}
+
+/** `allocateLayers` for callers that only need the spatial layers. */
+export function allocate(tracks: readonly AllocatableTrack[], capacityBps: number | undefined, now: number, provenBps = capacityBps): number[] {
+  return allocateLayers(tracks, capacityBps, now, provenBps).map((a) => a.layer);
 }
 
 /**
  * The highest layer (or PAUSED) each track may receive, in the order given. Without a capacity (no estimate yet),
- * every track gets what it wants. With one: every wanted track gets its lowest layer, in priority order, while they fit
- * (those that do not are paused, the lowest priorities first); then, highest priority first, tracks keep the
- * layers they had while the total fits in KEEP_SHARE, and go higher (or resume) only within UPGRADE_SHARE of
- * `provenBps` (what a probe showed the link carries; the capacity when not given) and outside their hold and interval.
+ * every track gets what it wants. With one: every wanted track gets its lowest layer, in priority order, while they fit;
+ * one whose lowest layer does not fit gets it at a lower frame rate if it has temporal layers (TIDs 0..1, then TID 0
+ * alone), and is paused only when none fits, the lowest priorities first. Then, highest priority first, tracks at the
+ * full frame rate keep the layers they had while the total fits in KEEP_SHARE, and go higher (or resume) only within
+ * UPGRADE_SHARE of `provenBps` (what a probe showed the link carries; the capacity when not given) and outside their
+ * hold and interval. A frame rate goes back up as an upgrade does: within UPGRADE_SHARE of `provenBps`.
  */
-export function allocate(tracks: readonly AllocatableTrack[], capacityBps: number | undefined, now: number, provenBps = capacityBps): number[] {
+export function allocateLayers(tracks: readonly AllocatableTrack[], capacityBps: number | undefined, now: number, provenBps = capacityBps): Allocation[] {
   // Unlimited, a track may have what it wants: the down track itself forwards the highest layer being sent.
-  if (capacityBps === undefined) return tracks.map((t) => t.wanted);
+  if (capacityBps === undefined) return tracks.map((t) => ({ layer: t.wanted, temporal: ALL_TEMPORAL }));
   const result = tracks.map((t) => (t.wanted === PAUSED ? PAUSED : ceiling(t)));
+  const temporal = tracks.map(() => ALL_TEMPORAL);
   const keep = KEEP_SHARE * capacityBps;
   const upgrade = UPGRADE_SHARE * Math.min(capacityBps, provenBps ?? capacityBps);
   const order = tracks.map((_, i) => i).sort((a, b) => tracks[b].priority - tracks[a].priority);
@@ -55,11 +78,27 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
     if (target[i] === PAUSED) continue;
     const t = tracks[i];
     const floor = lowestReceived(t);
-    const cost = t.layerBps[floor];
-    // A track that is flowing keeps its lowest layer up to FLOOR_SHARE of the capacity: pausing it is the last resort.
-    const fits = t.allocated === PAUSED ? used + RESUME_MARGIN * cost <= upgrade : used + cost <= FLOOR_SHARE * capacityBps;
-    result[i] = fits ? floor : PAUSED;
-    if (fits) used += cost;
+    const reduced = t.temporalBps ?? [];
+    result[i] = PAUSED;
+    // The lowest layer at its full frame rate, then at each lower one (the next run may raise it again).
+    for (let level = reduced.length; level >= 0; level--) {
+      const full = level === reduced.length;
+      const cost = full ? t.layerBps[floor] : reduced[level];
+      const rate = full ? ALL_TEMPORAL : level;
+      // A track that is flowing keeps its lowest layer up to FLOOR_SHARE of the capacity: pausing it is the last
+      // resort. A resume, or a frame rate above the one it has, is an upgrade.
+      const fits =
+        t.allocated === PAUSED
+          ? used + RESUME_MARGIN * cost <= upgrade
+          : rate > (t.allocatedTemporal ?? ALL_TEMPORAL)
+            ? used + cost <= upgrade
+            : used + cost <= FLOOR_SHARE * capacityBps;
+      if (!fits) continue;
+      result[i] = floor;
+      temporal[i] = rate;
+      used += cost;
+      break;
+    }
   }
   // Higher priorities are raised first, each as far as it goes; tracks of one priority go up a layer at a time
   // together, so two cameras share a link as two middle layers rather than one top and one bottom.
@@ -70,7 +109,8 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
       for (const i of group) {
         const t = tracks[i];
         const current = result[i];
-        if (current === PAUSED || level <= current || level > target[i] || t.layerBps[level] === 0) continue;
+        // A track at a reduced frame rate has not the room for its lowest layer: nothing higher.
+        if (current === PAUSED || temporal[i] !== ALL_TEMPORAL || level <= current || level > target[i] || t.layerBps[level] === 0) continue;
         const delta = t.layerBps[level] - t.layerBps[current];
         const isUpgrade = level > t.allocated;
         // A recovery that a downgrade undid waits out the interval; a recovery going on (up, then up again) does not.
@@ -84,7 +124,7 @@ export function allocate(tracks: readonly AllocatableTrack[], capacityBps: numbe
       }
     }
   }
-  return result;
+  return result.map((layer, i) => ({ layer, temporal: layer === PAUSED ? ALL_TEMPORAL : temporal[i] }));
 }
 
 /** The highest layer being received up to the one wanted; the lowest received when none is at or below it. */
@@ -99,7 +139,7 @@ export function ceiling(t: AllocatableTrack): number {
 }
 
 /** The lowest layer being received (0 when none is). */
-export function lowestReceived(t: AllocatableTrack): number {
+export function lowestReceived(t: Pick<AllocatableTrack, 'layerBps'>): number {
   const i = t.layerBps.findIndex((bps) => bps > 0);
   return i < 0 ? 0 : i;
 }

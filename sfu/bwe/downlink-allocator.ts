@@ -1,6 +1,6 @@
 import type { DownTrack } from '../media/down-track.js';
 import { probeSucceeded } from './prober.js';
-import { allocate, ceiling, lowestReceived, PAUSED, UPGRADE_SHARE, type AllocatableTrack } from './allocator.js';
+import { ALL_TEMPORAL, allocateLayers, ceiling, lowestReceived, PAUSED, UPGRADE_SHARE, type AllocatableTrack } from './allocator.js';
 
 /** Allocation is run again this often: layers start and stop at the publishers, and their bitrates move. */
 const RUN_INTERVAL_MS = 1000;
@@ -57,11 +57,15 @@ export interface VideoTrackState {
   paused: boolean;
   /** The layer allocated, lowest 0; -1 when paused. */
   layer: number;
+  /** Only when the frame rate is cut: the highest VP8 temporal layer sent (0: the base frame rate, a quarter with L1T3). */
+  maxTemporalLayer?: number;
 }
 
 interface TrackState {
   settings: VideoSettings;
   allocated: number;
+  /** The temporal layer allocated (ALL_TEMPORAL: the full frame rate). */
+  temporal: number;
   /** Since when the estimate cannot carry this flowing track's lowest layer (-1: it can). */
   shortSince: number;
   downgradedAt: number;
@@ -109,7 +113,7 @@ export class DownlinkAllocator {
   add(downTrack: DownTrack): void {
     if (this.#closed || downTrack.track.kind !== 'video') return;
     const top = downTrack.track.layers.length - 1;
-    this.#tracks.set(downTrack, { settings: { enabled: true, maxLayer: top }, allocated: top, shortSince: -1, downgradedAt: -Infinity, upgradedAt: -Infinity });
+    this.#tracks.set(downTrack, { settings: { enabled: true, maxLayer: top }, allocated: top, temporal: ALL_TEMPORAL, shortSince: -1, downgradedAt: -Infinity, upgradedAt: -Infinity });
     this.#timer ??= setInterval(() => this.run(), RUN_INTERVAL_MS).unref();
     this.run();
   }
@@ -164,48 +168,65 @@ export class DownlinkAllocator {
   run(now = performance.now()): void {
     if (this.#closed || this.#tracks.size === 0) return;
     const entries = [...this.#tracks];
-    const input: AllocatableTrack[] = entries.map(([downTrack, state]) => ({
-      // A screen share first, then the teacher's camera (docs/BANDWIDTH.md, "Allocation").
-      priority: downTrack.track.source === 'screen' ? 2 : downTrack.track.priority,
+    const input: AllocatableTrack[] = entries.map(([downTrack, state]) => {
+      const layers = downTrack.track.layers;
       // A stopped layer is priced at what it cost when it ran: allocating it asks dynacast to start it again. Layers
       // above the allocated one at what switching to them costs: going up starts with a key frame, and a link that
       // carries the average only congests at the switch (and goes down again).
-      layerBps: downTrack.track.layers.map((layer) =>
+      const layerBps = layers.map((layer) =>
         Math.max(layer.index > state.allocated ? layer.switchBitrateBps(now) : layer.expectedBitrateBps(now), layer.active(now) ? 1 : 0),
-      ),
-      wanted: state.settings.enabled ? state.settings.maxLayer : PAUSED,
-      allocated: state.allocated,
-      downgradedAt: state.downgradedAt,
-      upgradedAt: state.upgradedAt,
-    }));
+      );
+      // VP8 temporal layers of the lowest layer: the same price scaled by the share of its bytes those TIDs carry.
+      const floor = layers[lowestReceived({ layerBps })];
+      const temporalBps = floor ? Array.from({ length: floor.temporalLayers }, (_, t) => layerBps[floor.index] * floor.temporalShare(t)) : [];
+      return {
+        // A screen share first, then the teacher's camera (docs/BANDWIDTH.md, "Allocation").
+        priority: downTrack.track.source === 'screen' ? 2 : downTrack.track.priority,
+        layerBps,
+        wanted: state.settings.enabled ? state.settings.maxLayer : PAUSED,
+        allocated: state.allocated,
+        downgradedAt: state.downgradedAt,
+        upgradedAt: state.upgradedAt,
+        temporalBps,
+        allocatedTemporal: state.temporal,
+      };
+    });
     const audio = this.#measureAudio(now);
     const videoCapacity = this.#capacity === undefined ? undefined : Math.max(0, this.#capacity - audio);
     // A fall of the estimate lowers what was proven (onEstimate); a fresh probe's success counts once it has settled.
     const settling = now - this.#provenRaisedAt < PROBE_SETTLE_MS && this.#provenBefore !== undefined;
     const proven = settling ? Math.min(this.#proven!, this.#provenBefore!) : this.#proven;
     const videoProven = proven === undefined ? undefined : Math.max(0, proven - audio);
-    const result = allocate(input, videoCapacity, now, videoProven);
+    const allocations = allocateLayers(input, videoCapacity, now, videoProven);
     entries.forEach(([downTrack, state], i) => {
-      let layer = result[i];
+      let layer = allocations[i].layer;
+      let temporal = allocations[i].temporal;
       if (layer === PAUSED && input[i].wanted !== PAUSED && state.allocated !== PAUSED) {
         if (state.shortSince < 0) state.shortSince = now;
-        if (now - state.shortSince < PAUSE_AFTER_MS) layer = lowestReceived(input[i]);
+        if (now - state.shortSince < PAUSE_AFTER_MS) {
+          // Until it is paused, the cheapest it can have: the lowest layer at the lowest frame rate.
+          layer = lowestReceived(input[i]);
+          temporal = input[i].temporalBps!.length > 0 ? 0 : ALL_TEMPORAL;
+        }
       } else {
         state.shortSince = -1;
       }
-      result[i] = layer;
-      if (layer === state.allocated) return;
-      const bandwidth = input[i].wanted !== PAUSED && (layer === PAUSED || layer < Math.min(input[i].wanted, state.allocated));
+      allocations[i] = { layer, temporal };
+      if (layer === state.allocated && temporal === state.temporal) return;
+      const cut = layer !== PAUSED && temporal < state.temporal;
+      const bandwidth = input[i].wanted !== PAUSED && (layer === PAUSED || layer < Math.min(input[i].wanted, state.allocated) || cut);
       const recovery = !bandwidth && layer > state.allocated && state.downgradedAt > state.upgradedAt;
       if (bandwidth) state.downgradedAt = now;
       // The upgrade interval paces recoveries from bandwidth downgrades, not a subscriber enlarging a tile.
       else if (recovery) state.upgradedAt = now;
       state.allocated = layer;
+      if (temporal !== state.temporal) downTrack.setMaxTemporalLayer(temporal);
+      state.temporal = temporal;
       downTrack.setPaused(layer === PAUSED);
       if (layer !== PAUSED) downTrack.setMaxLayer(layer, bandwidth || recovery ? 'bandwidth' : 'settings');
-      this.#onState(downTrack, { paused: layer === PAUSED, layer });
+      this.#onState(downTrack, { paused: layer === PAUSED, layer, ...(temporal < ALL_TEMPORAL ? { maxTemporalLayer: temporal } : {}) });
     });
-    this.#maybeProbe(input, result, videoCapacity, now);
+    this.#maybeProbe(input, allocations, videoCapacity, now);
   }
 
   #measureAudio(now: number): number {
@@ -224,7 +245,7 @@ export class DownlinkAllocator {
    * Probes when a track gets less than it wants (a lower layer, or paused) for lack of bandwidth: toward what all of
    * them want, at most PROBE_STEP times what the last probe showed, not right after congestion, and spaced out.
    */
-  #maybeProbe(input: readonly AllocatableTrack[], result: readonly number[], videoCapacity: number | undefined, now: number): void {
+  #maybeProbe(input: readonly AllocatableTrack[], result: readonly { layer: number; temporal: number }[], videoCapacity: number | undefined, now: number): void {
     const capacity = this.#capacity;
     if (!this.#prober || capacity === undefined || videoCapacity === undefined || this.#prober.probing) return;
     let wantedBps = 0;
@@ -233,7 +254,7 @@ export class DownlinkAllocator {
       if (t.wanted === PAUSED || t.layerBps.every((bps) => bps === 0)) return;
       const top = ceiling(t);
       wantedBps += t.layerBps[top];
-      if (result[i] === PAUSED || result[i] < top) short = true;
+      if (result[i].layer === PAUSED || result[i].layer < top || result[i].temporal < ALL_TEMPORAL) short = true;
     });
     // Upgrades are held by what a probe showed, not by the estimate's own growth: probing starts from there.
     const proven = this.#proven ?? capacity;

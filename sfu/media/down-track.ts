@@ -13,7 +13,7 @@ import { DropReason, Forwarder, type ForwardResult } from './forwarder.js';
 import { buildExtensionRemap, type ExtensionIdMap } from './header-extensions.js';
 import type { PublishedTrack } from './published-track.js';
 import type { TrackLayer } from './track-layer.js';
-import { Vp8Munger, Vp8Verdict } from '../simulcast/vp8-munger.js';
+import { NO_TEMPORAL_LIMIT, Vp8Munger, Vp8Verdict } from '../simulcast/vp8-munger.js';
 import { RetransmitGate } from './rtp/retransmit-gate.js';
 import { RtpHeaderWriter } from './rtp/rtp-header-writer.js';
 import { roundTripMs, rtpTimestampAt, rtpTimestampFromReport, writeSenderReport, type SenderStats } from './rtp/sender-report.js';
@@ -102,9 +102,13 @@ export class DownTrack implements SenderReportSource, PaddingSource {
   /** Set on a layer switch or a resume, cleared by the first packet forwarded after it. */
   #switched = false;
   #paused = false;
-  /** VP8 simulcast: keeps PictureID, TL0PICIDX and KEYIDX continuous across layer switches. */
-  readonly #vp8?: Vp8Munger;
-  readonly #vp8Options = { switched: false, maxTemporalLayer: 3 };
+  /**
+   * VP8: keeps PictureID, TL0PICIDX and KEYIDX continuous across layer switches (simulcast) and dropped temporal
+   * layers. Made with the down track for simulcast, and at the first temporal limit otherwise: until then a single
+   * stream passes as it is, and a munger would only cost a parse per packet.
+   */
+  #vp8?: Vp8Munger;
+  readonly #vp8Options = { switched: false, maxTemporalLayer: NO_TEMPORAL_LIMIT };
 
   constructor(track: PublishedTrack, line: DownTrackLine, metrics: SfuMetrics) {
     this.track = track;
@@ -114,7 +118,7 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     this.#forwarded = metrics.forwarded[track.kind];
     this.#forwarder = new Forwarder(track.kind === 'video', TIMESTAMP_STEP[track.kind]);
     this.#maxLayer = track.layers.length - 1;
-    if (track.simulcast && track.mimeType?.toLowerCase() === 'video/vp8') this.#vp8 = new Vp8Munger();
+    if (track.simulcast && this.#isVp8()) this.#vp8 = new Vp8Munger();
     track.addDownTrack(this);
   }
 
@@ -163,6 +167,27 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     this.#maxLayer = layer;
     this.#maxLayerReason = reason;
     this.track.downTrackChanged();
+  }
+
+  /** The highest VP8 temporal layer (TID) forwarded; NO_TEMPORAL_LIMIT forwards every frame. */
+  get maxTemporalLayer(): number {
+    return this.#vp8Options.maxTemporalLayer;
+  }
+
+  /**
+   * Caps the VP8 temporal layer (frame rate) forwarded: lowered, from the next frame; raised, from the next frame the
+   * subscriber can decode (Vp8Munger). Ignored for other codecs, which have no temporal layers to drop.
+   */
+  setMaxTemporalLayer(layer: number): void {
+    const max = Math.max(0, Math.min(layer, NO_TEMPORAL_LIMIT));
+    if (max === this.#vp8Options.maxTemporalLayer || !this.#isVp8()) return;
+    this.#vp8Options.maxTemporalLayer = max;
+    // Anchored on the next packet with the numbering it has (nothing was rewritten before it).
+    this.#vp8 ??= new Vp8Munger();
+  }
+
+  #isVp8(): boolean {
+    return this.#kind === 'video' && this.track.mimeType?.toLowerCase() === 'video/vp8';
   }
 
   /**
@@ -232,7 +257,11 @@ export class DownTrack implements SenderReportSource, PaddingSource {
       this.#vp8Options.switched = this.#switched;
       this.#switched = false;
       vp8 = this.#vp8.decide(packet.payload, this.#vp8Options);
-      if (vp8 === Vp8Verdict.Drop) return;
+      if (vp8 === Vp8Verdict.Drop) {
+        // Its number goes to the next packet sent: the subscriber sees no gap (and NACKs none).
+        this.#forwarder.drop(extendedSeq, this.#vp8.dropContinuesFrame);
+        return;
+      }
     }
     const ssrc = this.line.ssrc;
     const sentAt = this.#send(dtls, packet, result.sequenceNumber, result.timestamp, this.#payloadType, ssrc, NOT_RTX, vp8);

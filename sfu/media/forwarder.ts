@@ -7,6 +7,12 @@
  * extended number is the incoming one plus an offset, which keeps losses as gaps (the subscriber NACKs them)
  * and puts late packets in their place. Output numbering stays continuous across a source change
  * (publisher restart, new SSRC) and a resume, and starts at a key frame for video.
+ *
+ * A packet the down track decides not to send after all (a VP8 frame of a temporal layer above the one allowed)
+ * is handed back with `drop`: the packets after it get the number it would have had, so the subscriber sees no gap
+ * (LiveKit's RTPMunger.PacketDropped). Each drop starts a new offset; the last OFFSET_HISTORY ranges are kept, so a
+ * late or publisher-retransmitted packet of an earlier range still gets the number its place was given, a NACK
+ * still finds the packet it names, and a late packet of a dropped range is dropped too.
  */
 export interface ForwardResult {
   sequenceNumber: number;
@@ -21,20 +27,41 @@ export const enum DropReason {
   /** Older than the first packet forwarded from this source: the subscriber never had what came before. */
   BeforeStart = 2,
   Paused = 3,
+  /** Its number was handed back with `drop` (a packet of a frame the down track does not send). */
+  Dropped = 4,
 }
 
 const SEQ_MOD = 0x1_0000;
 /** An aligned timestamp further than this after the last one sent (5 s at 90 kHz) is not trusted (stale reports). */
 const MAX_ALIGN_TICKS = 450_000;
+/**
+ * Offset ranges remembered (each drop adds at most two): with one subscriber held to TL0 of an L1T3 stream, about
+ * 15 a second, so ~8 s of history, well beyond a NACK's round trip and any reordering.
+ */
+const OFFSET_HISTORY = 128;
+/** The offset of a range whose packets were dropped: they have no outgoing number. */
+const DROPPED_RANGE = Number.NaN;
 
 export class Forwarder {
   #started = false;
   #paused = false;
   #sourceSsrc = -1;
-  /** Extended incoming sequence number of the first packet forwarded from the current source. */
-  #startSeq = 0;
-  /** Outgoing extended = incoming extended + offset. */
+  /**
+   * Outgoing extended = incoming extended + the offset of the range it falls in: ranges of incoming extended numbers
+   * (each from its start to the next one's), a ring oldest to newest; the newest range's offset is the current one.
+   */
+  readonly #rangeStart = new Float64Array(OFFSET_HISTORY);
+  readonly #rangeOffset = new Float64Array(OFFSET_HISTORY);
+  #rangeNewest = 0;
+  #ranges = 0;
+  /** Outgoing extended = incoming extended + offset, for packets newer than any seen. */
   #seqOffset = 0;
+  /** Extended incoming sequence number of the newest packet decided on (forwarded or dropped). */
+  #highestIn = 0;
+  /** Before the newest packet was forwarded: what `drop` restores when it hands that packet back. */
+  #previousHighestIn = 0;
+  #previousHighestSeq = 0;
+  #previousHighestTs = 0;
   #tsOffset = 0;
   /** Extended outgoing sequence number and timestamp of the newest packet forwarded. */
   #highestSeq = 0;
@@ -87,11 +114,22 @@ export class Forwarder {
     if (!this.#started) {
       if (this.waitForKeyframe && !isKeyframe) return DropReason.WaitingForKeyframe;
       this.#start(extendedSeq, extendedTs);
-    } else if (extendedSeq < this.#startSeq) {
-      return DropReason.BeforeStart;
     }
-    const outSeq = extendedSeq + this.#seqOffset;
+    let offset = this.#seqOffset;
+    if (extendedSeq > this.#highestIn) {
+      this.#previousHighestIn = this.#highestIn;
+      this.#previousHighestSeq = this.#highestSeq;
+      this.#previousHighestTs = this.#highestTs;
+      this.#highestIn = extendedSeq;
+    } else {
+      const kept = this.#offsetOf(extendedSeq);
+      if (kept === undefined) return DropReason.BeforeStart;
+      if (Number.isNaN(kept)) return DropReason.Dropped;
+      offset = kept;
+    }
+    const outSeq = extendedSeq + offset;
     const outTs = extendedTs + this.#tsOffset;
+    // A late packet can be the newest sent: its place was kept when the packet after it was handed back.
     const newest = outSeq > this.#highestSeq;
     if (newest) {
       this.#highestSeq = outSeq;
@@ -105,14 +143,55 @@ export class Forwarder {
   }
 
   /**
+   * Hands back the packet `decide` has just accepted (same `extendedSeq`): it is not sent. When it is the newest
+   * packet, later packets take its number. `withGapBefore`: the packets missing just before it (from the newest
+   * decided before it) belong to the same dropped frame, so they give up their numbers too and are dropped if they
+   * come. A late packet's number was already given its place: it stays a gap, which the subscriber may NACK.
+   * Returns whether the number was handed back (no gap).
+   */
+  drop(extendedSeq: number, withGapBefore = false): boolean {
+    if (!this.#started || extendedSeq !== this.#highestIn) return false;
+    this.#highestSeq = this.#previousHighestSeq;
+    this.#highestTs = this.#previousHighestTs;
+    const first = withGapBefore ? this.#previousHighestIn + 1 : extendedSeq;
+    const offset = this.#seqOffset - (extendedSeq - first + 1);
+    const newest = this.#rangeNewest;
+    const previous = (newest + OFFSET_HISTORY - 1) % OFFSET_HISTORY;
+    // Right after another drop (nothing forwarded since): one dropped range grows instead of two more entries.
+    if (this.#ranges > 1 && this.#rangeStart[newest] === first && Number.isNaN(this.#rangeOffset[previous])) {
+      this.#rangeStart[newest] = extendedSeq + 1;
+      this.#rangeOffset[newest] = offset;
+    } else {
+      if (this.#rangeStart[newest] === first) this.#rangeOffset[newest] = DROPPED_RANGE;
+      else this.#pushRange(first, DROPPED_RANGE);
+      this.#pushRange(extendedSeq + 1, offset);
+    }
+    this.#seqOffset = offset;
+    return true;
+  }
+
+  /**
    * The incoming 16-bit sequence number an outgoing one was mapped from (to answer a NACK from the cache),
-   * or -1 when it was not forwarded from the current source under the current mapping.
+   * or -1 when it was not forwarded from the current source under a mapping still remembered.
    */
   incomingSequenceNumber(outgoing: number): number {
     if (!this.#started) return -1;
     const extended = this.#highestSeq + (((outgoing - this.#highestSeq) << 16) >> 16);
-    if (extended > this.#highestSeq || extended < this.#startSeq + this.#seqOffset) return -1;
-    return (extended - this.#seqOffset) & 0xffff;
+    if (extended > this.#highestSeq) return -1;
+    // Newest range first: a NACK names a recent packet.
+    let end = this.#highestIn;
+    for (let n = 0, i = this.#rangeNewest; n < this.#ranges; n++, i = (i + OFFSET_HISTORY - 1) % OFFSET_HISTORY) {
+      const start = this.#rangeStart[i];
+      const offset = this.#rangeOffset[i];
+      if (!Number.isNaN(offset)) {
+        const incoming = extended - offset;
+        if (incoming >= start && incoming <= end) return incoming & 0xffff;
+        // Ranges map to ascending outgoing numbers: below this one's first, look further back.
+        if (incoming > end) return -1;
+      }
+      end = start - 1;
+    }
+    return -1;
   }
 
   /**
@@ -136,7 +215,25 @@ export class Forwarder {
     const nextTs = alignable ? aligned : this.#hasOutput ? this.#highestTs + this.timestampStep : this.#highestTs;
     this.#seqOffset = this.#highestSeq + 1 - extendedSeq;
     this.#tsOffset = nextTs - extendedTs;
-    this.#startSeq = extendedSeq;
+    this.#highestIn = extendedSeq - 1;
+    this.#ranges = 0;
+    this.#pushRange(extendedSeq, this.#seqOffset);
     this.#started = true;
+  }
+
+  /** The offset for a packet no newer than the newest: NaN when its range was dropped, undefined when before every range remembered. */
+  #offsetOf(extendedSeq: number): number | undefined {
+    for (let n = 0, i = this.#rangeNewest; n < this.#ranges; n++, i = (i + OFFSET_HISTORY - 1) % OFFSET_HISTORY) {
+      if (extendedSeq >= this.#rangeStart[i]) return this.#rangeOffset[i];
+    }
+    return undefined;
+  }
+
+  /** Adds the newest range; past OFFSET_HISTORY the oldest is forgotten (its packets count as before the start). */
+  #pushRange(start: number, offset: number): void {
+    if (this.#ranges > 0) this.#rangeNewest = (this.#rangeNewest + 1) % OFFSET_HISTORY;
+    this.#rangeStart[this.#rangeNewest] = start;
+    this.#rangeOffset[this.#rangeNewest] = offset;
+    if (this.#ranges < OFFSET_HISTORY) this.#ranges++;
   }
 }

@@ -9,6 +9,7 @@ import { TrackLayer, type PublisherSenderReport } from './track-layer.js';
 import { RTCP_SR, unixMsFromNtp } from './rtp/sender-report.js';
 import { PublisherClock } from './rtp/publisher-clock.js';
 import { Dynacast } from '../simulcast/dynacast.js';
+import { vp8TemporalId } from '../simulcast/vp8-descriptor.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
 import type { PublishedTrackInfo, SimulcastLayerDescription, TrackKind, TrackSource } from '../sfu-types.js';
 
@@ -74,6 +75,8 @@ export class PublishedTrack {
   readonly #dynacast?: Dynacast;
   #codec: RTCRtpCodecParameters | undefined;
   #isKeyframe: KeyframeDetector | undefined;
+  /** VP8: each packet's temporal layer, so that each layer is priced per frame rate too. */
+  #temporalIdOf: ((payload: Uint8Array) => number) | undefined;
   #closed = false;
 
   constructor(init: PublishedTrackInit) {
@@ -219,7 +222,7 @@ export class PublishedTrack {
     }
     const now = performance.now();
     layer.ssrc = header.ssrc;
-    layer.received(packet.payload.length, now);
+    layer.received(packet.payload.length, now, this.#temporalIdOf ? this.#temporalIdOf(packet.payload) : -1);
     layer.cache?.store(packet);
     const keyframe = this.#isKeyframe !== undefined && this.#isKeyframe(packet.payload);
     if (keyframe) layer.lastKeyframeAt = now;
@@ -252,5 +255,6 @@ export class PublishedTrack {
   #setCodec(codec: RTCRtpCodecParameters): void {
     this.#codec = codec;
     this.#isKeyframe = keyframeDetectorFor(codec.mimeType);
+    this.#temporalIdOf = this.kind === 'video' && codec.mimeType.toLowerCase() === 'video/vp8' ? vp8TemporalId : undefined;
   }
 }

@@ -20,6 +20,8 @@ const PARTIAL_WINDOW_MS = 250;
  * downlink estimate, which counts whole SRTP packets: at 320x180 a packet's payload is often under 1,000 bytes.
  */
 export const SENT_OVERHEAD_BYTES = 40;
+/** Temporal layers (VP8 TID, 2 bits): bytes are counted per TID. */
+const TEMPORAL_IDS = 4;
 
 /** The publisher's latest Sender Report on one RTP stream: its RTP timestamp and the SFU-clock time it stands for. */
 export interface PublisherSenderReport {
@@ -56,8 +58,16 @@ export class TrackLayer {
   bitrateBps = 0;
   #windowStart = -Infinity;
   #windowBytes = 0;
-  /** The latest complete windows' bytes and lengths (ms), oldest first. */
-  readonly #windows: { bytes: number; ms: number }[] = [];
+  /** The window's bytes per temporal layer (TID; packets without one count as TID 0: they are never dropped). */
+  #windowTemporalBytes = new Float64Array(TEMPORAL_IDS);
+  /** The latest complete windows' bytes, bytes per TID and lengths (ms), oldest first. */
+  readonly #windows: { bytes: number; temporal: Float64Array; ms: number }[] = [];
+  /**
+   * Over the latest complete windows: the share of the bytes in TIDs 0..t, for each t, kept when the layer stops (as
+   * its price is). All 1 while the layer shows no temporal layers.
+   */
+  readonly #temporalShares = new Float64Array(TEMPORAL_IDS).fill(1);
+  #temporalLayers = 0;
   /** The last average measured, kept when the layer stops: what it would cost when it starts again. */
   #lastMeasuredBps = 0;
   /** What it cost before its last stop: a restarting layer is priced no lower until its average is whole again. */
@@ -96,20 +106,36 @@ export class TrackLayer {
     return Math.max(price, Math.min(this.#peakBps, SWITCH_HEADROOM * price));
   }
 
+  /** The highest TID in the latest windows: 0 when the layer has no temporal layers (or is not VP8). */
+  get temporalLayers(): number {
+    return this.#temporalLayers;
+  }
+
+  /**
+   * The share of the layer's bitrate that its temporal layers 0..`maxTemporalLayer` carry (cumulative; key frames are
+   * TID 0), over the same windows as its price, so that `expectedBitrateBps(now) * temporalShare(t)` is what
+   * forwarding only TIDs up to t costs. 1 from the top temporal layer up.
+   */
+  temporalShare(maxTemporalLayer: number): number {
+    return maxTemporalLayer >= this.#temporalLayers ? 1 : this.#temporalShares[Math.max(0, maxTemporalLayer)];
+  }
+
   /** Whether packets arrived lately. */
   active(now: number): boolean {
     return now - this.lastPacketAt < LAYER_SILENT_MS;
   }
 
-  /** Counts one received packet of `payloadBytes`. */
-  received(payloadBytes: number, now: number): void {
+  /** Counts one received packet of `payloadBytes`, of temporal layer `temporalId` (-1: none). */
+  received(payloadBytes: number, now: number, temporalId = -1): void {
     this.lastPacketAt = now;
     if (now - this.#windowStart >= BITRATE_WINDOW_MS) {
       this.#endWindow(now - this.#windowStart);
       this.#windowStart = now;
       this.#windowBytes = 0;
+      this.#windowTemporalBytes = new Float64Array(TEMPORAL_IDS);
     }
     this.#windowBytes += payloadBytes + SENT_OVERHEAD_BYTES;
+    this.#windowTemporalBytes[temporalId > 0 ? temporalId : 0] += payloadBytes + SENT_OVERHEAD_BYTES;
   }
 
   #endWindow(elapsed: number): void {
@@ -122,16 +148,25 @@ export class TrackLayer {
       return;
     }
     if (windows.length === BITRATE_WINDOWS) windows.shift();
-    windows.push({ bytes: this.#windowBytes, ms: elapsed });
+    windows.push({ bytes: this.#windowBytes, temporal: this.#windowTemporalBytes, ms: elapsed });
     let bytes = 0;
     let ms = 0;
     let peak = 0;
+    const temporal = new Float64Array(TEMPORAL_IDS);
     for (const window of windows) {
       bytes += window.bytes;
       ms += window.ms;
       peak = Math.max(peak, (window.bytes * 8000) / window.ms);
+      for (let t = 0; t < TEMPORAL_IDS; t++) temporal[t] += window.temporal[t];
     }
     this.#peakBps = peak;
     this.bitrateBps = this.#lastMeasuredBps = (bytes * 8000) / ms;
+    this.#temporalLayers = 0;
+    let cumulative = 0;
+    for (let t = 0; t < TEMPORAL_IDS; t++) {
+      cumulative += temporal[t];
+      this.#temporalShares[t] = bytes > 0 ? cumulative / bytes : 1;
+      if (temporal[t] > 0) this.#temporalLayers = t;
+    }
   }
 }

@@ -165,6 +165,11 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     return this.#downlink.bps;
   }
 
+  /** The connection's bandwidth allocation (its video tracks' layers), for tests and monitoring. */
+  get allocator(): DownlinkAllocator {
+    return this.#allocator;
+  }
+
   /**
    * A video down track whose RTX stream can carry a probe's padding: one forwarding now, else a paused one (when the
    * link paused every camera, only a probe can show it has room again).

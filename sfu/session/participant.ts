@@ -26,7 +26,7 @@ import { TypedEmitter } from '../typed-emitter.js';
 export interface ParticipantEvents extends Record<string, unknown[]> {
   subscriberOffer: [SubscriberOffer];
   /** A received video track's layer or paused state changed (bandwidth, or this participant's settings). */
-  trackState: [{ trackId: string; paused: boolean; layer: number }];
+  trackState: [{ trackId: string; paused: boolean; layer: number; maxTemporalLayer?: number }];
   /** Dynacast: which layers of one of this participant's simulcast tracks some subscriber receives. */
   publishLayers: [PublishLayers];
   iceCandidate: [PeerRole, IceCandidateJson];

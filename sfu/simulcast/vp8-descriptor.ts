@@ -152,3 +152,21 @@ export function writeVp8Descriptor(target: Uint8Array, descriptor: Vp8Descriptor
   }
   if (descriptor.keyIdx >= 0) target[offset] = (target[offset] & ~KEYIDX_MASK) | (descriptor.keyIdx & KEYIDX_MASK);
 }
+
+/**
+ * The TID (0-3) of a VP8 payload's descriptor, or -1 when it has none (T = 0) or is cut short: what a published
+ * track needs per packet to price each temporal layer, without filling a descriptor.
+ */
+export function vp8TemporalId(payload: Uint8Array): number {
+  const length = payload.length;
+  if (length < 2 || (payload[0] & X_BIT) === 0) return -1;
+  const extension = payload[1];
+  if ((extension & T_BIT) === 0) return -1;
+  let offset = 2;
+  if (extension & I_BIT) {
+    if (offset >= length) return -1;
+    offset += payload[offset] & M_BIT ? 2 : 1;
+  }
+  if (extension & L_BIT) offset += 1;
+  return offset < length ? payload[offset] >> 6 : -1;
+}

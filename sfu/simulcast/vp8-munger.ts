@@ -4,7 +4,11 @@ import { createVp8Descriptor, parseVp8Descriptor, writeVp8Descriptor } from './v
 export interface Vp8MungeOptions {
   /** True on the first packet forwarded from a new source (layer switch, or resume after a pause). */
   switched: boolean;
-  /** Highest temporal layer (TID) forwarded: frames above it are dropped. 3 or more drops none. */
+  /**
+   * Highest temporal layer (TID) the subscriber may receive: frames above it are dropped. 3 or more drops none.
+   * Lowered, it applies from the next frame; raised, from the next frame that can be decoded without the frames
+   * dropped before (see Vp8Munger).
+   */
   maxTemporalLayer: number;
 }
 
@@ -20,6 +24,8 @@ export const enum Vp8Verdict {
 const WINDOW = 64;
 const EMPTY = -1;
 const DROPPED = -1;
+/** A max temporal layer that drops nothing (TID is 2 bits). */
+export const NO_TEMPORAL_LIMIT = 3;
 
 /** The extended value of a `bits`-wide counter nearest to `reference` (an extended value). */
 function unwrap(reference: number, value: number, bits: number): number {
@@ -46,6 +52,14 @@ function unwrap(reference: number, value: number, bits: number): number {
  *
  * TL0PICIDX (8 bits) and KEYIDX (5 bits) get a constant offset per source, set at its first packet so that
  * it follows on from the last value sent; dropping temporal layers leaves them alone (TL0 frames are kept).
+ *
+ * Temporal layer (RFC 7741 §4.2, TID and Y): the layer forwarded follows `maxTemporalLayer` at new frames. Down at
+ * once. Up only where the decoder has what the frame refers to: at a key frame (to the max), or at a layer sync
+ * frame (Y = 1: it refers to TL0 only) of the layer just above the one forwarded, one layer at a time, since a sync
+ * frame of TID 2 says nothing of the TID 1 frames after it. Chromium's L1T3 sets Y on about half its TID 1 frames and
+ * a third of its TID 2 frames (test/e2e/temporal-layers.test.ts), so a raise from TID 0 to all layers takes well under
+ * a second. A source that has not sent a single Y bit is raised at its next TL0 frame instead (LiveKit's rule, which
+ * never waits for Y).
  *
  * Calling contract: give it, in arrival order, only packets the Forwarder forwards (so only the current
  * source's, none from before its first packet), with `switched` true on the first one of each source.
@@ -88,17 +102,31 @@ export class Vp8Munger {
   #keyIdxOffset = 0;
   #lastKeyIdx = -1;
 
+  /** The highest temporal layer forwarded now; the current source has sent a layer sync (Y) bit. */
+  #temporal = NO_TEMPORAL_LIMIT;
+  #syncSeen = false;
+  #temporalPending = true;
+  /** The frame of the last packet `decide` saw (extended id; NaN without one), and whether it was dropped. */
+  #lastFrame = Number.NaN;
+  #lastDropped = false;
+  #dropContinuesFrame = false;
+
   /**
    * Decides on one packet and updates the state; after Rewritten, `write` puts the new fields into a copy of
    * this payload. Reads `payload`, never writes it.
    */
   decide(payload: Uint8Array, options: Vp8MungeOptions): Vp8Verdict {
     if (options.switched) this.#restart();
+    this.#dropContinuesFrame = false;
     const d = parseVp8Descriptor(payload, this.#descriptor);
-    if (!d) return Vp8Verdict.Unchanged;
+    if (!d) {
+      this.#lastFrame = Number.NaN;
+      return Vp8Verdict.Unchanged;
+    }
     const pictureId = d.pictureId;
     const tl0 = d.tl0PicIdx;
     const keyIdx = d.keyIdx;
+    if (d.layerSync && d.temporalId > 0) this.#syncSeen = true;
     this.#newest = true;
     if (pictureId >= 0) {
       const out = this.#mapPictureId(options.maxTemporalLayer);
@@ -106,8 +134,11 @@ export class Vp8Munger {
       this.#newest = out >= this.#newestOut;
       if (this.#newest) this.#newestOut = out;
       d.pictureId = out % 2 ** (d.pictureIdWide ? 15 : 7);
-    } else if (d.temporalId > options.maxTemporalLayer) {
-      return Vp8Verdict.Drop;
+    } else {
+      this.#lastFrame = Number.NaN;
+      // No PictureID to tell frames apart: each frame's first packet moves the layer, each packet goes by its TID.
+      if (d.startOfPartition && d.partitionIndex === 0) this.#followTemporal(options.maxTemporalLayer);
+      if (d.temporalId > this.#temporal) return Vp8Verdict.Drop;
     }
     this.#mapCounters();
     return d.pictureId === pictureId && d.tl0PicIdx === tl0 && d.keyIdx === keyIdx ? Vp8Verdict.Unchanged : Vp8Verdict.Rewritten;
@@ -165,11 +196,43 @@ export class Vp8Munger {
     return copy;
   }
 
+  /**
+   * After a Drop: the packet's frame was already being dropped and the packet `decide` saw just before was of that
+   * frame too, so any packet missing between them belongs to it (a frame's packets are consecutive): the Forwarder
+   * may hand their numbers back as well (`Forwarder.drop`'s `withGapBefore`).
+   */
+  get dropContinuesFrame(): boolean {
+    return this.#dropContinuesFrame;
+  }
+
+  /** The highest temporal layer forwarded now (NO_TEMPORAL_LIMIT when none is dropped). */
+  get temporalLayer(): number {
+    return this.#temporal;
+  }
+
   /** A new source: each counter re-anchors on the first packet that carries it. */
   #restart(): void {
     this.#pictureIdPending = true;
     this.#tl0Pending = true;
     this.#keyIdxPending = true;
+    this.#temporalPending = true;
+    this.#syncSeen = false;
+  }
+
+  /**
+   * At a new frame (the parsed packet's): the temporal layer forwarded follows `max`, down at once, up where the
+   * frame makes the higher layer decodable (class comment). A new source starts at `max` (it starts at a key frame).
+   */
+  #followTemporal(max: number): void {
+    const d = this.#descriptor;
+    const current = this.#temporal;
+    if (this.#temporalPending || max <= current || d.temporalId < 0) {
+      this.#temporal = this.#temporalPending || max < current || d.temporalId < 0 ? max : current;
+      this.#temporalPending = false;
+      return;
+    }
+    if (d.keyframe || (!this.#syncSeen && d.temporalId === 0)) this.#temporal = max;
+    else if (d.layerSync && d.temporalId === current + 1) this.#temporal = d.temporalId;
   }
 
   /** Starts the PictureID mapping at this incoming id: the first one ever passes as it is, later ones follow on. */
@@ -191,12 +254,12 @@ export class Vp8Munger {
     if (id - this.#inHighest >= WINDOW || this.#inHighest - id >= WINDOW) {
       // A jump the window cannot bridge (the publisher restarted its count, or a long outage): only a key
       // frame can start afresh, as after a switch; anything else could not be decoded anyway.
-      if (!d.keyframe) return DROPPED;
+      if (!d.keyframe) return this.#noteFrame(Number.NaN, DROPPED);
       this.#restart();
       this.#anchor(d.pictureId);
       id = d.pictureId;
     }
-    if (id <= this.#inHighest) return this.#lookUp(id);
+    if (id <= this.#inHighest) return this.#noteFrame(id, this.#lookUp(id));
     // Frames skipped on the way keep their place: their packets may still come.
     for (let skipped = this.#inHighest + 1; skipped < id; skipped++) {
       this.#outHighest = skipped + this.#offset;
@@ -204,15 +267,25 @@ export class Vp8Munger {
       this.#remember(skipped, this.#outHighest);
     }
     this.#inHighest = id;
-    if (d.temporalId > maxTemporalLayer) {
+    this.#followTemporal(maxTemporalLayer);
+    if (d.temporalId > this.#temporal) {
       this.#remember(id, DROPPED);
       this.#offset -= 1;
-      return DROPPED;
+      return this.#noteFrame(id, DROPPED);
     }
     this.#outHighest = id + this.#offset;
     this.#hasOutput = true;
     this.#remember(id, this.#outHighest);
-    return this.#outHighest;
+    return this.#noteFrame(id, this.#outHighest);
+  }
+
+  /** Records the frame of the packet decided on, for `dropContinuesFrame`; returns `out`. */
+  #noteFrame(id: number, out: number): number {
+    const dropped = out === DROPPED;
+    this.#dropContinuesFrame = dropped && this.#lastDropped && this.#lastFrame === id;
+    this.#lastFrame = id;
+    this.#lastDropped = dropped;
+    return out;
   }
 
   /** The decision recorded for a frame of the current source, DROPPED when unknown (before it, or too old). */

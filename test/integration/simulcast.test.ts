@@ -344,6 +344,47 @@ test('a packet lost on a simulcast layer on its way to the SFU is NACKed, repair
   expect(vp8Discontinuities(sub.of(trackId))).toEqual([]);
 });
 
+test('a subscriber whose link carries only the low layer at a quarter of its frame rate gets TID 0 frames only, with no sequence or PictureID gap', async () => {
+  const room = 'simulcast-temporal';
+  // Three packets a frame at the low layer: a dropped frame's packets all give their numbers back.
+  const publisher = await publish(room, 'cam', { keyframeIntervalMs: NO_PERIODIC_KEYFRAMES, packetsPerFrame: [3, 2, 3] });
+  const [trackId] = publisher.trackIds;
+  const sub = await subscribe(room, 'viewer');
+  await waitUntil(() => countOf(sub.of(trackId), 'f') >= 60, 15_000, 'the top layer flowing');
+  const q = publishedTrack(room, 'cam', trackId)!.layers[0];
+  // Each layer is priced per temporal layer: the publisher sends L1T3 (TIDs 0 2 1 2), equal frames, so TID 0 is a quarter.
+  await waitUntil(() => q.temporalLayers === 2, 5000, 'the low layer priced per temporal layer');
+  expect(q.temporalShare(0)).toBeCloseTo(0.25, 1);
+  // An estimate with room for the low layer's TID 0 only (110 % of it is what a flowing track may keep). Given again,
+  // a little lower each time, every 500 ms: each fall counts as congestion, so no probe raises it meanwhile.
+  const allocator = server.sfu.room(room).participant('viewer')!.subscriber.allocator;
+  const low = 0.35 * q.expectedBitrateBps(performance.now());
+  let bps = low;
+  allocator.onEstimate(bps);
+  const hold = setInterval(() => allocator.onEstimate((bps -= 1)), 500);
+  cleanups.push(async () => clearInterval(hold));
+  const down = downTrack(room, 'viewer', trackId);
+  expect(down.maxLayer).toBe(0);
+  expect(down.maxTemporalLayer).toBe(0);
+  const mark = sub.packets.length;
+  const framesOfQ = () => sub.packets.slice(mark).filter((p) => p.payload?.rid === 'q' && p.payload.startOfFrame).length;
+  await waitUntil(() => framesOfQ() >= 10, 15_000, 'ten frames of the low layer');
+  const started = performance.now();
+  const before = framesOfQ();
+  await waitUntil(() => performance.now() - started >= 2000, 3000, 'two more seconds');
+  const afterSwitch = sub.of(trackId).filter((p) => p.n >= mark && p.payload?.rid === 'q');
+  expect(afterSwitch.every((p) => p.payload!.temporalId === 0), 'TIDs received').toBe(true);
+  // 30 fps: about 7.5 TID 0 frames a second.
+  const perSecond = (framesOfQ() - before) / 2;
+  expect(perSecond).toBeGreaterThan(5);
+  expect(perSecond).toBeLessThan(10);
+  await expectNoSequenceGaps(sub.of(trackId), 'the viewer');
+  expect(vp8Discontinuities(sub.of(trackId))).toEqual([]);
+  // The client was told the frame rate is cut.
+  const states = sub.bot.signaling.messages.filter((m) => m.type === 'trackState' && m.trackId === trackId);
+  expect(states.at(-1)).toMatchObject({ paused: false, layer: 0, maxTemporalLayer: 0 });
+});
+
 test('after everyone leaves, no room, participant, track, down track or peer connection is left', async () => {
   const room = 'simulcast-leave';
   const publisher = await publish(room, 'cams', { cameras: 2 });

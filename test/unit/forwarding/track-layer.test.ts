@@ -43,3 +43,28 @@ test('a layer\'s bitrate is averaged over its last five seconds (a key frame\'s 
   feed(fresh, 0, 300, 85);
   expect(fresh.expectedBitrateBps(300) / 1000).toBeCloseTo(kbps(85), -1);
 });
+
+test('a VP8 layer is priced per temporal layer too: cumulative shares of its bytes, kept while it is stopped', () => {
+  const layer = new TrackLayer(0, {}, 0);
+  // L1T3 at 30 fps: TL0 frames of 300 bytes, TL1 of 150, TL2 of 100 (pattern 0 2 1 2).
+  const sizes = [300, 100, 150, 100];
+  let t = 0;
+  for (let frame = 0; frame < 30 * 6; frame++, t += 1000 / 30) layer.received(sizes[frame % 4], t, [0, 2, 1, 2][frame % 4]);
+  const wire = sizes.map((size) => size + SENT_OVERHEAD_BYTES);
+  const total = wire[0] + wire[1] + wire[2] + wire[3];
+  expect(layer.temporalLayers).toBe(2);
+  expect(layer.temporalShare(0)).toBeCloseTo(wire[0] / total, 2);
+  expect(layer.temporalShare(1)).toBeCloseTo((wire[0] + wire[2]) / total, 2);
+  expect(layer.temporalShare(2)).toBe(1);
+  expect(layer.temporalShare(3)).toBe(1);
+  // The full layer's price is as before.
+  expect(layer.expectedBitrateBps(t)).toBeCloseTo((total * 7.5 * 8), -3);
+  // Stopped: the shares stay with the price.
+  expect(layer.active(t + 3000)).toBe(false);
+  expect(layer.temporalShare(0)).toBeCloseTo(wire[0] / total, 2);
+  // Without TIDs (H264, VP8 without temporal layers): one layer, all of it.
+  const plain = new TrackLayer(0, {}, 0);
+  feed(plain, 0, 3000, 100);
+  expect(plain.temporalLayers).toBe(0);
+  expect(plain.temporalShare(0)).toBe(1);
+});

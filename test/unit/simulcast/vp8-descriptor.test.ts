@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { createVp8Descriptor, parseVp8Descriptor, writeVp8Descriptor } from '../../../sfu/simulcast/vp8-descriptor.js';
+import { createVp8Descriptor, parseVp8Descriptor, vp8TemporalId, writeVp8Descriptor } from '../../../sfu/simulcast/vp8-descriptor.js';
 
 interface Fields {
   n?: boolean;
@@ -218,6 +218,29 @@ describe('writeVp8Descriptor', () => {
         expect(copy).toEqual(bytes);
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('vp8TemporalId', () => {
+  test('reads the TID wherever the optional fields put it, -1 without one or when cut short', () => {
+    expect(vp8TemporalId(build({ pictureId: 30_000, tl0: 7, tid: 2, y: true, keyIdx: 3 }))).toBe(2);
+    expect(vp8TemporalId(build({ pictureId: 100, wide: false, tid: 1 }))).toBe(1);
+    expect(vp8TemporalId(build({ tl0: 200, tid: 3 }))).toBe(3);
+    expect(vp8TemporalId(build({ tid: 0 }))).toBe(0);
+    expect(vp8TemporalId(build({ pictureId: 5, keyIdx: 9 }))).toBe(-1);
+    expect(vp8TemporalId(build({}))).toBe(-1);
+    expect(vp8TemporalId(Buffer.from([0x90, 0xe0, 0x81]))).toBe(-1);
+    expect(vp8TemporalId(Buffer.alloc(0))).toBe(-1);
+  });
+
+  test('agrees with the full parser on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 8 }), (bytes) => {
+        const d = parseVp8Descriptor(bytes);
+        // The full parser also rejects a descriptor with no payload after it; where it accepts, they agree.
+        if (d) expect(vp8TemporalId(bytes)).toBe(d.temporalId);
+      }),
     );
   });
 });

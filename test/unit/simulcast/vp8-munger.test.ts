@@ -325,7 +325,8 @@ describe('Vp8Munger: temporal layers', () => {
     // Even with the max raised since, a dropped frame stays dropped (its id was given to the next one).
     expect(send(munger, { pictureId: 103, tid: 2, start: false }, false, 2)).toBe('drop');
     expect(pid(send(munger, { pictureId: 104, tid: 0, start: false }, false, 2))).toBe(102);
-    expect(pid(send(munger, { pictureId: 105, tid: 2 }, false, 2))).toBe(103);
+    // The raise to TID 2 happens at a TID 2 layer sync frame.
+    expect(pid(send(munger, { pictureId: 105, tid: 2, y: true }, false, 2))).toBe(103);
   });
 
   test('a frame first seen late keeps its place and is forwarded, whatever its layer', () => {
@@ -357,6 +358,100 @@ describe('Vp8Munger: temporal layers', () => {
     expect(result).toMatchObject({ pictureId: -1, tl0PicIdx: 10, keyIdx: 2, size: 4 });
     const plain = packet({ key: true });
     expect(munger.munge(plain, { switched: false, maxTemporalLayer: 0 })).toBe(plain);
+  });
+});
+
+describe('Vp8Munger: raising the temporal layer waits for a frame that can be decoded', () => {
+  /** libwebrtc's L1T3: TL0, TL2 (sync: refers to TL0 only), TL1 (sync), TL2 (refers to the TL1 and TL2 before it). */
+  const L1T3 = [
+    { tid: 0, y: false },
+    { tid: 2, y: true },
+    { tid: 1, y: true },
+    { tid: 2, y: false },
+  ];
+  /** Sends frames [from, to) of an L1T3 stream at `max`; returns each frame's outgoing id or 'drop'. */
+  function frames(munger: Vp8Munger, from: number, to: number, max: number, firstId = 32_700): (number | 'drop')[] {
+    const result: (number | 'drop')[] = [];
+    for (let frame = from; frame < to; frame++) {
+      const { tid, y } = L1T3[frame % 4];
+      const out = send(munger, { pictureId: (firstId + frame) & 0x7fff, wide: true, tl0: Math.floor(frame / 4) & 0xff, tid, y, key: frame === 0 }, frame === 0, max);
+      result.push(out === 'drop' ? out : out.pictureId);
+    }
+    return result;
+  }
+
+  test('from TL0 up to all layers: one layer at a time, each at its sync frame; ids stay contiguous across the 15-bit wrap', () => {
+    const munger = new Vp8Munger();
+    expect(frames(munger, 0, 8, 0)).toEqual([32_700, 'drop', 'drop', 'drop', 32_701, 'drop', 'drop', 'drop']);
+    // Raised to 2 at frame 8 (TL0): TL2 sync of frame 9 is two layers up (TID 1 frames would still miss their
+    // reference), TL1 sync at frame 10 raises to 1, the TL2 of frame 11 refers to a dropped TL2: dropped; the TL2
+    // sync at frame 13 raises to 2.
+    expect(munger.temporalLayer).toBe(0);
+    expect(frames(munger, 8, 16, 2)).toEqual([32_702, 'drop', 32_703, 'drop', 32_704, 32_705, 32_706, 32_707]);
+    expect(munger.temporalLayer).toBe(2);
+    // ...and on: every frame, ids wrapping at 32767.
+    expect(frames(munger, 16, 80, 2)).toEqual(Array.from({ length: 64 }, (_, i) => (32_708 + i) & 0x7fff));
+  });
+
+  test('down at the next frame, whatever it is; up at once at a key frame', () => {
+    const munger = new Vp8Munger();
+    expect(frames(munger, 0, 4, 2)).toEqual([100, 101, 102, 103].map((i) => 32_700 - 100 + i));
+    // Lowered to 0 in the middle of a pattern: the very next frame (TL2 sync) is dropped.
+    expect(frames(munger, 4, 7, 0)).toEqual([32_704, 'drop', 'drop']);
+    expect(munger.temporalLayer).toBe(0);
+    // A key frame (a PLI, a publisher's own) brings every layer back at once.
+    expect(pid(send(munger, { pictureId: 32_707, tl0: 2, tid: 0, key: true }, false, 2))).toBe(32_705);
+    expect(munger.temporalLayer).toBe(2);
+    expect(pid(send(munger, { pictureId: 32_708, tl0: 2, tid: 2 }, false, 2))).toBe(32_706);
+    expect(pid(send(munger, { pictureId: 32_709, tl0: 2, tid: 1 }, false, 2))).toBe(32_707);
+  });
+
+  test('a source that never sets Y is raised at its next TL0 frame', () => {
+    const munger = new Vp8Munger();
+    const tids = [0, 2, 1, 2, 0, 2, 1, 2, 0, 2];
+    const maxes = [0, 0, 0, 0, 0, 2, 2, 2, 2, 2];
+    const out = tids.map((tid, frame) => {
+      const result = send(munger, { pictureId: 500 + frame, tl0: frame >> 2, tid, key: frame === 0 }, frame === 0, maxes[frame]);
+      return result === 'drop' ? result : result.pictureId;
+    });
+    expect(out).toEqual([500, 'drop', 'drop', 'drop', 501, 'drop', 'drop', 'drop', 502, 503]);
+  });
+
+  test('a new source starts at the max (it starts at a key frame)', () => {
+    const munger = new Vp8Munger();
+    frames(munger, 0, 6, 0);
+    expect(munger.temporalLayer).toBe(0);
+    expect(send(munger, { pictureId: 9000, tl0: 0, tid: 0, key: true }, true, 2)).toMatchObject({ pictureId: 32_702 });
+    expect(munger.temporalLayer).toBe(2);
+    expect(send(munger, { pictureId: 9001, tl0: 0, tid: 2 }, false, 2)).toMatchObject({ pictureId: 32_703 });
+  });
+
+  test('a frame dropped while a raise waits stays dropped when retransmitted; a forwarded one keeps its id', () => {
+    const munger = new Vp8Munger();
+    frames(munger, 0, 8, 0);
+    frames(munger, 8, 12, 2); // 32_702, drop, 32_703, drop
+    const resend = (frame: number) => {
+      const { tid, y } = L1T3[frame % 4];
+      const out = munger.mungeRetransmission(packet({ pictureId: 32_700 + frame, wide: true, tl0: frame >> 2, tid, y }));
+      return out === 'drop' ? out : parseVp8Descriptor(out)!.pictureId;
+    };
+    expect(resend(9)).toBe('drop');
+    expect(resend(10)).toBe(32_703);
+    expect(resend(11)).toBe('drop');
+  });
+
+  test('dropContinuesFrame: a dropped frame\'s later packets, right after its earlier ones', () => {
+    const munger = new Vp8Munger();
+    const decide = (f: Fields) => [munger.decide(packet(f), { switched: f.key === true, maxTemporalLayer: 0 }), munger.dropContinuesFrame];
+    expect(decide({ pictureId: 10, tid: 0, key: true })).toEqual([Vp8Verdict.Unchanged, false]);
+    expect(decide({ pictureId: 11, tid: 1 })).toEqual([Vp8Verdict.Drop, false]);
+    expect(decide({ pictureId: 11, tid: 1, start: false })).toEqual([Vp8Verdict.Drop, true]);
+    expect(decide({ pictureId: 11, tid: 1, start: false })).toEqual([Vp8Verdict.Drop, true]);
+    // The next frame, dropped too: its first packet may follow a loss of the frame before.
+    expect(decide({ pictureId: 12, tid: 1 })).toEqual([Vp8Verdict.Drop, false]);
+    expect(decide({ pictureId: 13, tid: 0 })).toEqual([Vp8Verdict.Rewritten, false]);
+    // A late packet of frame 12 after a forwarded one: its neighbours are not known to be of its frame.
+    expect(decide({ pictureId: 12, tid: 1, start: false })).toEqual([Vp8Verdict.Drop, false]);
   });
 });
 
@@ -494,6 +589,8 @@ describe('Vp8Munger: random streams (property)', () => {
         const outIds = new Map<string, number[]>();
         const dropped = new Map<string, number>();
         const firstMax = new Map<string, number>();
+        /** The temporal layer forwarded once the frame's first packet was decided on. */
+        const layerAt = new Map<string, number>();
         const skipped = new Set<string>();
         const newest = new Map<number, number>();
         const descriptors = new Map<string, Vp8Descriptor>();
@@ -510,7 +607,17 @@ describe('Vp8Munger: random streams (property)', () => {
           }
           newest.set(sent.source, Math.max(newest.get(sent.source) ?? -1, sent.frame));
           const before = Buffer.from(sent.payload);
+          const layerBefore = munger.temporalLayer;
           const out = munger.munge(sent.payload, { switched, maxTemporalLayer: max });
+          if (!layerAt.has(key)) {
+            const layer = munger.temporalLayer;
+            layerAt.set(key, layer);
+            // Up only at a new source, a key frame, a sync frame of the next layer (every TID > 0 frame here has Y), or
+            // a TL0 frame of a source that has sent no Y bit yet.
+            if (layer > layerBefore && !switched && !sent.keyframe) {
+              expect(sent.tid === layerBefore + 1 ? layer === sent.tid : sent.tid === 0 && layer === max).toBe(true);
+            }
+          }
           if (!sent.payload.equals(before)) untouched = false;
           if (out === 'drop') {
             dropped.set(key, (dropped.get(key) ?? 0) + 1);
@@ -531,8 +638,8 @@ describe('Vp8Munger: random streams (property)', () => {
             const ids = outIds.get(key);
             const tid = frame === 0 ? 0 : s.tids[frame % s.tids.length];
             if (!ids) {
-              // Dropped whole, and only for its layer.
-              expect(tid).toBeGreaterThan(firstMax.get(key)!);
+              // Dropped whole, and only for its layer: above the max, or above the layer a raise is waiting at.
+              expect(tid).toBeGreaterThan(layerAt.get(key)!);
               expect(skipped.has(key)).toBe(false);
               continue;
             }
