@@ -32,7 +32,8 @@ export class AdaptiveVideo {
   constructor(
     readonly trackId: string,
     readonly element: HTMLVideoElement,
-    private readonly send: (settings: AdaptiveVideoSettings) => void,
+    /** `urgent`: a show (someone waits for the picture); otherwise a debounced resize or hide. */
+    private readonly send: (settings: AdaptiveVideoSettings, urgent: boolean) => void,
     readonly debounceMs = ADAPTIVE_VIDEO_DEBOUNCE_MS,
   ) {
     // Both observers report the element's current state once it is laid out (a ResizeObserver only when its
@@ -81,19 +82,19 @@ export class AdaptiveVideo {
     if (sameSettings(wanted, this.#sent)) return;
     // Showing a hidden element (or a first report that shows it) goes out at once: someone waits for the picture.
     if (wanted.enabled && this.#sent?.enabled !== true) {
-      this.#deliver(wanted);
+      this.#deliver(wanted, true);
       return;
     }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       const settled = this.#wanted();
-      if (!sameSettings(settled, this.#sent)) this.#deliver(settled);
+      if (!sameSettings(settled, this.#sent)) this.#deliver(settled, false);
     }, this.debounceMs);
   }
 
-  #deliver(settings: AdaptiveVideoSettings): void {
+  #deliver(settings: AdaptiveVideoSettings, urgent: boolean): void {
     this.#sent = settings;
-    this.send(settings);
+    this.send(settings, urgent);
   }
 
   #cancelPending(): void {

@@ -291,7 +291,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    * `adaptiveStream`): sends `trackSettings` with `enabled: false` while `element` is not visible (no size, e.g.
    * `display: none`; outside the viewport; the tab hidden), else `enabled: true` and its CSS size ×
    * `devicePixelRatio` as `width`/`height`, so the server sends the smallest layer covering it and nothing while
-   * hidden. Size changes and hides are sent after 100 ms without change; showing is sent at once. One observer
+   * hidden. Size changes and hides are sent after 100 ms without change (and up to 25 ms more, so that tiles resized together go in one message); showing is sent at once. One observer
    * per track: a second call for the same track replaces the first. It stops when the returned function is
    * called, when the track is unsubscribed and when the room closes; the last settings sent stay in effect. Each
    * message replaces the track's settings, so do not mix it with `setTrackSettings()` (e.g. a `quality`) for the
