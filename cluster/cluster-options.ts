@@ -1,3 +1,5 @@
+import type { NodeInfo, NodeLoad } from './cluster-types.js';
+
 /** What a node publishes about itself that does not change while it runs. */
 export interface NodeIdentity {
   nodeId: string;
@@ -5,6 +7,12 @@ export interface NodeIdentity {
   mediaAddress: string;
   /** Participants the node accepts in all (0: no limit). */
   maxParticipants: number;
+}
+
+/** What a node publishes about itself now. */
+export function describeNode(identity: NodeIdentity, draining: boolean, load: NodeLoad, startedAt: number): NodeInfo {
+  const { nodeId, signalingUrl, mediaAddress, maxParticipants } = identity;
+  return { id: nodeId, signalingUrl, mediaAddress, maxParticipants, state: draining ? 'draining' : 'serving', load, startedAt, updatedAt: Date.now() };
 }
 
 /** The Redis cluster's timing and store. */

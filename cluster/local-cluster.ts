@@ -1,5 +1,5 @@
 import type { Cluster, ClusterEvents, NodeInfo, NodeLoad, Placement, RoomLease } from './cluster-types.js';
-import type { NodeIdentity } from './cluster-options.js';
+import { describeNode, type NodeIdentity } from './cluster-options.js';
 import { ClusterUnavailableError } from './errors.js';
 
 /** One node, no store (the default): every room lives here. Leases exist so that the server's code is one. */
@@ -48,9 +48,7 @@ export class LocalCluster implements Cluster {
   }
 
   async nodes(): Promise<NodeInfo[]> {
-    const { nodeId, signalingUrl, mediaAddress, maxParticipants } = this.#identity;
-    const state = this.#draining ? 'draining' : 'serving';
-    return [{ id: nodeId, signalingUrl, mediaAddress, maxParticipants, state, load: this.#load, startedAt: this.#startedAt, updatedAt: Date.now() }];
+    return [describeNode(this.#identity, this.#draining, this.#load, this.#startedAt)];
   }
 
   // A single node never loses a lease, and has no store to lose.

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ClusterListeners } from './cluster-listeners.js';
-import type { NodeIdentity, RedisClusterOptions } from './cluster-options.js';
+import { describeNode, type NodeIdentity, type RedisClusterOptions } from './cluster-options.js';
 import type { Cluster, ClusterEvents, NodeInfo, NodeLoad, Placement, RoomLease } from './cluster-types.js';
 import { ClusterUnavailableError } from './errors.js';
 import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE } from './lease-scripts.js';
@@ -198,9 +198,7 @@ export class RedisCluster implements Cluster {
   }
 
   #self(): NodeInfo {
-    const { nodeId, signalingUrl, mediaAddress, maxParticipants } = this.#identity;
-    const state = this.#draining ? 'draining' : 'serving';
-    return { id: nodeId, signalingUrl, mediaAddress, maxParticipants, state, load: this.#load, startedAt: this.#startedAt, updatedAt: Date.now() };
+    return describeNode(this.#identity, this.#draining, this.#load, this.#startedAt);
   }
 
   async #publish(): Promise<void> {

@@ -1,7 +1,7 @@
-import { createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { AesCmKeystream } from './aes-cm-keystream.js';
 import { ReplayWindow } from './replay-window.js';
-import { SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80, type SrtpSessionKeys } from './srtp-sender.js';
+import { profileCiphers, type SrtpSessionKeys } from './srtp-sender.js';
 
 const RTCP_HEADER = 8;
 const INDEX_LENGTH = 4;
@@ -34,17 +34,7 @@ export class SrtcpReceiver {
     this.profile = keys.profile;
     this.#key = keys.key;
     this.#salt = keys.salt;
-    if (keys.profile === SRTP_AES128_CM_HMAC_SHA1_80) {
-      if (!keys.authKey) throw new TypeError('AES_CM_128_HMAC_SHA1_80 needs an authentication key');
-      this.#tagLength = 10;
-      this.#authKey = createSecretKey(keys.authKey);
-      this.#keystream = new AesCmKeystream(keys.key, keys.salt);
-    } else if (keys.profile === SRTP_AEAD_AES_128_GCM) {
-      if (keys.salt.length < 12) throw new TypeError('GCM salt must be 12 bytes');
-      this.#tagLength = 16;
-    } else {
-      throw new RangeError(`unsupported SRTP profile ${keys.profile}`);
-    }
+    ({ tagLength: this.#tagLength, authKey: this.#authKey, keystream: this.#keystream } = profileCiphers(keys));
   }
 
   /** The compound RTCP packet in `packet` (a new buffer), or undefined when it is refused. Never throws for bad input. */

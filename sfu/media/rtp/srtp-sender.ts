@@ -16,6 +16,26 @@ export interface SrtpSessionKeys {
   authKey?: Uint8Array;
 }
 
+/** What one SRTP/SRTCP session needs per profile: the tag length, and for AES-CM the HMAC key and keystream. */
+export interface ProfileCiphers {
+  tagLength: number;
+  authKey: KeyObject | undefined;
+  keystream: AesCmKeystream | undefined;
+}
+
+/** Checks `keys` for its profile and prepares its ciphers once (shared by SrtpSender and SrtcpReceiver). */
+export function profileCiphers(keys: SrtpSessionKeys): ProfileCiphers {
+  if (keys.profile === SRTP_AES128_CM_HMAC_SHA1_80) {
+    if (!keys.authKey) throw new TypeError('AES_CM_128_HMAC_SHA1_80 needs an authentication key');
+    return { tagLength: 10, authKey: createSecretKey(keys.authKey), keystream: new AesCmKeystream(keys.key, keys.salt) };
+  }
+  if (keys.profile === SRTP_AEAD_AES_128_GCM) {
+    if (keys.salt.length < 12) throw new TypeError('GCM salt must be 12 bytes');
+    return { tagLength: 16, authKey: undefined, keystream: undefined };
+  }
+  throw new RangeError(`unsupported SRTP profile ${keys.profile}`);
+}
+
 /**
  * The sending side of an SRTP session, for one DTLS transport: protects RTP packets in place, in the buffer
  * they were serialized into. RFC 3711 AES_CM_128_HMAC_SHA1_80 or RFC 7714 AEAD_AES_128_GCM.
@@ -42,17 +62,7 @@ export class SrtpSender {
     this.profile = keys.profile;
     this.#key = keys.key;
     this.#salt = keys.salt;
-    if (keys.profile === SRTP_AES128_CM_HMAC_SHA1_80) {
-      if (!keys.authKey) throw new TypeError('AES_CM_128_HMAC_SHA1_80 needs an authentication key');
-      this.tagLength = 10;
-      this.#authKey = createSecretKey(keys.authKey);
-      this.#keystream = new AesCmKeystream(keys.key, keys.salt);
-    } else if (keys.profile === SRTP_AEAD_AES_128_GCM) {
-      if (keys.salt.length < 12) throw new TypeError('GCM salt must be 12 bytes');
-      this.tagLength = 16;
-    } else {
-      throw new RangeError(`unsupported SRTP profile ${keys.profile}`);
-    }
+    ({ tagLength: this.tagLength, authKey: this.#authKey, keystream: this.#keystream } = profileCiphers(keys));
   }
 
   /**
