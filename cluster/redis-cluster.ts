@@ -166,9 +166,9 @@ export class RedisCluster implements Cluster {
     let replaceable = '';
     if (current !== null) {
       const lease = parseLease(room, current);
-      const owner = lease && (await this.#node(lease.nodeId));
       if (lease && lease.nodeId === this.nodeId && !this.#draining) return this.#adopt(lease);
-      if (lease && owner && lease.nodeId !== this.nodeId) return { kind: 'remote', lease, node: owner };
+      const owner = lease && lease.nodeId !== this.nodeId ? await this.#node(lease.nodeId) : undefined;
+      if (lease && owner) return { kind: 'remote', lease, node: owner };
       // Its owner is dead (or it is this draining node's, not yet used): the room is placed again.
       replaceable = current;
     }
