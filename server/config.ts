@@ -66,6 +66,7 @@ export const ConfigSchema = Type.Object(
         heartbeatIntervalMs: Positive,
         heartbeatTimeoutMs: Positive,
         tokenClockToleranceSeconds: Type.Integer({ minimum: 0 }),
+        resumeGraceMs: Type.Integer({ minimum: 0, maximum: 300_000 }),
       },
       strict,
     ),

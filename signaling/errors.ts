@@ -32,6 +32,8 @@ export const ErrorCode = {
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** Where the room lives cannot be known now (the cluster's store is away, or no node takes new rooms): retry. */
   ROOM_UNAVAILABLE: 'ROOM_UNAVAILABLE',
+  /** `resume` found no session to take over (its grace period ended, or it missed more than the server kept): join. */
+  RESUME_FAILED: 'RESUME_FAILED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -47,6 +49,8 @@ export const CloseCode = {
   TRY_AGAIN_LATER: 1013,
   POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
+  /** Sent by a client that gave up on an unresponsive socket and resumes its session on a new one. */
+  RESUMING: 4000,
   UNAUTHORIZED: 4001,
   TOKEN_EXPIRED: 4002,
   WRONG_ROOM: 4003,

@@ -124,6 +124,19 @@ export const PingRequest = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Instead of `join`, on a new socket: takes over the session of `joined.resume.token` (its socket dropped), with
+ * `lastReceived` the number of frames read after `joined` (`rtt` not counted).
+ */
+export const ResumeRequest = Type.Object(
+  {
+    type: Type.Literal('resume'),
+    token: Type.String({ minLength: 1, maxLength: 64 }),
+    lastReceived: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  },
+  { additionalProperties: false },
+);
+
 /** Every message a client may send, keyed by `type`. */
 export const clientMessageSchemas = {
   join: JoinRequest,
@@ -136,6 +149,7 @@ export const clientMessageSchemas = {
   trackSettings: TrackSettingsRequest,
   leave: LeaveRequest,
   ping: PingRequest,
+  resume: ResumeRequest,
 } satisfies Record<string, TSchema>;
 
 export type ClientMessageType = keyof typeof clientMessageSchemas;
@@ -185,7 +199,11 @@ export type ServerMessage =
       iceServers: IceServerInfo[];
       limits: { maxDataMessageBytes: number; maxMessageBytes: number };
       heartbeat: { intervalMs: number; timeoutMs: number };
+      /** Present when the server keeps this session for `graceMs` after its socket drops: resume it with `token`. */
+      resume?: { token: string; graceMs: number };
     }
+  /** Reply to `resume`: the session is this socket's now; `lastReceived` frames sent after `joined` were read. */
+  | { type: 'resumed'; lastReceived: number }
   | { type: 'participantJoined'; participant: ParticipantInfo }
   | { type: 'participantLeft'; identity: string; reason: string }
   | { type: 'trackPublished'; track: TrackInfo }

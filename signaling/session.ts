@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket, RawData } from 'ws';
 import { CloseCode, ErrorCode, SignalingError } from './errors.js';
@@ -5,6 +6,7 @@ import { parseClientMessage } from './message-parser.js';
 import { PROTOCOL_VERSION, type ClientMessage, type ClientMessageOf, type IceServerInfo, type ServerMessage } from './messages.js';
 import type { SignalingMetrics } from './signaling-metrics.js';
 import type { SignalingOptions } from './signaling-options.js';
+import { ResumeLog } from './resume-log.js';
 import type { RoomDirectoryPort } from './room-directory-port.js';
 import type { ParticipantPort, ParticipantPortEvents, RoomPort, RoomPortEvents, SfuPort } from './sfu-port.js';
 import { TokenBucket } from './token-bucket.js';
@@ -22,11 +24,23 @@ export interface SessionDeps {
   maxDataMessageBytes: number;
   /** The session currently holding `identity` in `room`, for replacement. */
   findSession(room: string, identity: string): SignalingSession | undefined;
+  /** The joined session whose `joined.resume.token` this is. */
+  findResumable(token: string): SignalingSession | undefined;
   onJoined(session: SignalingSession): void;
   onClosed(session: SignalingSession): void;
 }
 
-type State = 'awaiting-join' | 'joining' | 'joined' | 'closed';
+/** `detached`: joined, its socket dropped; the participant stays for the resume grace period. */
+type State = 'awaiting-join' | 'joining' | 'joined' | 'detached' | 'closed';
+
+/** What a session keeps for a client to resume it: the frames sent since `joined`, bounded. */
+const RESUME_LOG_FRAMES = 512;
+const RESUME_LOG_CHARS = 4 * 1024 * 1024;
+/**
+ * Closes after which the participant waits for a resume: without a close frame (1006, RFC 6455 §7.4.1), or the
+ * client's own RESUMING. A client that sent any other close frame meant to go.
+ */
+const RESUMABLE_CLOSES = new Set<number>([1006, CloseCode.RESUMING]);
 
 /** SFU errors arrive by name (signaling does not import the SFU's classes). */
 const sfuErrorCodes: Record<string, ErrorCode> = {
@@ -46,6 +60,12 @@ export class SignalingSession {
   #participant?: ParticipantPort;
   #room?: RoomPort;
   #closeReason = 'disconnected';
+  /** Set once joined when resuming is enabled: the token that takes this session over, and what it sent. */
+  resumeToken?: string;
+  #sent?: ResumeLog;
+  /** Frames received since `joined` (they count toward a resume's replay). */
+  #received = 0;
+  #graceTimer?: NodeJS.Timeout;
   #lastPongAt = performance.now();
   #pingSentAt = 0;
   #droppedThisSecond = 0;
@@ -54,12 +74,18 @@ export class SignalingSession {
   /** Parsed requests waiting for the one being handled: one at a time, in order (bounded by maxQueuedMessages). */
   readonly #queue: ClientMessage[] = [];
   #processing = false;
-  readonly #socket: WebSocket;
+  #socket: WebSocket;
   readonly #deps: SessionDeps;
   readonly #bucket: TokenBucket;
   #joinTimer: NodeJS.Timeout;
   readonly #roomListeners: { [K in keyof RoomPortEvents]: (...args: RoomPortEvents[K]) => void };
   readonly #participantListeners: { [K in keyof ParticipantPortEvents]: (...args: ParticipantPortEvents[K]) => void };
+  readonly #socketListeners = {
+    message: (data: RawData, isBinary: boolean) => this.#onFrame(data, isBinary),
+    pong: () => this.#onPong(),
+    close: (code: number) => this.#onSocketClosed(code),
+    error: (error: Error) => this.#onSocketError(error),
+  };
 
   constructor(socket: WebSocket, ip: string, deps: SessionDeps) {
     this.#socket = socket;
@@ -93,26 +119,32 @@ export class SignalingSession {
         this.close(CloseCode.DATA_STALLED, 'data channel stalled', 'data-stalled');
       },
     };
-    socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
-    socket.on('pong', () => this.#onPong());
-    socket.on('close', () => this.#onSocketClosed());
-    socket.on('error', (error) => this.#onSocketError(error));
+    this.#bindSocket(socket);
   }
 
   get state(): State {
     return this.#state;
   }
 
+  /** Sends now if the socket is open; once joined, also logs it for a resume (`rtt` excepted: stale by then). */
   send(message: ServerMessage): void {
-    if (this.#socket.readyState !== this.#socket.OPEN) return;
-    this.#socket.send(JSON.stringify(message));
+    const frame = JSON.stringify(message);
+    if (this.#sent && message.type !== 'rtt') this.#sent.push(frame);
+    if (this.#state === 'detached' || this.#socket.readyState !== this.#socket.OPEN) return;
+    this.#socket.send(frame);
   }
 
   /** Called by the service's heartbeat timer: closes a silent connection, else pings it. */
   heartbeat(now: number): void {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || this.#state === 'detached') return;
     if (now - this.#lastPongAt > this.#deps.options.heartbeatTimeoutMs) {
       this.#deps.metrics.connectionsRejected.inc({ reason: 'heartbeat-timeout' });
+      if (this.#sent) {
+        // A silent socket of a resumable session: close it (ws destroys it if no close frame comes back) and wait for the client to resume.
+        this.#socket.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+        this.#detach('heartbeat-timeout');
+        return;
+      }
       this.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout', 'heartbeat-timeout');
       return;
     }
@@ -129,8 +161,10 @@ export class SignalingSession {
   close(code: number, message: string, reason: string, notice?: ServerMessage): void {
     if (this.#state === 'closed') return;
     this.#closeReason = reason;
-    if (notice) this.send(notice);
-    this.#socket.close(code, message.slice(0, 120));
+    if (this.#state !== 'detached') {
+      if (notice) this.send(notice);
+      this.#socket.close(code, message.slice(0, 120));
+    }
     this.#cleanup();
   }
 
@@ -144,6 +178,7 @@ export class SignalingSession {
 
   #onFrame(data: RawData, isBinary: boolean): void {
     if (this.#state === 'closed') return;
+    if (this.#state === 'joined') this.#received++;
     if (!this.#allowMessage()) return;
     if (isBinary) {
       this.#deps.metrics.messagesReceived.inc({ type: 'invalid' });
@@ -218,6 +253,7 @@ export class SignalingSession {
 
   async #handle(message: ClientMessage): Promise<void> {
     if (message.type === 'join') return this.#join(message);
+    if (message.type === 'resume') return this.#resume(message);
     if (message.type === 'ping') {
       this.send(message.id === undefined ? { type: 'pong' } : { type: 'pong', id: message.id });
       return;
@@ -291,6 +327,8 @@ export class SignalingSession {
     for (const [event, listener] of Object.entries(this.#participantListeners)) participant.on(event as never, listener as never);
     for (const [event, listener] of Object.entries(this.#roomListeners)) room.on(event as never, listener as never);
     this.#state = 'joined';
+    const { resumeGraceMs } = options;
+    if (resumeGraceMs > 0) this.resumeToken = randomBytes(18).toString('base64url');
     this.#deps.onJoined(this);
     this.send({
       type: 'joined',
@@ -302,9 +340,69 @@ export class SignalingSession {
       iceServers: this.#deps.iceServers(claims.identity),
       limits: { maxDataMessageBytes: this.#deps.maxDataMessageBytes, maxMessageBytes: options.maxMessageBytes },
       heartbeat: { intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs },
+      ...(this.resumeToken ? { resume: { token: this.resumeToken, graceMs: resumeGraceMs } } : {}),
     });
+    if (this.resumeToken) this.#sent = new ResumeLog(RESUME_LOG_FRAMES, RESUME_LOG_CHARS);
     this.#deps.metrics.joinSeconds.observe((performance.now() - startedAt) / 1000);
     this.#deps.logger.info({ roomId: message.room, participantId: claims.identity, ip: this.ip }, 'joined');
+  }
+
+  /** Hands this (new, not joined) socket to the session named by the token, which replays what it sent meanwhile. */
+  #resume(message: ClientMessageOf<'resume'>): void {
+    if (this.#state !== 'awaiting-join') throw new SignalingError(ErrorCode.ALREADY_JOINED, 'this connection has already joined');
+    const target = this.#deps.findResumable(message.token);
+    const missed = target && target.#sent ? target.#sent.after(message.lastReceived) : undefined;
+    if (!target || !missed || (target.#state !== 'joined' && target.#state !== 'detached')) {
+      this.#deps.metrics.resumes.inc({ outcome: 'failed' });
+      throw new SignalingError(ErrorCode.RESUME_FAILED, 'no session to resume (its grace period ended or too much was missed); join again');
+    }
+    const socket = this.#socket;
+    this.#unbindSocket();
+    this.#state = 'closed';
+    clearTimeout(this.#joinTimer);
+    this.#deps.onClosed(this);
+    target.#adopt(socket, missed);
+  }
+
+  /** A resumed client's new socket replaces the old one (dropped or silent): `resumed`, then what it missed. */
+  #adopt(socket: WebSocket, missed: string[]): void {
+    if (this.#state === 'joined') {
+      this.#unbindSocket();
+      this.#socket.terminate();
+    }
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.#bindSocket(socket);
+    this.#state = 'joined';
+    this.#lastPongAt = performance.now();
+    this.#pingSentAt = 0;
+    socket.send(JSON.stringify({ type: 'resumed', lastReceived: this.#received } satisfies ServerMessage));
+    for (const frame of missed) socket.send(frame);
+    this.#deps.metrics.resumes.inc({ outcome: 'resumed' });
+    this.#deps.logger.info({ roomId: this.roomId, participantId: this.identity, replayed: missed.length }, 'session resumed');
+  }
+
+  /** The socket of a resumable session is gone: the participant stays (media flowing) for the grace period. */
+  #detach(reason: string): void {
+    this.#unbindSocket();
+    this.#state = 'detached';
+    this.#closeReason = reason;
+    this.#graceTimer = setTimeout(() => {
+      this.#deps.metrics.resumes.inc({ outcome: 'expired' });
+      this.#cleanup();
+    }, this.#deps.options.resumeGraceMs);
+    this.#deps.logger.info({ roomId: this.roomId, participantId: this.identity, reason, graceMs: this.#deps.options.resumeGraceMs }, 'socket lost; waiting for a resume');
+  }
+
+  #bindSocket(socket: WebSocket): void {
+    this.#socket = socket;
+    for (const [event, listener] of Object.entries(this.#socketListeners)) socket.on(event, listener);
+  }
+
+  #unbindSocket(): void {
+    for (const [event, listener] of Object.entries(this.#socketListeners)) this.#socket.off(event, listener);
+    // A reset while it closes must not be an unhandled 'error'.
+    this.#socket.on('error', () => undefined);
   }
 
   #reportFailure(error: unknown, requestType: string): void {
@@ -349,15 +447,18 @@ export class SignalingSession {
     if (this.#state === 'joined') this.send({ type: 'rtt', rttMs: Math.round(rttMs * 10) / 10 });
   }
 
-  #onSocketClosed(): void {
-    this.#cleanup();
+  #onSocketClosed(code: number): void {
+    if (this.#state === 'joined' && this.#sent && RESUMABLE_CLOSES.has(code)) this.#detach('socket-lost');
+    else this.#cleanup();
   }
 
   #cleanup(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#joinTimer);
+    clearTimeout(this.#graceTimer);
     this.#queue.length = 0;
+    this.#sent = undefined;
     const room = this.#room;
     const participant = this.#participant;
     if (room) for (const [event, listener] of Object.entries(this.#roomListeners)) room.off(event as never, listener as never);

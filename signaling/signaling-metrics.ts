@@ -8,9 +8,18 @@ export interface SignalingMetrics {
   rttSeconds: Histogram;
   joinSeconds: Histogram;
   redirects: Counter;
+  resumes: Counter<'outcome'>;
 }
 
-export function createSignalingMetrics(registry: Registry, openConnections: () => number): SignalingMetrics {
+export function createSignalingMetrics(registry: Registry, openConnections: () => number, detachedSessions: () => number): SignalingMetrics {
+  new Gauge({
+    name: 'tsfu_signaling_sessions_detached',
+    help: 'Joined sessions whose socket dropped, kept for their resume grace period',
+    registers: [registry],
+    collect() {
+      this.set(detachedSessions());
+    },
+  });
   new Gauge({
     name: 'tsfu_signaling_websocket_connections',
     help: 'Open signaling WebSocket connections',
@@ -42,5 +51,11 @@ export function createSignalingMetrics(registry: Registry, openConnections: () =
       registers: [registry],
     }),
     redirects: new Counter({ name: 'tsfu_signaling_redirects_total', help: 'Joins sent to the node that serves their room', registers: [registry] }),
+    resumes: new Counter({
+      name: 'tsfu_signaling_resumes_total',
+      help: 'Sessions whose socket dropped, by outcome: resumed on a new socket, failed (a resume the server could not honour), expired (grace period over)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
   };
 }

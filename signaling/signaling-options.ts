@@ -14,6 +14,11 @@ export interface SignalingOptions {
   joinTimeoutMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
+  /**
+   * How long a joined participant whose socket dropped (not a `leave`) stays in the room, media flowing, for its
+   * client to `resume` the session on a new socket; 0: leaves at once.
+   */
+  resumeGraceMs: number;
   /** Allowed clock skew when checking a token's exp and nbf. */
   tokenClockToleranceSeconds: number;
 }
@@ -32,4 +37,5 @@ export const defaultSignalingOptions: SignalingOptions = {
   heartbeatIntervalMs: 5_000,
   heartbeatTimeoutMs: 15_000,
   tokenClockToleranceSeconds: 5,
+  resumeGraceMs: 20_000,
 };

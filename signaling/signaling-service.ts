@@ -37,6 +37,8 @@ export class SignalingService {
   readonly #deps: SignalingServiceDeps;
   readonly #sessions = new Set<SignalingSession>();
   readonly #joined = new Map<string, SignalingSession>();
+  /** Joined sessions by their resume token. */
+  readonly #resumable = new Map<string, SignalingSession>();
   readonly #connectionLimiter: KeyedRateLimiter;
   readonly #tokens: TokenVerifier;
   readonly #heartbeat: HeartbeatWheel<SignalingSession>;
@@ -47,7 +49,11 @@ export class SignalingService {
     this.#deps = deps;
     this.#tokens = new TokenVerifier(deps.keys, options.tokenClockToleranceSeconds);
     this.#connectionLimiter = new KeyedRateLimiter(options.connectionsPerIpPerSecond, options.connectionBurstPerIp);
-    this.metrics = createSignalingMetrics(deps.registry, () => this.#sessions.size);
+    this.metrics = createSignalingMetrics(
+      deps.registry,
+      () => this.#sessions.size,
+      () => [...this.#joined.values()].filter((s) => s.state === 'detached').length,
+    );
     this.#heartbeat = new HeartbeatWheel(
       options.heartbeatIntervalMs,
       (now) => this.#connectionLimiter.sweep(now),
@@ -88,8 +94,13 @@ export class SignalingService {
       maxDataMessageBytes: this.#deps.maxDataMessageBytes,
       iceServers: (identity) => this.#deps.iceServers?.(identity) ?? [],
       findSession: (room, identity) => this.#joined.get(sessionKey(room, identity)),
-      onJoined: (s) => this.#joined.set(sessionKey(s.roomId!, s.identity!), s),
+      findResumable: (token) => this.#resumable.get(token),
+      onJoined: (s) => {
+        this.#joined.set(sessionKey(s.roomId!, s.identity!), s);
+        if (s.resumeToken) this.#resumable.set(s.resumeToken, s);
+      },
       onClosed: (s) => {
+        if (s.resumeToken) this.#resumable.delete(s.resumeToken);
         this.#sessions.delete(s);
         this.#heartbeat.delete(s);
         if (s.roomId && s.identity && this.#joined.get(sessionKey(s.roomId, s.identity)) === s) this.#joined.delete(sessionKey(s.roomId, s.identity));

@@ -26,16 +26,16 @@ class Redirect {
 
 /**
  * Opens a signaling socket and joins, following the server's `redirect` to the node that serves the room and
- * retrying a join the cluster cannot place now; resolves with the joined socket, whose handlers the caller must set
+ * retrying a join the cluster cannot place now; resolves with the joined socket (and the URL it joined at), whose handlers the caller must set
  * before the next frame is read (i.e. synchronously, in the same task).
  */
-export async function joinRoom(url: string, request: JoinRequest): Promise<{ signal: SignalClient; joined: Joined }> {
+export async function joinRoom(url: string, request: JoinRequest): Promise<{ signal: SignalClient; joined: Joined; url: string }> {
   const deadline = Date.now() + request.timeoutMs;
   let target = url;
   let redirects = 0;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await joinOnce(target, request, deadline - Date.now());
+      return { ...(await joinOnce(target, request, deadline - Date.now())), url: target };
     } catch (error) {
       if (error instanceof Redirect) {
         if (++redirects > MAX_REDIRECTS) throw new RequestError(ClientErrorCode.CONNECTION_CLOSED, `more than ${MAX_REDIRECTS} redirects`, 'join');

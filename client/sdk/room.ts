@@ -11,6 +11,8 @@ import { reconnectAfterClose, reconnectDelayMs, retryJoinAfter } from './reconne
 import { RemoteRoster } from './remote-roster.js';
 import type { ConnectionQuality, PublishOptions, PublishSources, RoomEvents, RoomOptions, TrackSettings } from './room-types.js';
 import { joinRoom, type Joined, type JoinRequest } from './join.js';
+import { ResumableSignal } from './resumable-signal.js';
+import { reachable, resumeOnce } from './resume.js';
 import type { SignalClient } from './signal-client.js';
 import { Subscriber } from './subscriber.js';
 import { decodeTokenClaims } from './token.js';
@@ -21,6 +23,10 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 const LEAVE_TIMEOUT_MS = 2_000;
 /** How long the SDK keeps trying to join again after losing the session before it gives up (`disconnected`). */
 const DEFAULT_RECONNECT_TIMEOUT_MS = 60_000;
+/** A resume is tried until this long before the server's grace period ends; then the SDK joins again. */
+const RESUME_MARGIN_MS = 1_000;
+/** Closes after which the session may be resumed: the socket dropped (1006), the SDK (4000) or the server (4005) found it silent. */
+const RESUMABLE_CLOSES = new Set([1006, 4000, 4005]);
 
 type RoomState = 'connected' | 'reconnecting' | 'leaving' | 'closed';
 
@@ -41,7 +47,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   rttMs: number | undefined;
 
   private state: RoomState = 'connected';
-  private signal!: SignalClient;
+  private signal!: ResumableSignal;
   private subscriber!: Subscriber;
   private publisher!: Publisher;
   /** What was published, to publish again after a rejoin. */
@@ -78,14 +84,16 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (roomId === undefined || roomId === '') throw new TypeError('no roomId given and the token has no "room" claim');
     const timeoutMs = options.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS;
     const request = { roomId, token, autoSubscribe: options.autoSubscribe ?? true, timeoutMs };
-    const { signal, joined } = await joinRoom(url, request);
+    const { signal, joined, url: joinedAt } = await joinRoom(url, request);
     // In the task that read `joined`: the Room takes over the socket before the next frame (the subscriberOffer).
-    return new Room(signal, joined, options, [url, ...(options.urls ?? []).filter((u) => u !== url)], request);
+    return new Room(signal, joined, joinedAt, options, [url, ...(options.urls ?? []).filter((u) => u !== url)], request);
   }
 
   private constructor(
     signal: SignalClient,
     joined: Joined,
+    /** Where the session lives (after redirects): a resume goes there. */
+    private joinedAt: string,
     private readonly options: RoomOptions,
     /** Where to join again: the URL connected to first, then the application's others. */
     private readonly urls: readonly string[],
@@ -104,8 +112,9 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /** Builds the session on a joined socket: both peer connections, the quality sampler, the socket's handlers. */
-  private attach(signal: SignalClient, joined: Joined): void {
+  private attach(socket: SignalClient, joined: Joined): void {
     const options = this.options;
+    const signal = new ResumableSignal(socket, joined.resume, joined.heartbeat.intervalMs);
     this.signal = signal;
     this.grants = joined.grants;
     this.limits = joined.limits;
@@ -147,8 +156,9 @@ export class Room extends TypedEmitter<RoomEvents> {
       malformed: (reason) => this.reportError(ClientErrorCode.MALFORMED_SERVER_MESSAGE, reason),
       close: (code, reason) => {
         const why = this.leaveReason ?? (reason || (this.state === 'leaving' ? 'left' : ''));
-        if (this.state === 'connected' && this.options.reconnect !== false && reconnectAfterClose(code)) void this.reconnect(code, why);
-        else this.teardown(code, why);
+        if (this.state !== 'connected' || this.options.reconnect === false || !reconnectAfterClose(code)) this.teardown(code, why);
+        else if (signal.resume && RESUMABLE_CLOSES.has(code)) void this.resume(signal, code, why);
+        else void this.reconnect(code, why);
       },
     };
   }
@@ -165,15 +175,46 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   /**
+   * The socket dropped but the server keeps the session for its grace period: resume it on a new socket to the same
+   * node, with backoff, while the grace lasts. Media never stops and nothing is torn down; requests made meanwhile
+   * are sent once resumed. `reconnecting`, then `reconnected`; if the session cannot be resumed, a full rejoin.
+   */
+  private async resume(signal: ResumableSignal, code: number, reason: string): Promise<void> {
+    this.emit('reconnecting', { code, reason });
+    const deadline = Date.now() + signal.resume!.graceMs - RESUME_MARGIN_MS;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(attempt)));
+      if (this.signal !== signal || this.state !== 'connected') return; // left, or a rejoin took over
+      const outcome = await resumeOnce(this.joinedAt, signal, Math.max(500, Math.min(this.joinRequest.timeoutMs, deadline - Date.now())));
+      if (this.signal !== signal || this.state !== 'connected') {
+        if (outcome === 'resumed') signal.close();
+        return;
+      }
+      if (outcome === 'resumed') {
+        this.emit('reconnected');
+        return;
+      }
+      if (outcome === 'refused' || (outcome === 'unreachable' && (await this.otherNodeReachable()))) break;
+    }
+    await this.reconnect(code, `${reason}; could not resume`, true);
+  }
+
+  /** Another of the URLs answers while the session's node does not: that node is gone, and only a rejoin elsewhere helps. */
+  private async otherNodeReachable(): Promise<boolean> {
+    for (const url of this.urls) if (url !== this.joinedAt && (await reachable(url, 1000))) return true;
+    return false;
+  }
+
+  /**
    * The session was lost (the node died or drains, the room moved, a connection failed): join again, through the
    * URLs in turn with backoff and jitter, for up to `reconnectTimeoutMs`; then publish again what was published and
    * take the room's participants afresh. `reconnecting` first, then `reconnected`, or `disconnected` when it gives up.
    */
-  private async reconnect(code: number, reason: string): Promise<void> {
+  private async reconnect(code: number, reason: string, announced = false): Promise<void> {
     if (this.state !== 'connected') return;
     this.state = 'reconnecting';
     this.leaveReason = undefined;
-    this.emit('reconnecting', { code, reason });
+    if (!announced) this.emit('reconnecting', { code, reason });
     this.detach('reconnecting');
     const deadline = Date.now() + (this.options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS);
     let lastError = reason;
@@ -196,6 +237,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       }
       // In the task that read `joined`, as at the first join.
       this.state = 'connected';
+      this.joinedAt = result.url;
       this.attach(result.signal, result.joined);
       this.roster.reset(result.joined.participants.map((p) => new RemoteParticipant(p)), 'reconnected');
       void this.republish().then(() => this.emit('reconnected'));

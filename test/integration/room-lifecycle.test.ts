@@ -5,6 +5,8 @@ import { Bot, waitUntil } from '../helpers/bot.js';
 import { joinRoom, SignalingClient, testToken } from '../helpers/signaling-client.js';
 import { startTestServer } from '../helpers/server.js';
 
+/** Short, so that the silent connection's participant is gone soon after its heartbeat timeout. */
+const GRACE_MS = 500;
 let server: RunningServer;
 const bots: Bot[] = [];
 const join = async (room: string, identity: string, grants?: Parameters<typeof Bot.join>[3]) => {
@@ -14,7 +16,7 @@ const join = async (room: string, identity: string, grants?: Parameters<typeof B
 };
 
 beforeAll(async () => {
-  server = await startTestServer({ signaling: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 700 }, rtc: { maxDataMessageBytes: 1000 } });
+  server = await startTestServer({ signaling: { heartbeatIntervalMs: 200, heartbeatTimeoutMs: 700, resumeGraceMs: GRACE_MS }, rtc: { maxDataMessageBytes: 1000 } });
 });
 afterEach(async () => {
   for (const bot of bots.splice(0)) await bot.close();
@@ -106,13 +108,15 @@ test('a second connection with the same identity replaces the first', async () =
   await second.dataReady();
 });
 
-test('a connection that stops answering pings is closed and its participant removed', async () => {
+test('a connection that stops answering pings is closed, and its participant removed once the resume grace period ends', async () => {
   const alice = await join('heartbeat', 'alice');
   const silent = await SignalingClient.connect(server.signalingUrl, { autoPong: false });
   silent.send({ type: 'join', room: 'heartbeat', token: await testToken({ room: 'heartbeat', identity: 'silent' }) });
   await silent.waitFor('joined');
   expect((await silent.closed).code).toBe(CloseCode.HEARTBEAT_TIMEOUT);
+  const closedAt = performance.now();
   const left = await alice.signaling.waitFor('participantLeft', (m) => m.identity === 'silent');
+  expect(performance.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
   expect(left.reason).toBe('heartbeat-timeout');
   // Alice answers pings (ws does automatically) and is still there, with RTT reports.
   expect(server.sfu.room('heartbeat').participant('alice')).toBeDefined();
