@@ -28,6 +28,12 @@ export interface RoomOptions {
   reconnect?: boolean;
   /** How long it keeps trying (default 60 000 ms). */
   reconnectTimeoutMs?: number;
+  /**
+   * A fresh token from the application's backend, for joining again after the first token expired (a lesson outlives
+   * a short-lived token). Called before a rejoin when the token expires within 10 s, and after a rejoin refused with
+   * `TOKEN_EXPIRED`. Without it, such a rejoin fails and the room is `disconnected`. A resume needs no token.
+   */
+  refreshToken?: () => Promise<string>;
   /** More signaling URLs to try in turn when joining again (other nodes, or a load balancer): the first is connect()'s. */
   urls?: readonly string[];
 }

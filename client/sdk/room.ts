@@ -23,6 +23,8 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 const LEAVE_TIMEOUT_MS = 2_000;
 /** How long the SDK keeps trying to join again after losing the session before it gives up (`disconnected`). */
 const DEFAULT_RECONNECT_TIMEOUT_MS = 60_000;
+/** A token expiring within this is refreshed (RoomOptions.refreshToken) before joining again. */
+const TOKEN_REFRESH_MARGIN_MS = 10_000;
 /** A resume is tried until this long before the server's grace period ends; then the SDK joins again. */
 const RESUME_MARGIN_MS = 1_000;
 /** Closes after which the session may be resumed: the socket dropped (1006), the SDK (4000) or the server (4005) found it silent. */
@@ -72,6 +74,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Connection quality per participant, from both connections' stats every 2 s. */
   private qualitySampler!: ConnectionQualitySampler;
   private leaveReason: string | undefined;
+  /** The server refused the token as expired: refresh it before the next join whatever its `exp` says. */
+  private tokenRejected = false;
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -224,10 +228,13 @@ export class Room extends TypedEmitter<RoomEvents> {
       const url = this.urls[attempt % this.urls.length];
       let result: Awaited<ReturnType<typeof joinRoom>>;
       try {
+        await this.refreshTokenIfExpiring();
         result = await joinRoom(url, { ...this.joinRequest, timeoutMs: Math.min(this.joinRequest.timeoutMs, Math.max(1000, deadline - Date.now())) });
       } catch (err) {
         lastError = describe(err);
-        if (err instanceof RequestError && !retryJoinAfter(err.code)) break;
+        const expired = err instanceof RequestError && err.code === 'TOKEN_EXPIRED' && this.options.refreshToken !== undefined;
+        if (expired) this.tokenRejected = true; // the server's clock is ahead of ours: refresh whatever exp says
+        else if (err instanceof RequestError && !retryJoinAfter(err.code)) break;
         continue;
       }
       if (this.state !== 'reconnecting') {
@@ -246,6 +253,19 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.state !== 'reconnecting') return;
     this.state = 'connected'; // teardown closes from here
     this.teardown(code, `reconnect-failed: ${lastError}`);
+  }
+
+  /**
+   * Before joining again: a token that has expired (or will within TOKEN_REFRESH_MARGIN_MS) is replaced with
+   * `options.refreshToken()`'s, if the application gave one. Its failure is this try's failure.
+   */
+  private async refreshTokenIfExpiring(): Promise<void> {
+    const refresh = this.options.refreshToken;
+    if (!refresh) return;
+    const exp = decodeTokenClaims(this.joinRequest.token)?.exp;
+    if (!this.tokenRejected && (exp === undefined || exp * 1000 > Date.now() + TOKEN_REFRESH_MARGIN_MS)) return;
+    this.joinRequest.token = await refresh();
+    this.tokenRejected = false;
   }
 
   /** After a rejoin: every track published before, in one negotiation. */

@@ -112,3 +112,23 @@ test('signaling stalled long enough for the SDK to notice: it resumes on a new s
   expect(await student.events('trackUnsubscribed')).toEqual([]);
   expect(stallMs).toBeLessThan(1000);
 });
+
+test('a rejoin after the token expired asks the application for a fresh one, and the lesson goes on', async () => {
+  // A 2 s token (the server allows 5 s of clock skew): expired well before the rejoin below.
+  const teacher = await BrowserParticipant.join(browser, server, 'refresh', 'teacher', { width: 320, height: 180, tokenTtlSeconds: 2, refreshToken: true });
+  const student = await BrowserParticipant.join(browser, server, 'refresh', 'student', { video: false, audio: false });
+  people.push(teacher, student);
+  const [before] = (await eventually(() => student.inbound(), (v) => v.some((s) => s.kind === 'video' && s.framesDecoded > 10), 30_000, 'the student decoding the teacher')).filter((s) => s.kind === 'video');
+  await new Promise((resolve) => setTimeout(resolve, 8000));
+  // The room moves (as when its node lost the lease): everyone must join again, which needs a valid token.
+  server.signaling.closeRoom('refresh');
+  await eventually(() => teacher.events('reconnected'), (e) => e.length === 1, 30_000, 'the teacher joined again');
+  expect(teacher.tokensRefreshed.count).toBeGreaterThanOrEqual(1);
+  expect(await teacher.events('disconnected')).toEqual([]);
+  await eventually(
+    () => student.inbound(),
+    (v) => v.some((s) => s.kind === 'video' && s.trackIdentifier !== before.trackIdentifier && s.framesDecoded > 0),
+    30_000,
+    'the student decoding the camera published again',
+  );
+});

@@ -37,6 +37,8 @@ export class BrowserParticipant {
   private constructor(
     readonly identity: string,
     readonly page: Page,
+    /** How many times the SDK called `refreshToken` (with `refreshToken: true`). */
+    readonly tokensRefreshed: { count: number } = { count: 0 },
   ) {}
 
   static async join(
@@ -58,6 +60,10 @@ export class BrowserParticipant {
       minSendKbps?: number;
       /** More signaling URLs for the SDK to join again through (other nodes). */
       urls?: string[];
+      /** The join token's lifetime (default one hour). */
+      tokenTtlSeconds?: number;
+      /** Give the SDK `refreshToken`, which mints a new token here (counted in `tokensRefreshed`). */
+      refreshToken?: boolean;
     } = {},
   ): Promise<BrowserParticipant> {
     const page = await browser.context.newPage();
@@ -96,7 +102,14 @@ export class BrowserParticipant {
     // Loaded by the page itself: vitest would rewrite an import() written inside page.evaluate.
     await page.addScriptTag({ type: 'module', content: "import * as sdk from '/tsfu-sdk.js'; window.__sdk = sdk;" });
     await page.waitForFunction(() => (window as unknown as { __sdk?: unknown }).__sdk !== undefined);
-    const token = await testToken({ room, identity });
+    const token = await testToken({ room, identity, ttlSeconds: media.tokenTtlSeconds });
+    const refreshes = { count: 0 };
+    if (media.refreshToken) {
+      await page.exposeFunction('__refreshToken', () => {
+        refreshes.count++;
+        return testToken({ room, identity, ttlSeconds: media.tokenTtlSeconds });
+      });
+    }
     await page.evaluate(
       async ({ url, token, media }) => {
         const w = window as unknown as Record<string, unknown>;
@@ -107,6 +120,7 @@ export class BrowserParticipant {
           ...(media.rtcConfig ? { rtcConfig: media.rtcConfig } : {}),
           ...(media.subscribe === false ? { autoSubscribe: false } : {}),
           ...(media.urls ? { urls: media.urls } : {}),
+          ...(media.refreshToken ? { refreshToken: (w as { __refreshToken?: () => Promise<string> }).__refreshToken } : {}),
         });
         w.__room = room;
         room.on('reconnecting', (e: { code: number; reason: string }) => events.push({ type: 'reconnecting', ...e, at: Date.now() }));
@@ -142,7 +156,7 @@ export class BrowserParticipant {
       },
       { url: server.signalingUrl, token, media },
     );
-    return new BrowserParticipant(identity, page);
+    return new BrowserParticipant(identity, page, refreshes);
   }
 
   events<T = Record<string, unknown>>(type: string): Promise<T[]> {

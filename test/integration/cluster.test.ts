@@ -8,6 +8,7 @@ import { ClusterUnavailableError } from '../../cluster/errors.js';
 import { LocalCluster } from '../../cluster/local-cluster.js';
 import { RedisCluster } from '../../cluster/redis-cluster.js';
 import { redisKeys } from '../../cluster/redis-keys.js';
+import { waitUntil } from '../helpers/bot.js';
 import { RedisProcess } from '../helpers/redis-process.js';
 
 const log = pino({ level: 'silent' });
@@ -44,13 +45,6 @@ async function redisNode(nodeId: string, keyPrefix = prefix): Promise<RedisClust
   return cluster;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const kinds: [string, () => Promise<Cluster>][] = [
   ['single node', async () => {
@@ -62,7 +56,7 @@ const kinds: [string, () => Promise<Cluster>][] = [
   ['redis', async () => {
     prefix = `t${++prefixCount}:`;
     const cluster = await redisNode('solo');
-    await until(async () => (await cluster.nodes()).length === 1, 2000, 'the node to be registered');
+    await waitUntil(async () => (await cluster.nodes()).length === 1, 2000, 'the node to be registered');
     return cluster;
   }],
 ];
@@ -97,7 +91,7 @@ describe.each(kinds)('%s cluster', (_kind, create) => {
   test('the node lists itself with the load it was given; close is idempotent and leaves no room behind', async () => {
     const cluster = await create();
     cluster.setLoad({ cpu: 0.25, rooms: 3, participants: 42, forwardedBps: 5_000_000 });
-    await until(async () => (await cluster.nodes())[0]?.load.participants === 42, 2000, 'the load to be published');
+    await waitUntil(async () => (await cluster.nodes())[0]?.load.participants === 42, 2000, 'the load to be published');
     const [self] = await cluster.nodes();
     expect(self).toMatchObject({ id: 'solo', signalingUrl: 'ws://127.0.0.1/solo', state: 'serving', load: { cpu: 0.25, rooms: 3 } });
     await cluster.locate('music');
@@ -117,7 +111,7 @@ describe('redis cluster with several nodes', () => {
 
   async function nodes(...ids: string[]): Promise<RedisCluster[]> {
     const started = await Promise.all(ids.map((id) => redisNode(id)));
-    await until(async () => (await started[0].nodes()).length === ids.length, 2000, 'every node to be registered');
+    await waitUntil(async () => (await started[0].nodes()).length === ids.length, 2000, 'every node to be registered');
     return started;
   }
 
@@ -141,7 +135,7 @@ describe('redis cluster with several nodes', () => {
     const [a, b] = await nodes('a', 'b');
     a.setLoad({ cpu: 0.9, rooms: 10, participants: 90, forwardedBps: 0 });
     b.setLoad({ cpu: 0.1, rooms: 1, participants: 5, forwardedBps: 0 });
-    await until(async () => (await a.nodes()).every((n) => n.load.rooms > 0), 2000, 'loads to be published');
+    await waitUntil(async () => (await a.nodes()).every((n) => n.load.rooms > 0), 2000, 'loads to be published');
     const placement = await a.locate('physics');
     expect(placement).toMatchObject({ kind: 'remote', lease: { nodeId: 'b' }, node: { signalingUrl: 'ws://127.0.0.1/b' } });
     // The client arrives at b: b holds the lease it was given and serves the room.
@@ -149,7 +143,7 @@ describe('redis cluster with several nodes', () => {
     // Nobody adopted a lease placed for a node whose client never came: it expires and the room is placed again.
     const unused = await a.locate('chemistry');
     expect(unused.lease.nodeId).toBe('b');
-    await until(async () => (await inspect.exists(redisKeys(prefix).room('chemistry'))) === 0, 3000, 'the unused lease to expire');
+    await waitUntil(async () => (await inspect.exists(redisKeys(prefix).room('chemistry'))) === 0, 3000, 'the unused lease to expire');
   });
 
   test("a dead node's room is placed again at the next join, with a higher epoch", async () => {
@@ -169,7 +163,7 @@ describe('redis cluster with several nodes', () => {
     a.on('leaseLost', (lease) => lost.push(`${lease.room} ${lease.epoch}`));
     const placement = await a.locate('geography');
     await inspect.set(redisKeys(prefix).room('geography'), `b ${placement.lease.epoch + 1}`, 'PX', 60_000);
-    await until(() => lost.length === 1, 2000, 'the lost lease to be noticed');
+    await waitUntil(() => lost.length === 1, 2000, 'the lost lease to be noticed');
     expect(lost).toEqual([`geography ${placement.lease.epoch}`]);
     expect(a.localRooms.has('geography')).toBe(false);
     // Its release cannot delete the new owner's lease.
@@ -185,7 +179,7 @@ describe('redis cluster with several nodes', () => {
     a.on('leaseLost', (lease) => lost.push(lease));
     const placement = await a.locate('latin');
     await redis.stop();
-    await until(() => states.includes(false), 2000, 'the outage to be noticed');
+    await waitUntil(() => states.includes(false), 2000, 'the outage to be noticed');
     expect(await a.locate('latin')).toMatchObject({ kind: 'local', lease: placement.lease });
     const error = await a.locate('greek').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ClusterUnavailableError);
@@ -193,9 +187,9 @@ describe('redis cluster with several nodes', () => {
     await new Promise((resolve) => setTimeout(resolve, timing.leaseTtlMs + 200));
     expect(a.localRooms.has('latin')).toBe(true);
     await redis.restart();
-    await until(() => states.at(-1) === true, 5000, 'the store to be back');
+    await waitUntil(() => states.at(-1) === true, 5000, 'the store to be back');
     const keys = redisKeys(prefix);
-    await until(async () => (await inspect.get(keys.room('latin'))) === `a ${placement.lease.epoch}`, 3000, 'the lease to be re-asserted');
+    await waitUntil(async () => (await inspect.get(keys.room('latin'))) === `a ${placement.lease.epoch}`, 3000, 'the lease to be re-asserted');
     expect((await a.nodes()).map((n) => n.id)).toEqual(['a']);
     // The epoch counter came back with it: a new lease gets a higher epoch than the re-asserted one.
     expect((await a.locate('greek')).lease.epoch).toBeGreaterThan(placement.lease.epoch);

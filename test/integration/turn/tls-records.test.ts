@@ -24,6 +24,7 @@ import { decodeStunMessage, findAttribute, type StunMessage } from '../../../tur
 import { TcpFramer } from '../../../turn/tcp-framer.js';
 import { errorCode } from './client.js';
 import { REALM, USERS, startLoopbackServer } from './tools.js';
+import { waitUntil } from '../../helpers/bot.js';
 
 /** TLS 1.2 with AES-GCM: an application-data record is an 8-byte explicit nonce, the plaintext, a 16-byte tag. */
 const CIPHER = 'ECDHE-RSA-AES128-GCM-SHA256';
@@ -32,13 +33,6 @@ const APPLICATION_DATA = 23;
 const PAYLOAD = 4000;
 const CHANNEL = 0x4001;
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A TCP proxy that logs the plaintext length of each application-data record the server sends. */
 class RecordProxy {
@@ -203,7 +197,7 @@ describe('TURN over TLS: one TLS record per message', () => {
     // first fill, then Node's write queue): then messages certainly waited in that queue.
     proxy.hold(true);
     let sent = 0;
-    await until(
+    await waitUntil(
       () => {
         if (server.stats().dropped > 0) return true;
         for (let i = 0; i < 20; i++) {
@@ -218,7 +212,7 @@ describe('TURN over TLS: one TLS record per message', () => {
     );
     proxy.hold(false);
     // Everything relayed but not dropped reaches the client.
-    await until(() => client.channelData.length === server.stats().packetsToClient - server.stats().dropped, 20_000, 'the queued data to arrive');
+    await waitUntil(() => client.channelData.length === server.stats().packetsToClient - server.stats().dropped, 20_000, 'the queued data to arrive');
 
     const dataRecords = proxy.records.slice(setupRecords);
     expect(dataRecords.length).toBe(client.channelData.length);
