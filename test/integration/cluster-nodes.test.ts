@@ -60,6 +60,11 @@ test("a client that connects to the other node is redirected to the room's node,
   await teacher.publish({ audio: false });
   const videoPackets = () => [...student.received.values()].filter((t) => t.kind === 'video').reduce((n, t) => n + t.packets, 0);
   await waitUntil(() => videoPackets() > 50, 15_000, 'the student to receive the teacher\'s video');
+  // Data both ways, as on one node.
+  await Promise.all([teacher.dataReady(), student.dataReady()]);
+  student.sendData('a question');
+  teacher.sendData('an answer', { to: ['student'] });
+  await waitUntil(() => teacher.data.some((d) => d.text === 'a question') && student.data.some((d) => d.text === 'an answer'), 10_000, 'data both ways');
   expect(nodeA.sfu.rooms.size).toBe(0);
   expect(nodeB.sfu.room('lesson').participants.size).toBe(2);
   expect(await metricTotal(nodeA, 'tsfu_signaling_redirects_total')).toBe(2);
