@@ -22,7 +22,7 @@ const report = join(dir, 'report.txt');
 const run = spawnSync('bash', ['scripts/in-netns.sh', 'npx', 'vitest', 'run', '--project', 'shaped'], {
   // vitest's own output goes to stderr: stdout carries only the measurements.
   stdio: ['ignore', 2, 2],
-  env: { ...process.env, TSFU_BWE_REPORT: report },
+  env: { ...process.env, TSFU_BENCH_REPORT: report },
 });
 let lines = '';
 try {

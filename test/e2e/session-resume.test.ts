@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
 import { assertClientBuilt, BrowserParticipant, eventually } from '../helpers/browser-participant.js';
 import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
+import { reportMeasurement } from '../helpers/bench-report.js';
 import { startTestServer } from '../helpers/server.js';
 import { joinRoom } from '../helpers/signaling-client.js';
 import { TcpCutProxy } from '../helpers/tcp-cut-proxy.js';
@@ -74,7 +75,11 @@ test(`signaling cut for ${CUT_MS / 1000} s: the sessions are resumed, video neve
     expect(await person.events('participantLeft')).toEqual([]);
     console.info(`${person.identity}: socket dropped, resumed ${reconnected.at - reconnecting.at} ms later`);
   }
-  console.info(`longest stretch without a decoded frame around the cut: ${Math.round(stallMs)} ms`);
+  // `npm run bench:cluster` collects these.
+  reportMeasurement('resume_media_gap_ms', Math.round(stallMs));
+  const [studentLost] = await student.events<{ at: number }>('reconnecting');
+  const [studentBack] = await student.events<{ at: number }>('reconnected');
+  reportMeasurement('resume_after_cut_ms', studentBack.at - studentLost.at - CUT_MS);
   // Still the first subscription, never torn down.
   expect(await student.events('trackSubscribed')).toHaveLength(subscribed);
   expect(await student.events('trackUnsubscribed')).toEqual([]);

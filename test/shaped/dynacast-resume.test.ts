@@ -3,7 +3,7 @@ import type { RunningServer } from '../../server/app.js';
 import type { LaunchedChromium } from '../helpers/chromium.js';
 import { useBrowserSuite } from '../helpers/browser-suite.js';
 import { BrowserParticipant, eventually } from '../helpers/browser-participant.js';
-import { reportMeasurement } from '../helpers/bwe-report.js';
+import { reportMeasurement } from '../helpers/bench-report.js';
 
 let server: RunningServer;
 let browser: LaunchedChromium;

@@ -4,7 +4,7 @@ import { launchChromium, type LaunchedChromium } from '../helpers/chromium.js';
 import { assertClientBuilt, BrowserParticipant, eventually, type InboundSnapshot } from '../helpers/browser-participant.js';
 import { LinkShaper } from '../helpers/link-shaper.js';
 import { metricTotal, startTestServer } from '../helpers/server.js';
-import { reportMeasurement } from '../helpers/bwe-report.js';
+import { reportMeasurement } from '../helpers/bench-report.js';
 
 /*
  * Three cameras with simulcast (640x360: 320x180 and 640x360 layers), two students. One student's downlink (the
