@@ -45,9 +45,31 @@
  *   holding the receiver and closure of every frame of the `stop()` call: when a participant leaves, that is the
  *   departing Participant, its peers and peer connections. A stopped transceiver stays in `pc.getTransceivers()`
  *   until a new one takes its m-line.
+ *
+ * ICE restart (startIceAfterRestart below, installed by sfu/peer/peer-factory.ts for every peer connection of the
+ * process, the tests' werift bots included):
+ * - An offer or answer with new ICE credentials makes `RTCIceTransport.restart()` (through
+ *   `RTCPeerConnection.createOffer({ iceRestart })` or `RTCIceTransport.setRemoteParams`) call `Connection.restart()`:
+ *   `generation` is incremented (0 for the first credentials), new local credentials, no nominated pair, no
+ *   consent checks; the host sockets (and so the port) stay, and the DTLS transport and its session are untouched.
+ * - `RTCPeerConnection.connect()` (private in the .d.ts), which runs after each answer is applied, returns early for
+ *   a DTLS transport that is already `connected`, before `RTCIceTransport.start()`: a restarted ICE agent never runs
+ *   its connectivity checks, never nominates a pair, and `Connection.send` (which needs a nominated pair) sends
+ *   nothing. werift 0.25.2 has no test of a restart on a connected transport.
+ * - `Connection.gatherCandidates()` ends with `setState("completed")`: after a restart the ICE transport reports
+ *   `completed` once gathering ends, before any check (then `checking`, then `connected` when a pair is nominated).
+ * - `RTCIceTransport.start()` (public) runs the checks; on failure it sets the transport `failed`, which makes the
+ *   peer connection's `iceConnectionState` and `connectionState` `failed`. The DTLS session carries on over the new
+ *   pair: its records go through `Connection.send`/`onData`, whichever pair is nominated.
+ * - werift as the answerer (the tests' bots): `setRemoteDescription` treats new remote credentials as a
+ *   "renomination" (`Connection.resetNominatedPair()`, its own credentials kept) instead of a restart whenever the
+ *   new description has an `inactive` m-line, as a subscriber offer with a stopped m-line does. A werift client that
+ *   must answer a restart calls `RTCIceTransport.restart()` itself first (test/helpers/bot.ts).
+ * - A second restart while the first one's checks run leaves the first `Connection.connect()` waiting on a queue
+ *   the second replaced (a promise that never settles, no timer); the SFU rate-limits restarts.
  */
 import type { SocketType } from 'node:dgram';
-import { UdpTransport, type InterfaceAddresses, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+import { RTCPeerConnection, UdpTransport, type InterfaceAddresses, type RTCDtlsTransport, type RTCRtpTransceiver } from 'werift';
 
 /** Binds one host socket for a peer connection: creates transports with {@link newUdpTransport} and binds them. */
 export type HostSocketOpener = (type: SocketType) => Promise<UdpTransport>;
@@ -106,4 +128,34 @@ export function releaseStoppedTransceiver(transceiver: RTCRtpTransceiver): void 
     // Reading `stack` turns V8's call-site records into a string; their references to the callers' objects go.
     if (reason instanceof Error) void reason.stack;
   }
+}
+
+/** `RTCPeerConnection.connect()`, private in werift's .d.ts ("ICE restart" above). */
+type Connecting = { connect(): Promise<void>; readonly dtlsTransports: RTCDtlsTransport[] };
+/** The ICE generation whose checks were started here, per ICE transport. */
+const checkedGeneration = new WeakMap<object, number>();
+let restartHookInstalled = false;
+
+/**
+ * Makes an ICE restart work on a connected DTLS transport ("ICE restart" above): when an answer has been applied,
+ * each restarted ICE transport under a connected DTLS transport runs its connectivity checks (once per generation),
+ * and the DTLS session goes on over the pair they nominate.
+ */
+export function startIceAfterRestart(): void {
+  if (restartHookInstalled) return;
+  const prototype = RTCPeerConnection.prototype as unknown as Connecting;
+  const connect = prototype.connect;
+  if (typeof connect !== 'function') throw new Error('werift RTCPeerConnection.connect is missing: sfu/peer/werift-peer-internals.ts needs updating');
+  prototype.connect = function (this: Connecting): Promise<void> {
+    for (const dtls of this.dtlsTransports) {
+      const ice = dtls.iceTransport;
+      const { generation, remoteUsername } = ice.connection;
+      if (dtls.state !== 'connected' || generation === 0 || !remoteUsername || checkedGeneration.get(ice) === generation) continue;
+      checkedGeneration.set(ice, generation);
+      // A failure sets the ICE transport, and with it the connection, `failed`: the owner's state handler sees it.
+      ice.start().catch(() => undefined);
+    }
+    return connect.call(this);
+  };
+  restartHookInstalled = true;
 }
