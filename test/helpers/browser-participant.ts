@@ -58,6 +58,8 @@ export class BrowserParticipant {
       minSendKbps?: number;
       /** More signaling URLs for the SDK to join again through (other nodes). */
       urls?: string[];
+      /** `RoomOptions.iceRestartTimeoutMs`: how long ICE restarts may take before the SDK joins again. */
+      iceRestartTimeoutMs?: number;
     } = {},
   ): Promise<BrowserParticipant> {
     const page = await browser.context.newPage();
@@ -107,10 +109,13 @@ export class BrowserParticipant {
           ...(media.rtcConfig ? { rtcConfig: media.rtcConfig } : {}),
           ...(media.subscribe === false ? { autoSubscribe: false } : {}),
           ...(media.urls ? { urls: media.urls } : {}),
+          ...(media.iceRestartTimeoutMs !== undefined ? { iceRestartTimeoutMs: media.iceRestartTimeoutMs } : {}),
         });
         w.__room = room;
         room.on('reconnecting', (e: { code: number; reason: string }) => events.push({ type: 'reconnecting', ...e, at: Date.now() }));
         room.on('reconnected', () => events.push({ type: 'reconnected', at: Date.now() }));
+        room.on('iceRestarting', (e: { peer: string; reason: string }) => events.push({ type: 'iceRestarting', ...e, at: Date.now() }));
+        room.on('iceRestarted', (e: { peer: string; outageMs: number; restarts: number }) => events.push({ type: 'iceRestarted', ...e, at: Date.now() }));
         room.on('disconnected', (e: { code: number; reason: string }) => events.push({ type: 'disconnected', ...e }));
         room.on('trackSubscribed', (info: { trackId: string; kind: string }, track: MediaStreamTrack, stream: MediaStream) => {
           const element = document.createElement(info.kind === 'video' ? 'video' : 'audio') as HTMLMediaElement;
