@@ -58,15 +58,23 @@
  *   nothing. werift 0.25.2 has no test of a restart on a connected transport.
  * - `Connection.gatherCandidates()` ends with `setState("completed")`: after a restart the ICE transport reports
  *   `completed` once gathering ends, before any check (then `checking`, then `connected` when a pair is nominated).
- * - `RTCIceTransport.start()` (public) runs the checks; on failure it sets the transport `failed`, which makes the
- *   peer connection's `iceConnectionState` and `connectionState` `failed`. The DTLS session carries on over the new
- *   pair: its records go through `Connection.send`/`onData`, whichever pair is nominated.
+ * - `Connection.connect()` runs the checks and, once a pair is nominated, consent checks and the state `connected`;
+ *   it throws when every check failed. `RTCIceTransport.start()` wraps it with the states `checking` and `failed`
+ *   (`failed` makes the peer connection's `iceConnectionState` and `connectionState` `failed`), but first waits for
+ *   the previous `start()` to end. The DTLS session carries on over the new pair: its records go through
+ *   `Connection.send`/`onData`, whichever pair is nominated.
  * - werift as the answerer (the tests' bots): `setRemoteDescription` treats new remote credentials as a
  *   "renomination" (`Connection.resetNominatedPair()`, its own credentials kept) instead of a restart whenever the
  *   new description has an `inactive` m-line, as a subscriber offer with a stopped m-line does. A werift client that
  *   must answer a restart calls `RTCIceTransport.restart()` itself first (test/helpers/bot.ts).
- * - A second restart while the first one's checks run leaves the first `Connection.connect()` waiting on a queue
- *   the second replaced (a promise that never settles, no timer); the SFU rate-limits restarts.
+ * - A restart while the previous one's checks run (the path still down) does not stop them: `Connection.restart()`
+ *   swaps the check list and its result queue under the running `connect()`, which then either works on the new
+ *   list beside the new `connect()` (one takes the result, the other waits for ever on the queue: a promise that
+ *   never settles, no timer) or waits for ever on the old queue; so would the `start()` that called it, and every
+ *   later `start()` behind it. Hence the hook calls `connect()` itself, once per generation, and a failure counts
+ *   only for the generation it belongs to. The SFU rate-limits restarts.
+ * - Checks that fail while the path is down are not tried again when it comes back (werift retries no failed
+ *   pair): a browser's own checks (which trigger werift's) or another restart bring the connection back.
  */
 import type { SocketType } from 'node:dgram';
 import { RTCPeerConnection, UdpTransport, type InterfaceAddresses, type RTCDtlsTransport, type RTCRtpTransceiver } from 'werift';
@@ -149,11 +157,18 @@ export function startIceAfterRestart(): void {
   prototype.connect = function (this: Connecting): Promise<void> {
     for (const dtls of this.dtlsTransports) {
       const ice = dtls.iceTransport;
-      const { generation, remoteUsername } = ice.connection;
+      const connection = ice.connection;
+      const { generation, remoteUsername } = connection;
       if (dtls.state !== 'connected' || generation === 0 || !remoteUsername || checkedGeneration.get(ice) === generation) continue;
       checkedGeneration.set(ice, generation);
-      // A failure sets the ICE transport, and with it the connection, `failed`: the owner's state handler sees it.
-      ice.start().catch(() => undefined);
+      // Not ice.start(): it first waits for the previous start to end, and that of a restart whose checks were cut
+      // short by another restart may never end. What start() adds to connect() is its states, set here.
+      const setState = (state: string) => (ice as unknown as { setState(state: string): void }).setState(state);
+      setState('checking');
+      connection.connect().catch(() => {
+        // A failure is this restart's only while no later one began: it makes the connection `failed`.
+        if (connection.generation === generation && ice.state !== 'closed') setState('failed');
+      });
     }
     return connect.call(this);
   };
