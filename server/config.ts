@@ -34,6 +34,8 @@ export const ConfigSchema = Type.Object(
         maxSubscriptionsPerParticipant: Positive,
         subscriberAnswerTimeoutMs: Positive,
         connectTimeoutMs: Positive,
+        iceRestartBurst: Positive,
+        iceRestartIntervalMs: Positive,
         negotiationDelayMs: Type.Integer({ minimum: 0 }),
         bandwidthAllocation: Type.Boolean(),
         dynacast: Type.Boolean(),

@@ -30,6 +30,14 @@ export class NotFoundError extends Error {
   }
 }
 
+/** A request made more often than the SFU allows (e.g. ICE restarts); nothing was done. */
+export class RateLimitedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RateLimitedError';
+  }
+}
+
 /** A configured per-participant limit (tracks published, tracks received, queued candidates) would be passed. */
 export class LimitExceededError extends Error {
   constructor(message: string) {

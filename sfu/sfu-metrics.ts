@@ -31,6 +31,12 @@ export interface SfuMetrics {
   /** Per receiver (not per message sent): messages not handed to one receiver, and receivers cut off as stalled. */
   dataReceiverDrops: Counter<'channel' | 'reason'>;
   connectSeconds: Histogram<'peer'>;
+  /** ICE restarts begun, by peer connection (publisher: the client's re-offer; subscriber: the client's `iceRestart`). */
+  iceRestarts: Counter<'peer'>;
+  /** ICE restarts refused because the connection restarted too often (rtc.iceRestartBurst, rtc.iceRestartIntervalMs). */
+  iceRestartsRefused: Counter<'peer'>;
+  /** Time from an ICE restart to ICE connected again on the new candidate pair. */
+  iceRestartSeconds: Histogram<'peer'>;
   /** Generic NACK packets the SFU sent to publishers (sfu/media/rtp/publisher-nack.ts). */
   publisherNacksSent: Counter;
   /** Packets lost on the way from a publisher, by outcome: `recovered` (retransmitted or late) or `unrecovered`. */
@@ -138,6 +144,20 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
     connectSeconds: new Histogram({
       name: 'tsfu_sfu_connect_seconds',
       help: 'Time from the first description to ICE+DTLS connected',
+      labelNames: ['peer'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: [registry],
+    }),
+    iceRestarts: new Counter({ name: 'tsfu_sfu_ice_restarts_total', help: 'ICE restarts begun, by peer connection (publisher or subscriber)', labelNames: ['peer'], registers: [registry] }),
+    iceRestartsRefused: new Counter({
+      name: 'tsfu_sfu_ice_restarts_refused_total',
+      help: 'ICE restarts refused (RATE_LIMITED) because the connection restarted more often than rtc.iceRestartBurst / rtc.iceRestartIntervalMs allow',
+      labelNames: ['peer'],
+      registers: [registry],
+    }),
+    iceRestartSeconds: new Histogram({
+      name: 'tsfu_sfu_ice_restart_seconds',
+      help: 'Time from an ICE restart to ICE connected again on the new candidate pair',
       labelNames: ['peer'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
       registers: [registry],

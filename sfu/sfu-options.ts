@@ -32,6 +32,12 @@ export interface SfuOptions {
   subscriberAnswerTimeoutMs: number;
   /** A media connection not connected this long after it was created is given up (CONNECTION_FAILED, 4009). */
   connectTimeoutMs: number;
+  /**
+   * ICE restarts one peer connection may make in a row (docs/PROTOCOL.md, "ICE restart"), and how often it earns
+   * another one after that; a restart past them is refused (RATE_LIMITED).
+   */
+  iceRestartBurst: number;
+  iceRestartIntervalMs: number;
   /** Changes to a subscriber's tracks made within this window share one offer (joins of a busy room come in bursts). */
   negotiationDelayMs: number;
   /**
@@ -62,6 +68,8 @@ export const defaultSfuOptions: SfuOptions = {
   maxSubscriptionsPerParticipant: 200,
   subscriberAnswerTimeoutMs: 10_000,
   connectTimeoutMs: 30_000,
+  iceRestartBurst: 3,
+  iceRestartIntervalMs: 10_000,
   negotiationDelayMs: 50,
   bandwidthAllocation: true,
   dynacast: true,

@@ -88,6 +88,15 @@ export const TrickleRequest = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Asks the server to restart ICE on a connection it offers (docs/PROTOCOL.md, "ICE restart"): answered by a
+ * `subscriberOffer` with new ICE credentials. The publisher connection is restarted by the client's own offer.
+ */
+export const IceRestartRequest = Type.Object(
+  { type: Type.Literal('iceRestart'), target: Type.Literal('subscriber') },
+  { additionalProperties: false },
+);
+
 export const UnpublishRequest = Type.Object(
   { type: Type.Literal('unpublish'), trackId: TrackId },
   { additionalProperties: false },
@@ -143,6 +152,7 @@ export const clientMessageSchemas = {
   publishOffer: PublishOffer,
   subscriberAnswer: SubscriberAnswer,
   trickle: TrickleRequest,
+  iceRestart: IceRestartRequest,
   unpublish: UnpublishRequest,
   subscribe: SubscribeRequest,
   unsubscribe: UnsubscribeRequest,

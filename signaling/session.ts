@@ -49,6 +49,7 @@ const sfuErrorCodes: Record<string, ErrorCode> = {
   PermissionError: ErrorCode.PERMISSION_DENIED,
   NotFoundError: ErrorCode.TRACK_NOT_FOUND,
   LimitExceededError: ErrorCode.LIMIT_EXCEEDED,
+  RateLimitedError: ErrorCode.RATE_LIMITED,
 };
 
 /** One participant's signaling WebSocket: join, then relay requests to the SFU and room events back. */
@@ -272,6 +273,8 @@ export class SignalingSession {
         return participant.answerSubscriber(message.sdp);
       case 'trickle':
         return participant.addIceCandidate(message.target, message.candidate);
+      case 'iceRestart':
+        return participant.restartIce(message.target);
       case 'unpublish':
         return participant.unpublish(message.trackId);
       case 'subscribe':

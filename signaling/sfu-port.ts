@@ -53,6 +53,8 @@ export interface ParticipantPort extends Emitter<ParticipantPortEvents> {
   publish(sdp: string, tracks: readonly { mid: string; source: TrackSource; name?: string; layers?: readonly { rid: string; width?: number; height?: number }[] }[]): Promise<{ sdp: string; tracks: (TrackInfoPort & { mid: string })[] }>;
   unpublish(trackId: string): void;
   answerSubscriber(sdp: string): Promise<void>;
+  /** The client's `iceRestart`: the next subscriber offer restarts ICE. */
+  restartIce(target: 'subscriber'): void;
   /** Starts receiving these tracks (all or none). */
   requestSubscribe(trackIds: readonly string[]): void;
   /** Stops receiving these tracks. */

@@ -9,6 +9,8 @@ export type {
   ConnectionQuality,
   DataEvent,
   DisconnectedEvent,
+  IceRestartedEvent,
+  IceRestartingEvent,
   PublishOptions,
   PublishSources,
   RoomErrorEvent,

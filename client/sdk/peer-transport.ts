@@ -1,4 +1,5 @@
 import type { IceCandidateInit, PeerTargetName } from '../../signaling/messages.js';
+import { DEFAULT_ICE_RECOVERY_TIMING, IceRecovery, type IceRecoveryTiming, type IceTroubleReason } from './ice-recovery.js';
 import { NegotiationQueue } from './negotiation-queue.js';
 
 export interface PeerTransportHooks {
@@ -6,28 +7,46 @@ export interface PeerTransportHooks {
   localCandidate(target: PeerTargetName, candidate: IceCandidateInit): void;
   /** The browser refused a remote candidate. */
   candidateFailed(target: PeerTargetName, err: unknown): void;
-  /** ICE or DTLS failed for good (`connectionState` "failed"). */
+  /** The connection was cut (disconnected for a while, or failed) and restarts ICE (ice-recovery.ts). */
+  iceRestarting?(target: PeerTargetName, reason: IceTroubleReason): void;
+  /** Connected again after ICE restarts. */
+  iceRestarted?(target: PeerTargetName, outageMs: number, restarts: number): void;
+  /** ICE restarts did not bring the connection back in time: only a new join can. */
   connectionFailed?(target: PeerTargetName): void;
+  /** How long the connection waits before restarting, and restarts before giving up. */
+  iceRecoveryTiming?: IceRecoveryTiming;
 }
 
 /**
  * One RTCPeerConnection to the SFU plus what every negotiation needs: a queue that serializes offer/answer
- * rounds, trickle ICE out, and remote candidates held back until a remote description exists.
+ * rounds, trickle ICE out, remote candidates held back until a remote description exists, and ICE restarts when
+ * the connection is cut (`restartIce`, the owner's: an offer of its own, or a request to the server).
  */
 export class PeerTransport {
   readonly pc: RTCPeerConnection;
   private readonly queue = new NegotiationQueue();
   private readonly pendingCandidates: RTCIceCandidateInit[] = [];
+  private readonly recovery: IceRecovery;
   private closed = false;
 
   constructor(
     readonly target: PeerTargetName,
     config: RTCConfiguration,
     private readonly hooks: PeerTransportHooks,
+    restartIce: () => void,
   ) {
     this.pc = new RTCPeerConnection(config);
+    this.recovery = new IceRecovery(
+      {
+        restart: restartIce,
+        restarting: (reason) => this.hooks.iceRestarting?.(this.target, reason),
+        restored: (outageMs, restarts) => this.hooks.iceRestarted?.(this.target, outageMs, restarts),
+        giveUp: () => this.hooks.connectionFailed?.(this.target),
+      },
+      hooks.iceRecoveryTiming ?? DEFAULT_ICE_RECOVERY_TIMING,
+    );
     this.pc.onconnectionstatechange = () => {
-      if (this.pc.connectionState === 'failed' && !this.closed) this.hooks.connectionFailed?.(this.target);
+      if (!this.closed) this.recovery.update(this.pc.connectionState);
     };
     this.pc.onicecandidate = (event) => {
       // null = gathering finished, '' = end of candidates for a generation: nothing to trickle.
@@ -71,6 +90,7 @@ export class PeerTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.recovery.close();
     this.pendingCandidates.length = 0;
     this.pc.onicecandidate = null;
     this.pc.close();

@@ -62,7 +62,7 @@ export class Publisher {
   }
 
   publish(entries: PublishEntry[]): Promise<LocalTrack[]> {
-    const transport = (this.transport ??= new PeerTransport('publisher', this.config, this.hooks));
+    const transport = (this.transport ??= new PeerTransport('publisher', this.config, this.hooks, () => void this.restartIce().catch(() => undefined)));
     return transport.negotiate(async () => {
       if (this.closed) throw new InvalidStateError('publisher is closed');
       const pc = transport.pc;
@@ -81,12 +81,33 @@ export class Publisher {
       for (const a of added) this.sending.set(a.transceiver, { source: a.source, layers: a.layers });
       try {
         await pc.setLocalDescription(await pc.createOffer());
-        const tracks = [...this.sending].flatMap(([t, { source, layers }]) => (t.mid === null ? [] : [{ mid: t.mid, source, ...(layers ? { layers } : {}) }]));
-        const answer = await this.request({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks });
+        const answer = await this.request({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks: this.describeSending() });
         await transport.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
         return this.claim(added, answer.tracks);
       } catch (err) {
         await this.rollback(added.map((a) => a.transceiver));
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * ICE restart (docs/PROTOCOL.md, "ICE restart"): an offer with new ICE credentials and the same tracks, in its turn
+   * after any publish in progress. The server answers with new credentials; nothing is published or unpublished.
+   * A refused or unanswered one is rolled back (the connection keeps its credentials).
+   */
+  restartIce(): Promise<void> {
+    const transport = this.transport;
+    if (transport === undefined) return Promise.resolve();
+    return transport.negotiate(async () => {
+      if (this.closed) return;
+      const pc = transport.pc;
+      try {
+        await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+        const answer = await this.request({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks: this.describeSending() });
+        await transport.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+      } catch (err) {
+        await this.rollback([]);
         throw err;
       }
     });
@@ -155,6 +176,11 @@ export class Publisher {
     this.transport?.close();
     this.sending.clear();
     this.published.clear();
+  }
+
+  /** `publishOffer.tracks`: every m-line sending, by mid, with its source and simulcast layers. */
+  private describeSending(): Extract<ClientMessage, { type: 'publishOffer' }>['tracks'] {
+    return [...this.sending].flatMap(([t, { source, layers }]) => (t.mid === null ? [] : [{ mid: t.mid, source, ...(layers ? { layers } : {}) }]));
   }
 
   private request(msg: Extract<ClientMessage, { type: 'publishOffer' }>): Promise<PublishAnswer> {

@@ -1,4 +1,4 @@
-import type { TrackSourceName } from '../../signaling/messages.js';
+import type { PeerTargetName, TrackSourceName } from '../../signaling/messages.js';
 import type { ConnectionQuality } from './connection-quality.js';
 import type { DataMessage } from './data-channels.js';
 import type { LocalTrack } from './publisher.js';
@@ -34,6 +34,12 @@ export interface RoomOptions {
    * `TOKEN_EXPIRED`. Without it, such a rejoin fails and the room is `disconnected`. A resume needs no token.
    */
   refreshToken?: () => Promise<string>;
+  /**
+   * A media connection that is cut (`disconnected` for 1 s, or `failed`) restarts ICE, keeping the session, the
+   * participant and its tracks (`iceRestarting`, then `iceRestarted`); not connected again this long after its first
+   * restart (default 10 000 ms), the SDK joins again (`reconnecting`).
+   */
+  iceRestartTimeoutMs?: number;
   /** More signaling URLs to try in turn when joining again (other nodes, or a load balancer): the first is connect()'s. */
   urls?: readonly string[];
 }
@@ -75,6 +81,21 @@ export interface DisconnectedEvent {
   reason: string;
 }
 
+export interface IceRestartingEvent {
+  /** The connection restarting: `publisher` (upstream) or `subscriber` (downstream and data). */
+  peer: PeerTargetName;
+  /** What the browser reported: `disconnected` (for 1 s) or `failed`. */
+  reason: 'disconnected' | 'failed';
+}
+
+export interface IceRestartedEvent {
+  peer: PeerTargetName;
+  /** From the moment the connection was seen cut to connected again. */
+  outageMs: number;
+  /** ICE restarts it took. */
+  restarts: number;
+}
+
 export interface RoomErrorEvent {
   /** A server code (`PERMISSION_DENIED`, ...) or a `ClientErrorCode` (`CLIENT_...`). */
   code: string;
@@ -97,6 +118,14 @@ export interface RoomEvents {
   reconnecting: [event: DisconnectedEvent];
   /** Joined again, and what was published is published again. */
   reconnected: [];
+  /**
+   * A media connection was cut and restarts ICE (docs/PROTOCOL.md, "ICE restart"): its media stops meanwhile, the
+   * session, the participants and the tracks stay. Followed by `iceRestarted`, or by `reconnecting` when restarts
+   * do not bring it back within `iceRestartTimeoutMs`.
+   */
+  iceRestarting: [event: IceRestartingEvent];
+  /** The connection is back after ICE restarts, with the same participant and the same tracks. */
+  iceRestarted: [event: IceRestartedEvent];
   error: [event: RoomErrorEvent];
   /** Round-trip time the server measured on the signaling socket. */
   rtt: [rttMs: number];

@@ -8,6 +8,7 @@ import { RemoteParticipant, type RemoteTrackInfo } from './participant.js';
 import type { PeerTransportHooks } from './peer-transport.js';
 import { Publisher, type LocalTrack, type PublishEntry } from './publisher.js';
 import { reconnectAfterClose, reconnectDelayMs, retryJoinAfter } from './reconnect-policy.js';
+import { DEFAULT_ICE_RECOVERY_TIMING } from './ice-recovery.js';
 import { RemoteRoster } from './remote-roster.js';
 import type { ConnectionQuality, PublishOptions, PublishSources, RoomEvents, RoomOptions, TrackSettings } from './room-types.js';
 import { joinRoom, type Joined, type JoinRequest } from './join.js';
@@ -132,9 +133,13 @@ export class Room extends TypedEmitter<RoomEvents> {
       localCandidate: (target, candidate) => signal.send({ type: 'trickle', target, candidate }),
       candidateFailed: (target, err) =>
         this.reportError(ClientErrorCode.ICE_CANDIDATE_FAILED, `${target}: ${describe(err)}`, 'trickle'),
+      iceRestarting: (target, reason) => this.emit('iceRestarting', { peer: target, reason }),
+      iceRestarted: (target, outageMs, restarts) => this.emit('iceRestarted', { peer: target, outageMs: Math.round(outageMs), restarts }),
+      // ICE restarts did not bring the connection back (ice-recovery.ts): join again.
       connectionFailed: (target) => {
         if (this.signal === signal) void this.reconnect(0, `${target}-connection-failed`);
       },
+      iceRecoveryTiming: { ...DEFAULT_ICE_RECOVERY_TIMING, timeoutMs: options.iceRestartTimeoutMs ?? DEFAULT_ICE_RECOVERY_TIMING.timeoutMs },
     };
     this.subscriber = new Subscriber(rtcConfig, {
       ...transportHooks,

@@ -27,7 +27,8 @@ export class Subscriber {
   private closed = false;
 
   constructor(config: RTCConfiguration, private readonly hooks: SubscriberHooks) {
-    this.transport = new PeerTransport('subscriber', config, hooks);
+    // The server offers on this connection: a restart is asked for, and comes as its next offer.
+    this.transport = new PeerTransport('subscriber', config, hooks, () => this.hooks.send({ type: 'iceRestart', target: 'subscriber' }));
     this.data = new DataChannels(this.transport.pc, hooks);
     this.transport.pc.ontrack = (event) => {
       const mid = event.transceiver.mid;

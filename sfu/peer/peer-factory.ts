@@ -5,7 +5,7 @@ import { PeerMediaSockets } from './peer-media-sockets.js';
 import type { SfuOptions } from '../sfu-options.js';
 import { sfuCodecs, sfuHeaderExtensions } from './media-capabilities.js';
 import { bufferEarlyDtls } from './werift-dtls-early.js';
-import { withoutStunServer } from './werift-peer-internals.js';
+import { startIceAfterRestart, withoutStunServer } from './werift-peer-internals.js';
 
 const isIpv4 = (host: string) => !host.includes(':');
 
@@ -41,6 +41,7 @@ export function createPeerConnection(options: PeerFactoryOptions, extra: Partial
     iceFilterCandidatePair: (pair) => pair.localCandidate.host === ip && isIpv4(pair.remoteCandidate.host),
     iceFilterStunResponse: (_message, addr) => isIpv4(addr[0]),
   };
+  startIceAfterRestart();
   const pc = new RTCPeerConnection({ ...config, ...extra });
   socketsByPeer.set(pc, sockets);
   // Whoever closes it (the SFU, a test bot): from then on no socket of its may stay bound.

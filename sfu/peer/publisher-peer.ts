@@ -1,6 +1,6 @@
 import type { RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { InvalidSdpError, InvalidStateError, LimitExceededError } from '../errors.js';
-import { sendingMediaSections } from './sdp-sections.js';
+import { iceCredentials, sendingMediaSections } from './sdp-sections.js';
 import { PeerBase, type PeerContext } from './peer-base.js';
 import { PublishedTrack } from '../media/published-track.js';
 import type { PublishLayers, SimulcastLayerDescription, TrackDescription, TrackKind } from '../sfu-types.js';
@@ -36,6 +36,8 @@ export class PublisherPeer extends PeerBase {
   /** The publisher's wallclock, shared by its tracks so their Sender Reports map through one offset (lip sync). */
   readonly #clock = new PublisherClock();
   #busy = false;
+  /** The ICE credentials of the last offer applied: an offer with others restarts ICE. */
+  #remoteIce?: string;
 
   readonly #transportCc: TransportCcFeedback;
   readonly #hooks: PublisherHooks;
@@ -52,7 +54,11 @@ export class PublisherPeer extends PeerBase {
     return this.#tracksByMid.values();
   }
 
-  /** Applies an offer; returns the answer and which tracks started or stopped being published. */
+  /**
+   * Applies an offer; returns the answer and which tracks started or stopped being published. An offer with new ICE
+   * credentials restarts ICE (RFC 8839 §4.4.1.1.1; docs/PROTOCOL.md, "ICE restart"): the answer has new ones too, and
+   * the DTLS session goes on over the pair the new checks nominate.
+   */
   async handleOffer(sdp: string, descriptions: readonly TrackDescription[]): Promise<PublishResult> {
     if (this.closed) throw new InvalidStateError('publisher connection is closed');
     if (this.#busy) throw new InvalidStateError('a publish offer is already being processed');
@@ -60,16 +66,24 @@ export class PublisherPeer extends PeerBase {
     const sending = sendingMediaSections(sdp).length;
     const maxTracks = this.context.options.maxTracksPerParticipant;
     if (sending > maxTracks) throw new LimitExceededError(`the offer sends ${sending} tracks; a participant may publish at most ${maxTracks}`);
+    const ice = iceCredentials(sdp);
+    const restart = this.#remoteIce !== undefined && ice !== this.#remoteIce;
+    if (restart) this.allowIceRestart();
     this.#busy = true;
     try {
       try {
+        this.holdCandidates = restart;
         await this.pc.setRemoteDescription({ type: 'offer', sdp });
         this.#followPublisherCodecOrder(sdp);
         await this.pc.setLocalDescription(await this.pc.createAnswer());
       } catch (error) {
         if (this.closed) throw new InvalidStateError('publisher connection is closed');
         throw new InvalidSdpError(`cannot apply the publish offer: ${(error as Error).message}`);
+      } finally {
+        this.holdCandidates = false;
       }
+      this.#remoteIce = ice;
+      if (restart) this.iceRestarted();
       const byMid = new Map(descriptions.map((d) => [d.mid, d]));
       const added: PublishedTrack[] = [];
       const receiving = new Set<string>();

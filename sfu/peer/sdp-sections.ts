@@ -38,3 +38,14 @@ export function midsMismatch(offerMids: readonly (string | undefined)[], mids: r
   }
   return undefined;
 }
+
+/**
+ * The ICE credentials (RFC 8839 §5.4 ice-ufrag and ice-pwd) a description gives its first transport: with BUNDLE
+ * every m-line has the same ones. A description whose credentials differ from the previous one's restarts ICE
+ * (RFC 8839 §4.4.1.1.1).
+ */
+export function iceCredentials(sdp: string): string | undefined {
+  const ufrag = /^a=ice-ufrag:([^\r\n]*)/m.exec(sdp)?.[1];
+  const pwd = /^a=ice-pwd:([^\r\n]*)/m.exec(sdp)?.[1];
+  return ufrag === undefined || pwd === undefined ? undefined : `${ufrag} ${pwd}`;
+}

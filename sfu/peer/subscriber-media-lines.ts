@@ -19,7 +19,7 @@ export interface MediaLine extends DownTrackLine {
   streamId: string;
   /** Whether an offer has carried it. */
   offered: boolean;
-  /** Its media section, printed once when first offered, and once more when stopped. */
+  /** Its media section, printed once when first offered (again after an ICE restart), and once more when stopped. */
   text?: string;
 }
 
@@ -49,6 +49,8 @@ export class SubscriberMediaLines {
   #nextMid = 1;
   /** RFC 7022: one random CNAME for the connection. */
   readonly #cname = randomUUID();
+  /** The transport lines the sending sections were printed with. */
+  #printedWith?: string;
 
   constructor(
     private readonly dtls: RTCDtlsTransport,
@@ -100,6 +102,11 @@ export class SubscriberMediaLines {
   offer(transport: string): OfferedLines {
     const lines = this.#lines.slice();
     const offered: OfferedLines = { sections: '', tracks: {}, bundle: [], lines, stopped: [] };
+    if (transport !== this.#printedWith) {
+      // An ICE restart changed the credentials every sending section repeats (stopped ones carry none).
+      for (const line of lines) if (line.state === 'sending') line.text = undefined;
+      this.#printedWith = transport;
+    }
     for (const line of lines) {
       line.offered = true;
       if (line.state === 'sending') {

@@ -95,6 +95,8 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
   #outstanding?: OutstandingOffer;
   /** Changes not yet in an offer. */
   #dirty = false;
+  /** The client asked for an ICE restart that no offer has carried yet. */
+  #restartWanted = false;
   /** Subscriptions whose down track is made in a later turn (addTrack), in order. */
   readonly #pending = new Map<string, { track: PublishedTrack; streamId: string }>();
   /** Subscribers with subscriptions waiting, in the order they started waiting (#addWaiting). */
@@ -287,6 +289,20 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (!this.#outstanding) this.#queue.enqueue(this, first);
   }
 
+  /**
+   * The client's `iceRestart` (docs/PROTOCOL.md, "ICE restart"): the next offer, sent ahead of other renegotiations
+   * (or right after the answer to the one outstanding), has new ICE credentials. Throws RateLimitedError past the
+   * connection's allowance, InvalidStateError before the connection was first offered.
+   */
+  restartIce(): void {
+    if (this.closed) throw new InvalidStateError('subscriber connection is closed');
+    if (!this.#transport) throw new InvalidStateError('the subscriber connection has not been offered yet; nothing to restart');
+    if (this.#restartWanted) return;
+    this.allowIceRestart();
+    this.#restartWanted = true;
+    this.negotiate(true);
+  }
+
   /** The queue's turn: builds and sends the offer (nothing when one is outstanding or nothing changed). */
   async runNegotiation(): Promise<void> {
     if (this.closed || this.#outstanding || !this.#dirty) return;
@@ -296,10 +312,13 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     if (this.#pending.size <= addsThisTurn.limit) this.#addPending();
     if (this.#pending.size > 0) return;
     this.#dirty = false;
+    const restart = this.#restartWanted;
+    this.#restartWanted = false;
     try {
-      const werift = this.#transport === undefined;
-      const transport = this.#transport ?? (await this.#negotiateTransport());
+      const werift = this.#transport === undefined || restart;
+      const transport = werift ? await this.#negotiateTransport(restart) : this.#transport!;
       if (this.closed) return;
+      if (restart) this.iceRestarted();
       // Every m-line keeps its place (RFC 3264 §8): stopped ones stay, port 0, until a new track takes them.
       const media = this.#lines.offer(transport.lines);
       const bundle = [transport.applicationMid, ...media.bundle];
@@ -315,9 +334,19 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     }
   }
 
-  /** werift's offer, once: the data-channel m-line, whose ICE, DTLS and candidates every later offer repeats. */
-  async #negotiateTransport(): Promise<Transport> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
+  /**
+   * werift's offer: the data-channel m-line, whose ICE, DTLS and candidates every later offer repeats. Made once, and
+   * again for an ICE restart (werift's ICE agent restarts in createOffer: new credentials, no pair until the answer's
+   * checks nominate one; the DTLS session stays).
+   */
+  async #negotiateTransport(iceRestart: boolean): Promise<Transport> {
+    const offer = await this.pc.createOffer({ iceRestart });
+    this.holdCandidates = iceRestart;
+    try {
+      await this.pc.setLocalDescription(offer);
+    } finally {
+      this.holdCandidates = false;
+    }
     const { session, sections } = splitDescription(this.localSdp());
     const application = sections.find((section) => section.startsWith('m=application'));
     const applicationMid = application && midOf(application);
@@ -343,8 +372,9 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
         const mismatch = midsMismatch(offered, sections.map(midOf));
         if (mismatch) throw new InvalidSdpError(`the subscriber answer does not answer the outstanding offer: ${mismatch}`);
         const ice = answerIce(session, readAnsweredSection(sections[0]));
+        // A restart's transport is new (answerIce unset): its answer brings the client's new credentials.
         if (transport.answerIce !== undefined && ice !== transport.answerIce) {
-          throw new InvalidSdpError('the subscriber answer changes the ICE credentials; the server never offers an ICE restart');
+          throw new InvalidSdpError('the subscriber answer changes the ICE credentials, and the offer it answers is no ICE restart');
         }
         if (outstanding.werift) {
           await this.pc.setRemoteDescription({ type: 'answer', sdp: weriftAnswer(session, sections[0], transport.applicationMid) });

@@ -170,7 +170,7 @@ export function weriftAnswer(session: string, applicationSection: string, applic
   return `${narrowed.join('\r\n')}\r\n${applicationSection}`;
 }
 
-/** The ICE credentials of an answer's BUNDLE transport: they may not change without an ICE restart, which the SFU never offers. */
+/** The ICE credentials of an answer's BUNDLE transport: they may change only in the answer to an ICE restart. */
 export function answerIce(session: string, tag: AnsweredSection): string {
   const ice = tag.ice ?? sessionIce(session);
   if (ice === undefined) throw new InvalidSdpError('the subscriber answer has no ICE credentials');

@@ -45,9 +45,39 @@
  *   holding the receiver and closure of every frame of the `stop()` call: when a participant leaves, that is the
  *   departing Participant, its peers and peer connections. A stopped transceiver stays in `pc.getTransceivers()`
  *   until a new one takes its m-line.
+ *
+ * ICE restart (startIceAfterRestart below, installed by sfu/peer/peer-factory.ts for every peer connection of the
+ * process, the tests' werift bots included):
+ * - An offer or answer with new ICE credentials makes `RTCIceTransport.restart()` (through
+ *   `RTCPeerConnection.createOffer({ iceRestart })` or `RTCIceTransport.setRemoteParams`) call `Connection.restart()`:
+ *   `generation` is incremented (0 for the first credentials), new local credentials, no nominated pair, no
+ *   consent checks; the host sockets (and so the port) stay, and the DTLS transport and its session are untouched.
+ * - `RTCPeerConnection.connect()` (private in the .d.ts), which runs after each answer is applied, returns early for
+ *   a DTLS transport that is already `connected`, before `RTCIceTransport.start()`: a restarted ICE agent never runs
+ *   its connectivity checks, never nominates a pair, and `Connection.send` (which needs a nominated pair) sends
+ *   nothing. werift 0.25.2 has no test of a restart on a connected transport.
+ * - `Connection.gatherCandidates()` ends with `setState("completed")`: after a restart the ICE transport reports
+ *   `completed` once gathering ends, before any check (then `checking`, then `connected` when a pair is nominated).
+ * - `Connection.connect()` runs the checks and, once a pair is nominated, consent checks and the state `connected`;
+ *   it throws when every check failed. `RTCIceTransport.start()` wraps it with the states `checking` and `failed`
+ *   (`failed` makes the peer connection's `iceConnectionState` and `connectionState` `failed`), but first waits for
+ *   the previous `start()` to end. The DTLS session carries on over the new pair: its records go through
+ *   `Connection.send`/`onData`, whichever pair is nominated.
+ * - werift as the answerer (the tests' bots): `setRemoteDescription` treats new remote credentials as a
+ *   "renomination" (`Connection.resetNominatedPair()`, its own credentials kept) instead of a restart whenever the
+ *   new description has an `inactive` m-line, as a subscriber offer with a stopped m-line does. A werift client that
+ *   must answer a restart calls `RTCIceTransport.restart()` itself first (test/helpers/bot.ts).
+ * - A restart while the previous one's checks run (the path still down) does not stop them: `Connection.restart()`
+ *   swaps the check list and its result queue under the running `connect()`, which then either works on the new
+ *   list beside the new `connect()` (one takes the result, the other waits for ever on the queue: a promise that
+ *   never settles, no timer) or waits for ever on the old queue; so would the `start()` that called it, and every
+ *   later `start()` behind it. Hence the hook calls `connect()` itself, once per generation, and a failure counts
+ *   only for the generation it belongs to. The SFU rate-limits restarts.
+ * - Checks that fail while the path is down are not tried again when it comes back (werift retries no failed
+ *   pair): a browser's own checks (which trigger werift's) or another restart bring the connection back.
  */
 import type { SocketType } from 'node:dgram';
-import { UdpTransport, type InterfaceAddresses, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+import { RTCPeerConnection, UdpTransport, type InterfaceAddresses, type RTCDtlsTransport, type RTCRtpTransceiver } from 'werift';
 
 /** Binds one host socket for a peer connection: creates transports with {@link newUdpTransport} and binds them. */
 export type HostSocketOpener = (type: SocketType) => Promise<UdpTransport>;
@@ -106,4 +136,41 @@ export function releaseStoppedTransceiver(transceiver: RTCRtpTransceiver): void 
     // Reading `stack` turns V8's call-site records into a string; their references to the callers' objects go.
     if (reason instanceof Error) void reason.stack;
   }
+}
+
+/** `RTCPeerConnection.connect()`, private in werift's .d.ts ("ICE restart" above). */
+type Connecting = { connect(): Promise<void>; readonly dtlsTransports: RTCDtlsTransport[] };
+/** The ICE generation whose checks were started here, per ICE transport. */
+const checkedGeneration = new WeakMap<object, number>();
+let restartHookInstalled = false;
+
+/**
+ * Makes an ICE restart work on a connected DTLS transport ("ICE restart" above): when an answer has been applied,
+ * each restarted ICE transport under a connected DTLS transport runs its connectivity checks (once per generation),
+ * and the DTLS session goes on over the pair they nominate.
+ */
+export function startIceAfterRestart(): void {
+  if (restartHookInstalled) return;
+  const prototype = RTCPeerConnection.prototype as unknown as Connecting;
+  const connect = prototype.connect;
+  if (typeof connect !== 'function') throw new Error('werift RTCPeerConnection.connect is missing: sfu/peer/werift-peer-internals.ts needs updating');
+  prototype.connect = function (this: Connecting): Promise<void> {
+    for (const dtls of this.dtlsTransports) {
+      const ice = dtls.iceTransport;
+      const connection = ice.connection;
+      const { generation, remoteUsername } = connection;
+      if (dtls.state !== 'connected' || generation === 0 || !remoteUsername || checkedGeneration.get(ice) === generation) continue;
+      checkedGeneration.set(ice, generation);
+      // Not ice.start(): it first waits for the previous start to end, and that of a restart whose checks were cut
+      // short by another restart may never end. What start() adds to connect() is its states, set here.
+      const setState = (state: string) => (ice as unknown as { setState(state: string): void }).setState(state);
+      setState('checking');
+      connection.connect().catch(() => {
+        // A failure is this restart's only while no later one began: it makes the connection `failed`.
+        if (connection.generation === generation && ice.state !== 'closed') setState('failed');
+      });
+    }
+    return connect.call(this);
+  };
+  restartHookInstalled = true;
 }

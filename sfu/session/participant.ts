@@ -118,6 +118,8 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
         if (state === 'connected') this.#clearConnectTimer(role);
         if (state === 'failed') this.#fail({ code: 'CONNECTION_FAILED', message: `the ${role} media connection failed (ICE or DTLS)` });
       },
+      // A restarted connection must connect again within connectTimeoutMs, as a new one must.
+      onIceRestart: (role, phase) => (phase === 'started' ? this.#startConnectTimer(role) : this.#clearConnectTimer(role)),
     };
     // werift negotiates only its data channels; the SFU writes its audio and video m-lines (subscriber-sdp.ts).
     const pc = createPeerConnection(init.options);
@@ -206,6 +208,15 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     const track = this.#publisher?.removeTrack(trackId);
     if (!track) throw new NotFoundError(`track ${trackId} is not published by ${this.identity}`);
     this.#unpublish(track);
+  }
+
+  /**
+   * The client's `iceRestart` of its subscriber connection: the next subscriber offer restarts ICE (docs/PROTOCOL.md,
+   * "ICE restart"). The publisher connection is restarted by the client's own offer (`publish`).
+   */
+  restartIce(target: 'subscriber'): void {
+    this.#assertOpen();
+    if (target === 'subscriber') this.subscriber.restartIce();
   }
 
   async answerSubscriber(sdp: string): Promise<void> {
@@ -311,11 +322,12 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   }
 
   /**
-   * A media connection not connected `connectTimeoutMs` after it was created is given up as failed: werift never
+   * A media connection not connected `connectTimeoutMs` after it was created (or restarted ICE) is given up as failed: werift never
    * reports `failed` for a peer that vanished before ICE completed (its checks stay pending), which would leave
    * the participant half-present for ever.
    */
   #startConnectTimer(role: PeerRole): void {
+    this.#clearConnectTimer(role);
     const timeoutMs = this.#init.options.connectTimeoutMs;
     this.#connectTimers.set(
       role,

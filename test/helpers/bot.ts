@@ -3,6 +3,7 @@ import { createPeerConnection } from '../../sfu/peer/peer-factory.js';
 // The SFU's fixes for werift's per-m-line costs (fingerprint, repeated SDP parses) serve bots in full rooms too.
 import '../../sfu/peer/werift-speedups.js';
 import { sfuCodecs } from '../../sfu/peer/media-capabilities.js';
+import { iceCredentials } from '../../sfu/peer/sdp-sections.js';
 import { defaultSfuOptions } from '../../sfu/sfu-options.js';
 import { decodeDataEnvelope, encodeDataEnvelope, encodeText } from '../../sfu/session/data-envelope.js';
 import type { MintTokenOptions } from '../../signaling/tokens.js';
@@ -85,6 +86,16 @@ export class Bot {
   /** msid lines of the latest subscriber offer (stream id and track id), as a browser would read them. */
   offeredMsids: string[] = [];
 
+  /** The track descriptions of the last publishOffer, sent again with an ICE restart's offer. */
+  #publishedTracks: { mid: string; source: string }[] = [];
+  /**
+   * Candidates werift gathers inside setLocalDescription of an ICE restart, held back: sent before the description with
+   * the new credentials, the SFU could not match them; the description lists them.
+   */
+  #holdCandidates = false;
+  /** ICE credentials of the last subscriber offer: an offer with others restarts ICE. */
+  #offeredIce?: string;
+
   /** PLIs/FIRs the SFU sent to this bot's publisher connection. */
   keyframeRequests = 0;
   #forceKeyframe = false;
@@ -117,7 +128,7 @@ export class Bot {
     this.channels = { reliable: channel('reliable', 0, true), lossy: channel('lossy', 1, false) };
     if (options.textAnswers) this.#textAnswerer = new TextAnswerer(this.subscriber);
     this.subscriber.onIceCandidate.subscribe((candidate) => {
-      if (candidate) signaling.send({ type: 'trickle', target: 'subscriber', candidate: candidate.toJSON() });
+      if (candidate && !this.#holdCandidates) signaling.send({ type: 'trickle', target: 'subscriber', candidate: candidate.toJSON() });
     });
     this.subscriber.onTrack.subscribe((track) => this.#onTrack(track));
     signaling.socket.on('message', (raw) => void this.#onSignal(JSON.parse(raw.toString())));
@@ -139,7 +150,7 @@ export class Bot {
     const late = options.trickleLateMs;
     const held: object[] = [];
     pc.onIceCandidate.subscribe((candidate) => {
-      if (!candidate) return;
+      if (!candidate || this.#holdCandidates) return;
       if (late === undefined) this.signaling.send({ type: 'trickle', target: 'publisher', candidate: candidate.toJSON() });
       else held.push(candidate.toJSON());
     });
@@ -160,6 +171,7 @@ export class Bot {
     }
     await pc.setLocalDescription(await pc.createOffer());
     const tracks = sources.map((s) => ({ mid: s.transceiver.mid!, source: s.kind === 'video' ? 'camera' : 'microphone' }));
+    this.#publishedTracks = tracks;
     const before = this.signaling.messages.length;
     const offer = late === undefined ? pc.localDescription!.sdp : pc.localDescription!.sdp.replace(/^a=(candidate:.*|end-of-candidates)\r\n/gm, '');
     this.signaling.send({ type: 'publishOffer', sdp: offer, tracks });
@@ -173,6 +185,37 @@ export class Bot {
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
     if (options.sendMedia !== false) for (const source of sources) this.#startSource(source.track, source.kind, videoKbps, videoCodec, options);
     return answer.tracks.map((t) => t.trackId);
+  }
+
+  /**
+   * ICE restart of the publisher connection (docs/PROTOCOL.md, "ICE restart"): an offer with new ICE credentials and
+   * the same tracks; resolves with the answer applied, or rejects with the server's error.
+   */
+  async restartPublisherIce(): Promise<void> {
+    const pc = this.publisher;
+    if (!pc) throw new Error('nothing published');
+    const offer = await pc.createOffer({ iceRestart: true });
+    this.#holdCandidates = true;
+    try {
+      await pc.setLocalDescription(offer);
+    } finally {
+      this.#holdCandidates = false;
+    }
+    const before = this.signaling.messages.length;
+    this.signaling.send({ type: 'publishOffer', sdp: pc.localDescription!.sdp, tracks: this.#publishedTracks });
+    const reply = () => this.signaling.messages.slice(before).find((m) => m.type === 'publishAnswer' || (m.type === 'error' && m.requestType === 'publishOffer'));
+    await waitUntil(() => reply() !== undefined, 10_000, 'the answer to an ICE restart offer');
+    const answer = reply()!;
+    if (answer.type !== 'publishAnswer') {
+      await pc.setLocalDescription({ type: 'rollback' } as never);
+      throw new Error(`${String(answer.code)}: ${String(answer.message)}`);
+    }
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
+  }
+
+  /** Asks the server to restart ICE on the subscriber connection; its next offer (answered as any) has new credentials. */
+  requestSubscriberIceRestart(): void {
+    this.signaling.send({ type: 'iceRestart', target: 'subscriber' });
   }
 
   /** Asks to receive these tracks (`subscribe`). */
@@ -285,8 +328,20 @@ export class Bot {
       try {
         if (this.#textAnswerer) answer = await this.#textAnswerer.answer(message.sdp as string);
         else {
+          const ice = iceCredentials(message.sdp as string);
+          const restart = this.#offeredIce !== undefined && ice !== this.#offeredIce;
+          this.#offeredIce = ice;
+          // werift would take new credentials beside a stopped (inactive) m-line for a "renomination" and keep its
+          // own (sfu/peer/werift-peer-internals.ts, "ICE restart"): restarted here, as a browser does.
+          if (restart) for (const transport of this.subscriber.iceTransports) transport.restart();
           await this.subscriber.setRemoteDescription({ type: 'offer', sdp: message.sdp as string });
-          await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
+          const local = await this.subscriber.createAnswer();
+          this.#holdCandidates = restart;
+          try {
+            await this.subscriber.setLocalDescription(local);
+          } finally {
+            this.#holdCandidates = false;
+          }
           answer = this.subscriber.localDescription!.sdp;
         }
       } catch (error) {

@@ -64,6 +64,8 @@ export class BrowserParticipant {
       tokenTtlSeconds?: number;
       /** Give the SDK `refreshToken`, which mints a new token here (counted in `tokensRefreshed`). */
       refreshToken?: boolean;
+      /** `RoomOptions.iceRestartTimeoutMs`: how long ICE restarts may take before the SDK joins again. */
+      iceRestartTimeoutMs?: number;
     } = {},
   ): Promise<BrowserParticipant> {
     const page = await browser.context.newPage();
@@ -121,10 +123,13 @@ export class BrowserParticipant {
           ...(media.subscribe === false ? { autoSubscribe: false } : {}),
           ...(media.urls ? { urls: media.urls } : {}),
           ...(media.refreshToken ? { refreshToken: (w as { __refreshToken?: () => Promise<string> }).__refreshToken } : {}),
+          ...(media.iceRestartTimeoutMs !== undefined ? { iceRestartTimeoutMs: media.iceRestartTimeoutMs } : {}),
         });
         w.__room = room;
         room.on('reconnecting', (e: { code: number; reason: string }) => events.push({ type: 'reconnecting', ...e, at: Date.now() }));
         room.on('reconnected', () => events.push({ type: 'reconnected', at: Date.now() }));
+        room.on('iceRestarting', (e: { peer: string; reason: string }) => events.push({ type: 'iceRestarting', ...e, at: Date.now() }));
+        room.on('iceRestarted', (e: { peer: string; outageMs: number; restarts: number }) => events.push({ type: 'iceRestarted', ...e, at: Date.now() }));
         room.on('disconnected', (e: { code: number; reason: string }) => events.push({ type: 'disconnected', ...e }));
         room.on('trackSubscribed', (info: { trackId: string; kind: string }, track: MediaStreamTrack, stream: MediaStream) => {
           const element = document.createElement(info.kind === 'video' ? 'video' : 'audio') as HTMLMediaElement;

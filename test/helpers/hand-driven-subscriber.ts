@@ -13,7 +13,7 @@ export function handDrivenSubscriber(options: SfuOptions, metrics: SfuMetrics) {
   const offers: SubscriberOffer[] = [];
   const failures: string[] = [];
   const queue = { enqueue: () => undefined, remove: () => undefined, exclusive: <T>(work: () => Promise<T>) => work() };
-  const context = { options, metrics, logger: pino({ level: 'silent' }), onIceCandidate: () => undefined, onConnectionState: () => undefined };
+  const context = { options, metrics, logger: pino({ level: 'silent' }), onIceCandidate: () => undefined, onConnectionState: () => undefined, onIceRestart: () => undefined };
   const pc = createPeerConnection(options);
   const peer = new SubscriberPeer(pc, context, queue as unknown as NegotiationQueue, {
     onOffer: (offer) => offers.push(offer),

@@ -678,3 +678,62 @@ describe('close', () => {
     expect(failures).toEqual([]);
   });
 });
+
+describe('ICE restart', () => {
+  const iceOf = (section: string) => [/\r\na=ice-ufrag:([^\r]+)/.exec(`\r\n${section}`)?.[1], /\r\na=ice-pwd:([^\r]+)/.exec(`\r\n${section}`)?.[1]].join(' ');
+
+  test('a restart offer repeats the new credentials in every m-line it sends on, keeps the tracks, and takes an answer with new ones', async () => {
+    const { peer, offers } = subscriber();
+    const pc = client();
+    peer.addTrack(track('TR_v1', 'video'), 'PA_1');
+    peer.addTrack(track('TR_a1', 'audio'), 'PA_1');
+    const first = await round(peer, offers, pc);
+    peer.addTrack(track('TR_v2', 'video'), 'PA_2');
+    peer.removeTrack('TR_a1');
+    await round(peer, offers, pc);
+
+    peer.restartIce();
+    peer.restartIce(); // asked twice before the offer: one restart
+    const restart = await nextOffer(peer, offers);
+    const sending = sectionsOf(restart.sdp).filter((s) => !/^m=\S+ 0 /.test(s));
+    const oldIce = iceOf(sectionsOf(first.offer.sdp)[0]);
+    const newIce = iceOf(sending[0]);
+    expect(newIce).not.toBe(oldIce);
+    for (const section of sending) expect(iceOf(section)).toBe(newIce);
+    expect(Object.values(restart.tracks).sort()).toEqual(['TR_v1', 'TR_v2']);
+    expect(peer.restartingIce).toBe(true);
+
+    // The client restarts too, as a browser does (a werift client would not, beside the stopped m-line:
+    // sfu/peer/werift-peer-internals.ts, "ICE restart").
+    for (const transport of pc.iceTransports) transport.restart();
+    const sdp = await answer(pc, restart);
+    expect(iceOf(sectionsOf(sdp)[0])).not.toBe(iceOf(sectionsOf(first.answer)[0]));
+    await peer.handleAnswer(sdp);
+    // Later offers keep the new credentials, and so must later answers.
+    peer.addTrack(track('TR_a2', 'audio'), 'PA_2');
+    const next = await round(peer, offers, pc);
+    expect(iceOf(sectionsOf(next.offer.sdp)[0])).toBe(newIce);
+    expect(peer.downTracks.get('TR_a2')!.isNegotiated).toBe(true);
+    expect(await metrics.iceRestarts.get()).toMatchObject({ values: expect.arrayContaining([expect.objectContaining({ labels: { peer: 'subscriber' } })]) });
+  });
+
+  test('a restart asked for while an offer is outstanding comes with the next offer, after the answer', async () => {
+    const { peer, offers } = subscriber();
+    const pc = client();
+    peer.addTrack(track('TR_v1', 'video'), 'PA_1');
+    const first = await round(peer, offers, pc);
+    peer.addTrack(track('TR_a1', 'audio'), 'PA_1');
+    const outstanding = await nextOffer(peer, offers);
+    peer.restartIce();
+    await peer.runNegotiation(); // nothing while an offer is outstanding
+    expect(offers).toHaveLength(2);
+    await peer.handleAnswer(await answer(pc, outstanding));
+    const restart = await nextOffer(peer, offers);
+    expect(iceOf(sectionsOf(restart.sdp)[0])).not.toBe(iceOf(sectionsOf(first.offer.sdp)[0]));
+  });
+
+  test('a restart before the first offer is refused', () => {
+    const { peer } = subscriber();
+    expect(() => peer.restartIce()).toThrow(InvalidStateError);
+  });
+});
