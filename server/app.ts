@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Sfu } from '../sfu/index.js';
 import { registerMediaPortMetrics } from '../sfu/peer/media-port-metrics.js';
+import { UdpMux } from '../sfu/peer/udp-mux.js';
+import { registerUdpMuxMetrics } from '../sfu/peer/udp-mux-metrics.js';
 import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/index.js';
 import { clientAssetRoutes } from './client-assets.js';
 import { ClusterService } from './cluster-service.js';
@@ -20,6 +22,8 @@ export interface RunningServer {
   sfu: Sfu;
   signaling: SignalingService;
   turn?: TurnService;
+  /** The node's one media UDP port, when rtc.udpPort is set. */
+  udpMux?: UdpMux;
   registry: Registry;
   logger: Logger;
   /** http://host:port of the listening server. */
@@ -59,9 +63,19 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tsfu_' });
   const rtc = config.rtc;
-  const sfu = new Sfu(rtc, { logger: logger.child({ name: 'sfu' }), registry });
-  registerMediaPortMetrics(registry, rtc);
-  const turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
+  const udpMux = rtc.udpPort >= 0 ? await UdpMux.open(rtc.listenIp, rtc.udpPort) : undefined;
+  const sfu = new Sfu(rtc, { logger: logger.child({ name: 'sfu' }), registry, udpMux });
+  if (udpMux) {
+    registerUdpMuxMetrics(registry, udpMux);
+    logger.info({ udpPort: udpMux.port, receiveBufferBytes: udpMux.receiveBufferBytes }, 'media on one UDP port');
+  } else registerMediaPortMetrics(registry, rtc);
+  let turn: TurnService | undefined;
+  try {
+    turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
+  } catch (error) {
+    await udpMux?.close();
+    throw error;
+  }
   const cluster = new ClusterService(config.cluster, logger.child({ name: 'cluster' }), registry);
   const signaling = new SignalingService(config.signaling, {
     sfu,
@@ -99,6 +113,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       await app.close();
       await turn?.server.close();
       await cluster.close();
+      await udpMux?.close();
     })();
     return closing;
   };
@@ -115,7 +130,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const url = `http://${host}:${port}`;
   const signalingUrl = `ws://${host}:${port}${SIGNALING_PATH}`;
   await cluster.start(sfu, signaling, { signalingUrl, mediaAddress: rtc.announcedIp || rtc.listenIp }, config.cluster.heartbeatMs);
-  logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
+  logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, udpPort: udpMux?.port, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
 
   const drain = async (drainMs: number) => {
     draining = true;
@@ -125,5 +140,5 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     while (sfu.rooms.size > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, Math.min(250, deadline - performance.now())));
     logger.info({ rooms: sfu.rooms.size }, sfu.rooms.size === 0 ? 'drained: no room left' : 'drain time over: moving the remaining rooms');
   };
-  return { app, sfu, signaling, turn, registry, logger, url, signalingUrl, keys, developmentMode, cluster, drain, close };
+  return { app, sfu, signaling, turn, udpMux, registry, logger, url, signalingUrl, keys, developmentMode, cluster, drain, close };
 }

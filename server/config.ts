@@ -20,6 +20,8 @@ export const ConfigSchema = Type.Object(
         announcedIp: Type.String(),
         portMin: Port,
         portMax: Port,
+        /** -1: each peer connection binds a port of portMin..portMax; else one port for all (0: the OS picks it). */
+        udpPort: Type.Integer({ minimum: -1, maximum: 65535 }),
         maxDataMessageBytes: Positive,
         pliMinIntervalMs: Positive,
         packetCacheSize: Positive,
@@ -148,6 +150,7 @@ export const ENV_KEYS: Record<string, string> = {
   TSFU_RTC_ANNOUNCED_IP: 'rtc.announcedIp',
   TSFU_RTC_PORT_MIN: 'rtc.portMin',
   TSFU_RTC_PORT_MAX: 'rtc.portMax',
+  TSFU_RTC_UDP_PORT: 'rtc.udpPort',
   TSFU_AUTH_KEYS: 'auth.keys',
   TSFU_ALLOW_DEV_MODE_ON_NETWORK: 'auth.allowDevelopmentModeOnNetwork',
   TSFU_LOG_LEVEL: 'log.level',

@@ -7,6 +7,11 @@ export interface SfuOptions {
   /** Inclusive UDP port range for media; each peer connection takes one port. */
   portMin: number;
   portMax: number;
+  /**
+   * One UDP port for every peer connection of the node (sfu/peer/udp-mux.ts), instead of a port of the range each;
+   * -1: off (the range), 0: a port the OS picks (tests).
+   */
+  udpPort: number;
   /** Largest data-channel message payload a participant may send. */
   maxDataMessageBytes: number;
   /** Subscribers' PLI/FIR are forwarded to the publisher at most this often per track. */
@@ -48,6 +53,7 @@ export const defaultSfuOptions: SfuOptions = {
   announcedIp: '',
   portMin: 40000,
   portMax: 49999,
+  udpPort: -1,
   maxDataMessageBytes: 16 * 1024,
   pliMinIntervalMs: 500,
   packetCacheSize: 1024,
