@@ -197,6 +197,22 @@ export class BrowserParticipant {
     });
   }
 
+  /** The remote (server) port of the nominated pair of every connected peer connection. */
+  selectedRemotePorts(): Promise<number[]> {
+    return this.page.evaluate(async () => {
+      const ports: number[] = [];
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState !== 'connected') continue;
+        const report = await pc.getStats();
+        report.forEach((s: Record<string, unknown>) => {
+          if (s.type !== 'candidate-pair' || !s.nominated || s.state !== 'succeeded') return;
+          ports.push(Number((report as unknown as Map<string, { port?: number }>).get(String(s.remoteCandidateId))?.port ?? 0));
+        });
+      }
+      return ports;
+    });
+  }
+
   /** The server's UDP port of the subscriber connection (the one the server offered), from its selected pair. */
   subscriberServerPort(): Promise<number> {
     return this.page.evaluate(async () => {

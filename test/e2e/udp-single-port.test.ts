@@ -1,0 +1,39 @@
+import { expect, test } from 'vitest';
+import type { RunningServer } from '../../server/app.js';
+import type { LaunchedChromium } from '../helpers/chromium.js';
+import { useBrowserSuite } from '../helpers/browser-suite.js';
+import { BrowserParticipant, eventually, type InboundSnapshot } from '../helpers/browser-participant.js';
+import { waitUntil } from '../helpers/bot.js';
+
+let server: RunningServer;
+let browser: LaunchedChromium;
+const people: BrowserParticipant[] = [];
+
+useBrowserSuite(
+  people,
+  (s, b) => {
+    server = s;
+    browser = b;
+  },
+  { rtc: { udpPort: 0 } },
+);
+
+const decodedVideo = (stats: InboundSnapshot[]) => stats.filter((s) => s.kind === 'video' && s.framesDecoded > 30);
+const audioFlowing = (stats: InboundSnapshot[]) => stats.filter((s) => s.kind === 'audio' && s.packetsReceived > 50);
+
+test('browsers publish and receive through the node\'s one UDP port', async () => {
+  const mux = server.udpMux!;
+  for (const identity of ['teacher', 'student']) people.push(await BrowserParticipant.join(browser, server, 'single-port-e2e', identity));
+  for (const p of people) {
+    await eventually(() => p.inbound(), (s) => decodedVideo(s).length >= 1 && audioFlowing(s).length >= 1, 30_000, `${p.identity} decodes the other's media`);
+    // Both connections of each browser (publisher and subscriber) are paired with the one port.
+    const ports = await eventually(() => p.selectedRemotePorts(), (ports) => ports.length === 2, 10_000, `${p.identity} connected twice`);
+    expect(ports).toEqual([mux.port, mux.port]);
+  }
+  expect(mux.dump().sessions).toBe(4);
+  expect(mux.dropped.bad_integrity).toBe(0);
+  for (const p of people) await p.leave();
+  await waitUntil(() => server.sfu.rooms.size === 0, 10_000, 'room closed');
+  await waitUntil(() => mux.dump().sessions === 0, 10_000, 'every connection off the port');
+  expect(mux.dump()).toEqual({ sessions: 0, ufrags: [], addresses: [] });
+});
