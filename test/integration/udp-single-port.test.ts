@@ -6,6 +6,7 @@ import type { RunningServer } from '../../server/app.js';
 import { mediaPortPool } from '../../sfu/peer/media-port-pool.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
 import { metricTotal, startTestServer } from '../helpers/server.js';
+import { SignalingClient, testToken } from '../helpers/signaling-client.js';
 
 // The range the server would bind in range mode: it must stay untouched.
 const PORT_MIN = 46400;
@@ -16,7 +17,11 @@ const BOT_PORTS = [50000, 59999];
 let server: RunningServer;
 beforeAll(async () => {
   // No TURN server: every UDP socket of this process outside the bots' range is then the SFU's.
-  server = await startTestServer({ rtc: { udpPort: 0, portMin: PORT_MIN, portMax: PORT_MAX }, turn: { enabled: false } });
+  server = await startTestServer({
+    rtc: { udpPort: 0, portMin: PORT_MIN, portMax: PORT_MAX },
+    turn: { enabled: false },
+    signaling: { connectionsPerIpPerSecond: 1000, connectionBurstPerIp: 1000 },
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -98,4 +103,57 @@ test('participants publish and receive through one UDP port; garbage on it is dr
   expect(mux.dump()).toEqual({ sessions: 0, ufrags: [], addresses: [] });
   expect(await metricTotal(server, 'tsfu_sfu_udp_mux_sessions')).toBe(0);
   expect(serverUdpPorts()).toEqual([mux.port]);
+});
+
+/** Joins and closes the WebSocket when `leaveOn` arrives (or right after sending join). */
+async function vanish(room: string, identity: string, leaveOn?: 'joined' | 'subscriberOffer'): Promise<void> {
+  const client = await SignalingClient.connect(server.signalingUrl);
+  if (leaveOn) {
+    client.socket.on('message', (raw) => {
+      if ((JSON.parse(raw.toString()) as { type: string }).type === leaveOn) client.close();
+    });
+  }
+  client.send({ type: 'join', room, token: await testToken({ room, identity }) });
+  if (!leaveOn) client.close();
+  await client.closed;
+}
+
+test('clients that vanish at any moment of a join, and bots that leave mid-ICE, leave nothing on the port', async () => {
+  const mux = server.udpMux!;
+  const teacher = await Bot.join(server.signalingUrl, 'vanish', 'teacher');
+  await teacher.publish({ audio: false });
+  await waitUntil(() => mux.dump().sessions === 2, 10_000, 'the teacher\'s two connections on the port');
+  const moments = [undefined, 'joined', 'subscriberOffer'] as const;
+  for (let batch = 0; batch < 4; batch++) {
+    await Promise.all(Array.from({ length: 15 }, (_, i) => vanish('vanish', `v-${batch}-${i}`, moments[i % 3])));
+  }
+  await Promise.all(
+    Array.from({ length: 6 }, async (_, i) => {
+      const bot = await Bot.join(server.signalingUrl, 'vanish', `bot-${i}`);
+      await bot.close();
+    }),
+  );
+  await waitUntil(() => server.sfu.dump().participants === 1, 15_000, 'only the teacher left');
+  await waitUntil(() => mux.dump().sessions === 2, 10_000, 'only the teacher\'s two connections on the port');
+  expect(mux.dump().ufrags).toHaveLength(2);
+  await teacher.close();
+  await waitUntil(() => mux.dump().sessions === 0, 10_000, 'every connection off the port');
+  expect(mux.dump()).toEqual({ sessions: 0, ufrags: [], addresses: [] });
+  expect(serverUdpPorts()).toEqual([mux.port]);
+});
+
+test('behind 1:1 NAT the candidates carry rtc.announcedIp and the shared port', async () => {
+  const natted = await startTestServer({ rtc: { udpPort: 0, announcedIp: '203.0.113.7' }, turn: { enabled: false } });
+  try {
+    const client = await SignalingClient.connect(natted.signalingUrl);
+    client.send({ type: 'join', room: 'nat', token: await testToken({ room: 'nat', identity: 'far' }) });
+    const offer = (await client.waitFor('subscriberOffer')) as { sdp: string };
+    const candidates = offer.sdp.split('\r\n').filter((line) => line.startsWith('a=candidate:'));
+    expect(candidates).toHaveLength(1);
+    expect(candidates[0]).toMatch(new RegExp(` udp \\d+ 203\\.0\\.113\\.7 ${natted.udpMux!.port} typ host`));
+    client.close();
+    await client.closed;
+  } finally {
+    await natted.close();
+  }
 });
