@@ -1,25 +1,26 @@
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
 import { mediaPortPool } from '../../sfu/peer/media-port-pool.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
 import { metricTotal, startTestServer } from '../helpers/server.js';
 import { SignalingClient, testToken } from '../helpers/signaling-client.js';
 
-// The range the server would bind in range mode: it must stay untouched.
+// The range the server would bind in range mode (this file's own): it must stay untouched.
 const PORT_MIN = 46400;
 const PORT_MAX = 46499;
-// The bots' own sockets (test/helpers/bot.ts).
-const BOT_PORTS = [50000, 59999];
 
 let server: RunningServer;
+/** Bots still in a room (closed after each test, also when it failed). */
+const bots: Bot[] = [];
+afterEach(async () => {
+  for (const bot of bots.splice(0)) await bot.close();
+});
 beforeAll(async () => {
-  // No TURN server: every UDP socket of this process outside the bots' range is then the SFU's.
   server = await startTestServer({
     rtc: { udpPort: 0, portMin: PORT_MIN, portMax: PORT_MAX },
-    turn: { enabled: false },
     signaling: { connectionsPerIpPerSecond: 1000, connectionBurstPerIp: 1000 },
   });
 });
@@ -27,8 +28,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** Local ports of this process's UDP sockets, read from the kernel (/proc), not from our own books. */
-function udpPortsOfThisProcess(): number[] {
+/**
+ * Local ports of this process's UDP sockets on the shared port or in the server's range, read from the kernel (/proc),
+ * not from our own books. (Test files may share the process: only ports that can be this server's are counted.)
+ */
+function serverUdpPorts(): number[] {
   const inodes = new Set<string>();
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
@@ -42,13 +46,13 @@ function udpPortsOfThisProcess(): number[] {
   for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      if (fields.length >= 10 && inodes.has(fields[9])) ports.push(parseInt(fields[1].split(':')[1], 16));
+      if (fields.length < 10 || !inodes.has(fields[9])) continue;
+      const port = parseInt(fields[1].split(':')[1], 16);
+      if (port === server.udpMux!.port || (port >= PORT_MIN && port <= PORT_MAX)) ports.push(port);
     }
   }
   return ports;
 }
-
-const serverUdpPorts = () => udpPortsOfThisProcess().filter((port) => port < BOT_PORTS[0] || port > BOT_PORTS[1]);
 
 /** Ports of the SFU's candidates in everything the bots were sent (answers, offers, trickled candidates). */
 function announcedPorts(bots: Bot[]): Set<number> {
@@ -63,12 +67,7 @@ function announcedPorts(bots: Bot[]): Set<number> {
 test('participants publish and receive through one UDP port; garbage on it is dropped; nothing is left after they leave', async () => {
   const mux = server.udpMux!;
   expect(mux.port).toBeGreaterThan(0);
-  const bots = [
-    await Bot.join(server.signalingUrl, 'single-port', 'alice'),
-    await Bot.join(server.signalingUrl, 'single-port', 'bob'),
-    await Bot.join(server.signalingUrl, 'single-port', 'carol'),
-    await Bot.join(server.signalingUrl, 'single-port', 'dave'),
-  ];
+  for (const identity of ['alice', 'bob', 'carol', 'dave']) bots.push(await Bot.join(server.signalingUrl, 'single-port', identity));
   await bots[0].publish();
   await bots[1].publish();
   await bots[0].receivesTracks(2, 20);
@@ -97,7 +96,7 @@ test('participants publish and receive through one UDP port; garbage on it is dr
   const before = [...bots[3].received.values()].map((track) => track.packets);
   await waitUntil(() => [...bots[3].received.values()].every((track, i) => track.packets > before[i] + 20), 10_000, 'media still flowing');
 
-  for (const bot of bots) await bot.close();
+  for (const bot of bots.splice(0)) await bot.close();
   await waitUntil(() => server.sfu.rooms.size === 0, 10_000, 'room closed');
   await waitUntil(() => mux.dump().sessions === 0, 10_000, 'every connection off the port');
   expect(mux.dump()).toEqual({ sessions: 0, ufrags: [], addresses: [] });
@@ -121,6 +120,7 @@ async function vanish(room: string, identity: string, leaveOn?: 'joined' | 'subs
 test('clients that vanish at any moment of a join, and bots that leave mid-ICE, leave nothing on the port', async () => {
   const mux = server.udpMux!;
   const teacher = await Bot.join(server.signalingUrl, 'vanish', 'teacher');
+  bots.push(teacher);
   await teacher.publish({ audio: false });
   await waitUntil(() => mux.dump().sessions === 2, 10_000, 'the teacher\'s two connections on the port');
   const moments = [undefined, 'joined', 'subscriberOffer'] as const;
@@ -136,7 +136,7 @@ test('clients that vanish at any moment of a join, and bots that leave mid-ICE, 
   await waitUntil(() => server.sfu.dump().participants === 1, 15_000, 'only the teacher left');
   await waitUntil(() => mux.dump().sessions === 2, 10_000, 'only the teacher\'s two connections on the port');
   expect(mux.dump().ufrags).toHaveLength(2);
-  await teacher.close();
+  await bots.splice(0)[0].close();
   await waitUntil(() => mux.dump().sessions === 0, 10_000, 'every connection off the port');
   expect(mux.dump()).toEqual({ sessions: 0, ufrags: [], addresses: [] });
   expect(serverUdpPorts()).toEqual([mux.port]);
