@@ -12,6 +12,8 @@ export interface SfuOptions {
    * -1: off (the range), 0: a port the OS picks (tests).
    */
   udpPort: number;
+  /** ICE-TCP passive candidates (RFC 6544) of every peer connection on this one TCP port (sfu/peer/tcp-mux.ts); -1: none. Needs udpPort. */
+  tcpPort: number;
   /** Largest data-channel message payload a participant may send. */
   maxDataMessageBytes: number;
   /** Subscribers' PLI/FIR are forwarded to the publisher at most this often per track. */
@@ -54,6 +56,7 @@ export const defaultSfuOptions: SfuOptions = {
   portMin: 40000,
   portMax: 49999,
   udpPort: -1,
+  tcpPort: -1,
   maxDataMessageBytes: 16 * 1024,
   pliMinIntervalMs: 500,
   packetCacheSize: 1024,

@@ -2,11 +2,12 @@ import type { SocketType } from 'node:dgram';
 import type { InterfaceAddresses, RTCPeerConnection, UdpTransport } from 'werift';
 import { InvalidStateError } from '../errors.js';
 import type { MuxedUdpTransport } from './muxed-udp-transport.js';
-import type { UdpMux } from './udp-mux.js';
+import type { SharedMediaPorts } from './shared-media-ports.js';
 import { onIceConnectionCreated, routeHostSockets } from './werift-peer-internals.js';
 
 /**
- * The shared-port counterpart of PeerMediaSockets: one peer connection's transports on the node's {@link UdpMux}.
+ * The shared-port counterpart of PeerMediaSockets: one peer connection's transports on the node's UDP mux (and its
+ * ICE-TCP passive candidates on the node's TCP mux).
  * Each ICE connection werift creates gets its transport (and its ufrag on the port) at once; werift's request for a
  * host socket, made when it gathers, is answered with that transport. Closing forgets every transport the moment
  * werift no longer can (never handed to werift, or `force`); werift's own close releases those it holds.
@@ -14,14 +15,14 @@ import { onIceConnectionCreated, routeHostSockets } from './werift-peer-internal
 export class PeerMuxSockets {
   /** Passed to werift as `iceInterfaceAddresses`; its identity ties werift's socket requests to this object. */
   readonly interfaceAddresses: InterfaceAddresses;
-  readonly #mux: UdpMux;
+  readonly #ports: SharedMediaPorts;
   /** Transports not yet handed to werift, oldest first. */
   readonly #waiting: MuxedUdpTransport[] = [];
   readonly #handedOut = new Set<MuxedUdpTransport>();
   #closed = false;
 
-  constructor(mux: UdpMux, listenIp: string) {
-    this.#mux = mux;
+  constructor(ports: SharedMediaPorts, listenIp: string) {
+    this.#ports = ports;
     this.interfaceAddresses = listenIp.includes(':') ? { udp6: listenIp } : { udp4: listenIp };
     routeHostSockets(this.interfaceAddresses, (type) => this.#handOut(type));
   }
@@ -29,7 +30,9 @@ export class PeerMuxSockets {
   /** Follows the ICE connections of `pc`, which must be configured with {@link interfaceAddresses}. */
   attach(pc: RTCPeerConnection): void {
     onIceConnectionCreated(pc, (connection) => {
-      if (!this.#closed) this.#waiting.push(this.#mux.openSession(connection));
+      if (this.#closed) return;
+      this.#waiting.push(this.#ports.udp.openSession(connection));
+      this.#ports.tcp?.follow(connection);
     });
   }
 
@@ -49,7 +52,8 @@ export class PeerMuxSockets {
 
   async #handOut(type: SocketType): Promise<UdpTransport> {
     if (this.#closed) throw new InvalidStateError('peer connection closed before its socket was opened');
-    if (type !== this.#mux.socketType) throw new InvalidStateError(`the shared UDP port is ${this.#mux.socketType}, werift asked for ${type}`);
+    const socketType = this.#ports.udp.socketType;
+    if (type !== socketType) throw new InvalidStateError(`the shared UDP port is ${socketType}, werift asked for ${type}`);
     // Bundled (max-bundle): one ICE connection per peer connection, created before it gathers.
     const transport = this.#waiting.shift();
     if (!transport) throw new InvalidStateError('werift gathers on an ICE connection the shared port was not told of');

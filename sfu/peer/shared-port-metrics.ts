@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { TcpMux, TcpMuxDropReason } from './tcp-mux.js';
 import type { UdpMux, UdpMuxDropReason } from './udp-mux.js';
 
 /** What an operator graphs of the shared UDP port (rtc.udpPort): its sessions, its demux maps, what it drops. */
@@ -31,6 +32,24 @@ export function registerUdpMuxMetrics(registry: Registry, mux: UdpMux): void {
         const total = mux.dropped[reason];
         this.inc({ reason }, total - reported[reason]);
         reported[reason] = total;
+      }
+    },
+  });
+}
+
+/** Connections to the shared ICE-TCP port (rtc.tcpPort): handed to a peer connection, or refused and why. */
+export function registerTcpMuxMetrics(registry: Registry, mux: TcpMux): void {
+  const reported: Record<TcpMuxDropReason | 'accepted', number> = { accepted: 0, unknown: 0, bad_integrity: 0, malformed: 0, timeout: 0 };
+  new Counter({
+    name: 'tsfu_sfu_tcp_mux_connections_total',
+    help: 'TCP connections to the shared ICE-TCP port: accepted (handed to a peer connection) or refused (unknown ufrag, bad MESSAGE-INTEGRITY, malformed first frame, timeout)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      for (const result of Object.keys(reported) as (keyof typeof reported)[]) {
+        const total = result === 'accepted' ? mux.accepted : mux.dropped[result];
+        this.inc({ result }, total - reported[result]);
+        reported[result] = total;
       }
     },
   });

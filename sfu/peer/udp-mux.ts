@@ -10,7 +10,7 @@ import { takeOverLocalUfrag, type IceConnectionInternals } from './werift-peer-i
 
 /**
  * Every peer connection's media arrives on this one socket, so the kernel's receive buffer is the whole node's:
- * ask for much more than the default (Linux caps it at net.core.rmem_max; docs/CONFIG.md says how to raise it).
+ * ask for much more than the default (Linux caps it at net.core.rmem_max; README.md, Operations, says how to raise it).
  */
 const SOCKET_BUFFER_BYTES = 8 * 1024 * 1024;
 
@@ -99,6 +99,12 @@ export class UdpMux implements MuxHost {
     this.#connections.set(transport, connection);
     takeOverLocalUfrag(connection, () => this.#assignUfrag(transport));
     return transport;
+  }
+
+  /** The open connection whose current ufrag on this port is `ufrag` (for the TCP mux). */
+  connectionForUfrag(ufrag: string): IceConnectionInternals | undefined {
+    const transport = this.#table.byUfrag(ufrag);
+    return transport && this.#connections.get(transport);
   }
 
   send(data: Buffer, port: number, ip: string): void {

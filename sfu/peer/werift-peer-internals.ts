@@ -28,6 +28,15 @@
  * - The `UdpTransport` surface werift uses: `type`, `socketType`, `rinfo`, `onData(data, [ip, port])`, `closed`,
  *   `send(data, addr?)`, `address`, `addressFamily`, `host`, `port`, `close()`.
  *
+ * ICE-TCP on one port (sfu/peer/tcp-mux.ts, onTcpPassiveProtocol):
+ * - With `iceUseTcp`, `Connection.getCandidatePromises()` makes a `TcpPassiveProtocol` per address (not exported),
+ *   passes it to `ensureProtocol()` (which subscribes the connection to it), then calls its
+ *   `connectionMade(localIp, portRange)`, which makes its own `net.Server` listen, and reads the candidate's port from
+ *   its `listeningPort` getter. `close()` destroys its sockets and closes the server (a server that never listened
+ *   closes at once). It also makes a `TcpActiveProtocol` (candidate port 9) that dials remote passive candidates.
+ * - `registerSocket(socket, [ip, port])` (BaseTcpProtocol) takes an accepted socket: it reads RFC 4571 frames from
+ *   its 'data' events, remembers it for sends to that address, and forgets it on 'close'.
+ *
  * No STUN server (withoutStunServer below):
  * - `Connection.applyStunTurnServersFromOptions()` falls back to `DEFAULT_STUN_SERVER` (stun.l.google.com:19302)
  *   when the configuration has none, and every gathering then resolves that name (a blocking getaddrinfo in
@@ -60,6 +69,7 @@
  *   until a new one takes its m-line.
  */
 import type { SocketType } from 'node:dgram';
+import { Server, type Socket } from 'node:net';
 import { UdpTransport, type InterfaceAddresses, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
 
 /** Binds one host socket for a peer connection: creates transports with {@link newUdpTransport} and binds them. */
@@ -133,6 +143,33 @@ export function takeOverLocalUfrag(connection: IceConnectionInternals, next: () 
     },
   });
   connection.userHistory[ufrag] = connection.localPassword;
+}
+
+/** The parts of werift's `TcpPassiveProtocol` the shared TCP port relies on ("ICE-TCP on one port" above). */
+export interface TcpPassiveInternals {
+  registerSocket(socket: Socket, remoteAddr: [string, number]): unknown;
+}
+
+type ProtocolOwner = { ensureProtocol(protocol: object): void };
+
+/**
+ * Each ICE-TCP passive protocol `connection` makes: its own server does not listen, its candidate carries `port`,
+ * and `adopted` receives it (to hand it the connections accepted on that port).
+ */
+export function onTcpPassiveProtocol(connection: IceConnectionInternals, port: number, adopted: (protocol: TcpPassiveInternals) => void): void {
+  const owner = connection as unknown as ProtocolOwner;
+  if (typeof owner.ensureProtocol !== 'function') throw new Error('werift Connection.ensureProtocol is missing: sfu/peer/werift-peer-internals.ts needs updating');
+  const original = owner.ensureProtocol.bind(owner);
+  owner.ensureProtocol = (protocol: object) => {
+    original(protocol);
+    const candidate = protocol as { server?: unknown; registerSocket?: unknown; localIp?: string; connectionMade?: unknown };
+    if (!(candidate.server instanceof Server) || typeof candidate.registerSocket !== 'function') return;
+    candidate.connectionMade = async (localIp: string) => {
+      candidate.localIp = localIp;
+    };
+    Object.defineProperty(candidate, 'listeningPort', { configurable: true, get: () => port });
+    adopted(candidate as TcpPassiveInternals);
+  };
 }
 
 /** Gathers host candidates only: no server-reflexive query to werift's default public STUN server. */

@@ -49,3 +49,9 @@ test('rtc.udpPort: off (-1) by default, set from TSFU_RTC_UDP_PORT, and -1..6553
   expect(() => loadConfig({ overrides: { rtc: { udpPort: -2 } } })).toThrow(/\/rtc\/udpPort/);
   expect(() => loadConfig({ overrides: { rtc: { udpPort: 65536 } } })).toThrow(/\/rtc\/udpPort/);
 });
+
+test('rtc.tcpPort: off (-1) by default, and only with rtc.udpPort (its ufrags route the connections)', () => {
+  expect(loadConfig().rtc.tcpPort).toBe(-1);
+  expect(loadConfig({ env: { TSFU_RTC_UDP_PORT: '7882', TSFU_RTC_TCP_PORT: '7881' } }).rtc.tcpPort).toBe(7881);
+  expect(() => loadConfig({ overrides: { rtc: { tcpPort: 7881 } } })).toThrow(/rtc.tcpPort needs rtc.udpPort/);
+});

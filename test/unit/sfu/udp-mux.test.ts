@@ -97,7 +97,7 @@ describe('UdpMux with werift peer connections', () => {
   afterEach(closeAll);
 
   async function connectPair(): Promise<{ server: RTCPeerConnection; client: RTCPeerConnection; serverChannel: () => RTCDataChannel | undefined; clientChannel: RTCDataChannel }> {
-    const server = createPeerConnection(defaultSfuOptions, {}, mux);
+    const server = createPeerConnection(defaultSfuOptions, {}, { udp: mux });
     const client = createPeerConnection(clientOptions);
     open.push(server, client);
     let serverChannel: RTCDataChannel | undefined;
@@ -196,7 +196,7 @@ describe('UdpMux with werift peer connections', () => {
   });
 
   test('a connection closed before it gathered leaves nothing on the port', async () => {
-    const server = createPeerConnection(defaultSfuOptions, {}, mux);
+    const server = createPeerConnection(defaultSfuOptions, {}, { udp: mux });
     server.createDataChannel('x');
     await server.createOffer();
     expect(mux.dump().sessions).toBe(1);
