@@ -27,8 +27,11 @@ test('browsers publish and receive through the node\'s one UDP port', async () =
   for (const p of people) {
     await eventually(() => p.inbound(), (s) => decodedVideo(s).length >= 1 && audioFlowing(s).length >= 1, 30_000, `${p.identity} decodes the other's media`);
     // Both connections of each browser (publisher and subscriber) are paired with the one port.
-    const ports = await eventually(() => p.selectedRemotePorts(), (ports) => ports.length === 2, 10_000, `${p.identity} connected twice`);
-    expect(ports).toEqual([mux.port, mux.port]);
+    const pairs = await eventually(() => p.selectedRemoteCandidates(), (pairs) => pairs.length === 2, 10_000, `${p.identity} connected twice`);
+    expect(pairs).toEqual([
+      { port: mux.port, protocol: 'udp' },
+      { port: mux.port, protocol: 'udp' },
+    ]);
   }
   expect(mux.dump().sessions).toBe(4);
   expect(mux.dropped.bad_integrity).toBe(0);
