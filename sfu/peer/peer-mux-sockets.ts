@@ -36,13 +36,6 @@ export class PeerMuxSockets {
     });
   }
 
-  /** Transports open on the shared port. */
-  get openCount(): number {
-    let count = 0;
-    for (const transport of [...this.#waiting, ...this.#handedOut]) if (!transport.closed) count++;
-    return count;
-  }
-
   async close(force = false): Promise<void> {
     this.#closed = true;
     const closing = this.#waiting.splice(0);
