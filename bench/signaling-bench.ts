@@ -9,11 +9,14 @@
  * - request round trip (`ping` → `pong`) p50/p99 at BENCH_MESSAGE_RATE messages per second across all sessions,
  *   and the heartbeat RTT the server reported meanwhile (`rtt` messages; loopback, so it should read ~1 ms).
  *
- * Every session costs the server a TCP socket and a UDP socket (its subscriber peer connection): N defaults to
- * 10,000 or what the hard file-descriptor limit allows, whichever is less. The npm script raises the soft
- * limit to the hard one (`ulimit -Sn`), and the server child inherits it.
+ * BENCH_UDP_MODE picks how the server binds media: `range` (default; rtc.portMin..portMax, one UDP socket per
+ * peer connection) or `single` (rtc.udpPort, one UDP socket for the node). Every session costs the server a TCP
+ * socket, and in `range` mode a UDP socket too (its subscriber peer connection): N defaults to 10,000 or what the
+ * hard file-descriptor limit allows, whichever is less. The npm script raises the soft limit to the hard one
+ * (`ulimit -Sn`), and the server child inherits it.
  *
- * Environment: BENCH_SESSIONS, BENCH_JOIN_CONCURRENCY (16), BENCH_MESSAGE_RATE (5000), BENCH_MESSAGE_SECONDS (10).
+ * Environment: BENCH_SESSIONS, BENCH_UDP_MODE (range), BENCH_JOIN_CONCURRENCY (16), BENCH_MESSAGE_RATE (5000),
+ * BENCH_MESSAGE_SECONDS (10).
  */
 import { execSync } from 'node:child_process';
 import WebSocket from 'ws';
@@ -32,7 +35,11 @@ function hardFdLimit(): number {
   }
 }
 
-const fdBudget = Math.floor((hardFdLimit() - FD_RESERVE) / 2);
+const UDP_MODE = process.env.BENCH_UDP_MODE ?? 'range';
+if (UDP_MODE !== 'range' && UDP_MODE !== 'single') throw new Error(`BENCH_UDP_MODE must be range or single, not ${UDP_MODE}`);
+/** Server file descriptors per session: its WebSocket, and in range mode its subscriber's UDP socket. */
+const FDS_PER_SESSION = UDP_MODE === 'range' ? 2 : 1;
+const fdBudget = Math.floor((hardFdLimit() - FD_RESERVE) / FDS_PER_SESSION);
 const SESSIONS = Math.min(Number(process.env.BENCH_SESSIONS ?? 10_000), fdBudget);
 const JOIN_CONCURRENCY = Number(process.env.BENCH_JOIN_CONCURRENCY ?? 16);
 const MESSAGE_RATE = Number(process.env.BENCH_MESSAGE_RATE ?? 5000);
@@ -100,11 +107,12 @@ async function openSession(url: string, index: number, token: string): Promise<S
 }
 
 async function main(): Promise<void> {
-  console.error(`signaling bench: ${SESSIONS} sessions (fd budget ${fdBudget}), ${JOIN_CONCURRENCY} joins at a time, ${MESSAGE_RATE} msg/s for ${MESSAGE_SECONDS} s`);
+  console.error(`signaling bench (${UDP_MODE} UDP mode): ${SESSIONS} sessions (fd budget ${fdBudget}), ${JOIN_CONCURRENCY} joins at a time, ${MESSAGE_RATE} msg/s for ${MESSAGE_SECONDS} s`);
   process.env.BENCH_SERVER_CONFIG = JSON.stringify({
     signaling: { connectionsPerIpPerSecond: 1_000_000, connectionBurstPerIp: 1_000_000, maxParticipantsPerRoom: 100, joinTimeoutMs: 120_000 },
-    // One UDP port per session, without probing ports that are taken; answers are not awaited here.
-    rtc: { portMin: 40000, portMax: 59999, subscriberAnswerTimeoutMs: 3_600_000, connectTimeoutMs: 3_600_000 },
+    // range: one UDP port per session, without probing ports that are taken; single: one port for all (the OS picks
+    // it). Answers are not awaited here.
+    rtc: { portMin: 40000, portMax: 59999, udpPort: UDP_MODE === 'single' ? 0 : -1, subscriberAnswerTimeoutMs: 3_600_000, connectTimeoutMs: 3_600_000 },
   });
   const server = await ServerHandle.start({ exposeGc: true });
   const sessions: Session[] = [];
@@ -136,6 +144,7 @@ async function main(): Promise<void> {
     const joined = sessions.map((s) => s.joinedAt! - s.joinSentAt);
     const offered = sessions.map((s) => s.offerAt! - s.joinSentAt);
     const tail = Math.max(1, Math.floor(SESSIONS / 10));
+    print('udp_mode', UDP_MODE);
     print('sessions', SESSIONS);
     print('join_seconds_total', joinSeconds);
     print('join_to_joined_p50_ms', percentile(joined, 50));

@@ -5,7 +5,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Sfu } from '../sfu/index.js';
-import { registerMediaPortMetrics } from '../sfu/peer/media-port-metrics.js';
+import type { TcpMux } from '../sfu/peer/tcp-mux.js';
+import type { UdpMux } from '../sfu/peer/udp-mux.js';
 import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/index.js';
 import { clientAssetRoutes } from './client-assets.js';
 import { ClusterService } from './cluster-service.js';
@@ -13,6 +14,7 @@ import { assertDevelopmentModeAllowed, isDevelopmentMode, isLoopbackHost, type C
 import { DEV_KID, devTokenRoute } from './dev-token-route.js';
 import { createRootLogger } from './logger.js';
 import { opsRoutes } from './ops-routes.js';
+import { closeSharedMediaPorts, openSharedMediaPorts } from './shared-media-ports.js';
 import { startTurnService, type TurnService } from './turn-service.js';
 
 export interface RunningServer {
@@ -20,6 +22,10 @@ export interface RunningServer {
   sfu: Sfu;
   signaling: SignalingService;
   turn?: TurnService;
+  /** The node's one media UDP port, when rtc.udpPort is set. */
+  udpMux?: UdpMux;
+  /** Its ICE-TCP port, when rtc.tcpPort is set too. */
+  tcpMux?: TcpMux;
   registry: Registry;
   logger: Logger;
   /** http://host:port of the listening server. */
@@ -59,9 +65,15 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tsfu_' });
   const rtc = config.rtc;
-  const sfu = new Sfu(rtc, { logger: logger.child({ name: 'sfu' }), registry });
-  registerMediaPortMetrics(registry, rtc);
-  const turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
+  const sharedPorts = await openSharedMediaPorts(rtc, registry, logger.child({ name: 'sfu' }));
+  const sfu = new Sfu(rtc, { logger: logger.child({ name: 'sfu' }), registry, sharedPorts });
+  let turn: TurnService | undefined;
+  try {
+    turn = config.turn.enabled ? await startTurnService(config.turn, logger.child({ name: 'turn' }), registry) : undefined;
+  } catch (error) {
+    await closeSharedMediaPorts(sharedPorts);
+    throw error;
+  }
   const cluster = new ClusterService(config.cluster, logger.child({ name: 'cluster' }), registry);
   const signaling = new SignalingService(config.signaling, {
     sfu,
@@ -99,6 +111,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
       await app.close();
       await turn?.server.close();
       await cluster.close();
+      await closeSharedMediaPorts(sharedPorts);
     })();
     return closing;
   };
@@ -115,7 +128,7 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   const url = `http://${host}:${port}`;
   const signalingUrl = `ws://${host}:${port}${SIGNALING_PATH}`;
   await cluster.start(sfu, signaling, { signalingUrl, mediaAddress: rtc.announcedIp || rtc.listenIp }, config.cluster.heartbeatMs);
-  logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
+  logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, udpPort: sharedPorts?.udp.port, tcpPort: sharedPorts?.tcp?.port, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
 
   const drain = async (drainMs: number) => {
     draining = true;
@@ -125,5 +138,5 @@ export async function startServer(config: Config, options: { logger?: Logger } =
     while (sfu.rooms.size > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, Math.min(250, deadline - performance.now())));
     logger.info({ rooms: sfu.rooms.size }, sfu.rooms.size === 0 ? 'drained: no room left' : 'drain time over: moving the remaining rooms');
   };
-  return { app, sfu, signaling, turn, registry, logger, url, signalingUrl, keys, developmentMode, cluster, drain, close };
+  return { app, sfu, signaling, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, drain, close };
 }

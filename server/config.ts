@@ -20,6 +20,10 @@ export const ConfigSchema = Type.Object(
         announcedIp: Type.String(),
         portMin: Port,
         portMax: Port,
+        /** -1: each peer connection binds a port of portMin..portMax; else one port for all (0: the OS picks it). */
+        udpPort: Type.Integer({ minimum: -1, maximum: 65535 }),
+        /** -1: no ICE-TCP; else ICE-TCP passive candidates of every peer connection on this port (needs udpPort). */
+        tcpPort: Type.Integer({ minimum: -1, maximum: 65535 }),
         maxDataMessageBytes: Positive,
         pliMinIntervalMs: Positive,
         packetCacheSize: Positive,
@@ -151,6 +155,8 @@ export const ENV_KEYS: Record<string, string> = {
   TSFU_RTC_ANNOUNCED_IP: 'rtc.announcedIp',
   TSFU_RTC_PORT_MIN: 'rtc.portMin',
   TSFU_RTC_PORT_MAX: 'rtc.portMax',
+  TSFU_RTC_UDP_PORT: 'rtc.udpPort',
+  TSFU_RTC_TCP_PORT: 'rtc.tcpPort',
   TSFU_AUTH_KEYS: 'auth.keys',
   TSFU_ALLOW_DEV_MODE_ON_NETWORK: 'auth.allowDevelopmentModeOnNetwork',
   TSFU_LOG_LEVEL: 'log.level',
@@ -248,6 +254,7 @@ export function validateConfig(value: unknown): Config {
   }
   const config = value as Config;
   if (config.rtc.portMin >= config.rtc.portMax) throw new ConfigError('rtc.portMin must be below rtc.portMax');
+  if (config.rtc.tcpPort >= 0 && config.rtc.udpPort < 0) throw new ConfigError('rtc.tcpPort needs rtc.udpPort: ICE-TCP is routed by the ufrags of the shared UDP port');
   if (config.signaling.heartbeatTimeoutMs <= config.signaling.heartbeatIntervalMs) {
     throw new ConfigError('signaling.heartbeatTimeoutMs must be longer than signaling.heartbeatIntervalMs');
   }

@@ -7,6 +7,13 @@ export interface SfuOptions {
   /** Inclusive UDP port range for media; each peer connection takes one port. */
   portMin: number;
   portMax: number;
+  /**
+   * One UDP port for every peer connection of the node (sfu/peer/udp-mux.ts), instead of a port of the range each;
+   * -1: off (the range), 0: a port the OS picks (tests).
+   */
+  udpPort: number;
+  /** ICE-TCP passive candidates (RFC 6544) of every peer connection on this one TCP port (sfu/peer/tcp-mux.ts); -1: none. Needs udpPort. */
+  tcpPort: number;
   /** Largest data-channel message payload a participant may send. */
   maxDataMessageBytes: number;
   /** Subscribers' PLI/FIR are forwarded to the publisher at most this often per track. */
@@ -54,6 +61,8 @@ export const defaultSfuOptions: SfuOptions = {
   announcedIp: '',
   portMin: 40000,
   portMax: 49999,
+  udpPort: -1,
+  tcpPort: -1,
   maxDataMessageBytes: 16 * 1024,
   pliMinIntervalMs: 500,
   packetCacheSize: 1024,

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { InvalidStateError, NotFoundError } from './errors.js';
 import { Room, type JoinOptions } from './session/room.js';
 import { NegotiationQueue } from './peer/negotiation-queue.js';
+import type { SharedMediaPorts } from './peer/shared-media-ports.js';
 import './peer/werift-speedups.js';
 import { createSfuMetrics, type SfuMetrics } from './sfu-metrics.js';
 import type { SfuOptions } from './sfu-options.js';
@@ -11,6 +12,8 @@ import { resetListenerErrorReporter, setListenerErrorReporter, TypedEmitter, typ
 export interface SfuDeps {
   logger: Logger;
   registry: Registry;
+  /** The node's shared media ports when rtc.udpPort is set (the server opens and closes them). */
+  sharedPorts?: SharedMediaPorts;
 }
 
 /** What is alive, for operators and for the tests that prove nothing leaks. */
@@ -38,11 +41,13 @@ export class Sfu {
   readonly #rooms = new Map<string, Room>();
   readonly #logger: Logger;
   readonly #negotiations: NegotiationQueue;
+  readonly #sharedPorts: SharedMediaPorts | undefined;
   #closed = false;
 
   constructor(options: SfuOptions, deps: SfuDeps) {
     this.options = options;
     this.#logger = deps.logger;
+    this.#sharedPorts = deps.sharedPorts;
     this.#negotiations = new NegotiationQueue(options.negotiationDelayMs);
     this.metrics = createSfuMetrics(deps.registry, {
       rooms: () => this.#rooms.size,
@@ -125,6 +130,7 @@ export class Sfu {
       ...join,
       options: this.options,
       negotiationQueue: this.#negotiations,
+      sharedPorts: this.#sharedPorts,
       metrics: this.metrics,
       logger: this.#logger.child({ roomId, participantId: join.identity }),
     };

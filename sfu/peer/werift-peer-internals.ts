@@ -15,6 +15,28 @@
  *   while that close is in progress is pushed into `Connection.protocols` after it was emptied and never closed:
  *   hence every host socket is bound here, and one bound for a closed peer connection is closed at once.
  *
+ * One UDP port for every peer connection (sfu/peer/peer-mux-sockets.ts, onIceConnectionCreated and takeOverLocalUfrag):
+ * - `RTCPeerConnection.secureManager.createTransport()` (SecureTransportManager) builds the `RTCIceGatherer`, whose
+ *   constructor creates the ICE `Connection`, and returns the `RTCDtlsTransport` (`.iceTransport.connection`). It runs
+ *   before any SDP with the connection's ufrag is written (addTransceiver, setRemoteDescription).
+ * - `Connection.localUsername` is a plain field that `Connection.restart()` (constructor, ICE restart) assigns
+ *   `randomString(4)` (16 random bits, below RFC 8445 §5.3's 24), then reads back for `userHistory`, the local
+ *   candidates' ufrag and (through `RTCIceGatherer.localParameters`) the SDP's a=ice-ufrag.
+ *   `createTransport` also assigns it an existing transport's ufrag (not bundled; the SFU always bundles).
+ * - Incoming binding requests are answered with the password `userHistory[ufrag] ?? localPassword`; werift checks
+ *   neither the USERNAME nor the MESSAGE-INTEGRITY of a request.
+ * - The `UdpTransport` surface werift uses: `type`, `socketType`, `rinfo`, `onData(data, [ip, port])`, `closed`,
+ *   `send(data, addr?)`, `address`, `addressFamily`, `host`, `port`, `close()`.
+ *
+ * ICE-TCP on one port (sfu/peer/tcp-mux.ts, onTcpPassiveProtocol):
+ * - With `iceUseTcp`, `Connection.getCandidatePromises()` makes a `TcpPassiveProtocol` per address (not exported),
+ *   passes it to `ensureProtocol()` (which subscribes the connection to it), then calls its
+ *   `connectionMade(localIp, portRange)`, which makes its own `net.Server` listen, and reads the candidate's port from
+ *   its `listeningPort` getter. `close()` destroys its sockets and closes the server (a server that never listened
+ *   closes at once). It also makes a `TcpActiveProtocol` (candidate port 9) that dials remote passive candidates.
+ * - `registerSocket(socket, [ip, port])` (BaseTcpProtocol) takes an accepted socket: it reads RFC 4571 frames from
+ *   its 'data' events, remembers it for sends to that address, and forgets it on 'close'.
+ *
  * No STUN server (withoutStunServer below):
  * - `Connection.applyStunTurnServersFromOptions()` falls back to `DEFAULT_STUN_SERVER` (stun.l.google.com:19302)
  *   when the configuration has none, and every gathering then resolves that name (a blocking getaddrinfo in
@@ -77,6 +99,7 @@
  *   pair): a browser's own checks (which trigger werift's) or another restart bring the connection back.
  */
 import type { SocketType } from 'node:dgram';
+import { Server, type Socket } from 'node:net';
 import { RTCPeerConnection, UdpTransport, type InterfaceAddresses, type RTCDtlsTransport, type RTCRtpTransceiver } from 'werift';
 
 /** Binds one host socket for a peer connection: creates transports with {@link newUdpTransport} and binds them. */
@@ -112,6 +135,71 @@ export function routeHostSockets(interfaceAddresses: InterfaceAddresses, opener:
 /** A werift UDP transport whose socket is created but not bound (the caller binds `transport.socket`). */
 export function newUdpTransport(type: SocketType): UdpTransport {
   return new (UdpTransport as unknown as UdpTransportConstructor)(type, {});
+}
+
+/** The parts of werift's ICE `Connection` the shared port relies on ("One UDP port" above). */
+export interface IceConnectionInternals {
+  localUsername: string;
+  localPassword: string;
+  userHistory: Record<string, string>;
+}
+
+type TransportFactory = { createTransport(options?: object): { iceTransport: { connection: IceConnectionInternals } } };
+
+/** Calls `created` with each ICE connection `pc` creates, before any SDP carries its ufrag. */
+export function onIceConnectionCreated(pc: RTCPeerConnection, created: (connection: IceConnectionInternals) => void): void {
+  const manager = (pc as unknown as { secureManager?: TransportFactory }).secureManager;
+  if (typeof manager?.createTransport !== 'function') throw new Error('werift secureManager.createTransport is missing: sfu/peer/werift-peer-internals.ts needs updating');
+  const original = manager.createTransport.bind(manager);
+  manager.createTransport = (options?: object) => {
+    const dtlsTransport = original(options);
+    created(dtlsTransport.iceTransport.connection);
+    return dtlsTransport;
+  };
+}
+
+/**
+ * From now on the connection's local ufrag is `next()`: now, and each time werift assigns a new one (ICE restart),
+ * whatever value werift chose. The password answering requests for it is the connection's current one.
+ */
+export function takeOverLocalUfrag(connection: IceConnectionInternals, next: () => string): void {
+  let ufrag = next();
+  Object.defineProperty(connection, 'localUsername', {
+    configurable: true,
+    enumerable: true,
+    get: () => ufrag,
+    set: () => {
+      ufrag = next();
+    },
+  });
+  connection.userHistory[ufrag] = connection.localPassword;
+}
+
+/** The parts of werift's `TcpPassiveProtocol` the shared TCP port relies on ("ICE-TCP on one port" above). */
+export interface TcpPassiveInternals {
+  registerSocket(socket: Socket, remoteAddr: [string, number]): unknown;
+}
+
+type ProtocolOwner = { ensureProtocol(protocol: object): void };
+
+/**
+ * Each ICE-TCP passive protocol `connection` makes: its own server does not listen, its candidate carries `port`,
+ * and `adopted` receives it (to hand it the connections accepted on that port).
+ */
+export function onTcpPassiveProtocol(connection: IceConnectionInternals, port: number, adopted: (protocol: TcpPassiveInternals) => void): void {
+  const owner = connection as unknown as ProtocolOwner;
+  if (typeof owner.ensureProtocol !== 'function') throw new Error('werift Connection.ensureProtocol is missing: sfu/peer/werift-peer-internals.ts needs updating');
+  const original = owner.ensureProtocol.bind(owner);
+  owner.ensureProtocol = (protocol: object) => {
+    original(protocol);
+    const candidate = protocol as { server?: unknown; registerSocket?: unknown; localIp?: string; connectionMade?: unknown };
+    if (!(candidate.server instanceof Server) || typeof candidate.registerSocket !== 'function') return;
+    candidate.connectionMade = async (localIp: string) => {
+      candidate.localIp = localIp;
+    };
+    Object.defineProperty(candidate, 'listeningPort', { configurable: true, get: () => port });
+    adopted(candidate as TcpPassiveInternals);
+  };
 }
 
 /** Gathers host candidates only: no server-reflexive query to werift's default public STUN server. */

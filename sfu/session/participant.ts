@@ -5,6 +5,7 @@ import { randomId } from '../ids.js';
 import type { NegotiationQueue } from '../peer/negotiation-queue.js';
 import type { PeerContext } from '../peer/peer-base.js';
 import { createPeerConnection } from '../peer/peer-factory.js';
+import type { SharedMediaPorts } from '../peer/shared-media-ports.js';
 import type { PublishedTrack } from '../media/published-track.js';
 import { PublisherPeer, type PublishResult } from '../peer/publisher-peer.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
@@ -63,6 +64,8 @@ export interface ParticipantInit {
   autoSubscribe?: boolean;
   options: SfuOptions;
   negotiationQueue: NegotiationQueue;
+  /** The node's shared media ports (rtc.udpPort); without them each peer connection binds a port of the range. */
+  sharedPorts?: SharedMediaPorts;
   /** Finds a track published in the room by id (set by the room). */
   findTrack?: (trackId: string) => TrackSource | undefined;
   metrics: SfuMetrics;
@@ -122,7 +125,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
       onIceRestart: (role, phase) => (phase === 'started' ? this.#startConnectTimer(role) : this.#clearConnectTimer(role)),
     };
     // werift negotiates only its data channels; the SFU writes its audio and video m-lines (subscriber-sdp.ts).
-    const pc = createPeerConnection(init.options);
+    const pc = createPeerConnection(init.options, {}, init.sharedPorts);
     this.subscriber = new SubscriberPeer(pc, this.#context, init.negotiationQueue, {
       onOffer: (offer) => this.emit('subscriberOffer', offer),
       onData: (data, reliable) => this.emit('@data', data, reliable),
@@ -167,7 +170,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.#assertOpen();
     if (!this.grants.canPublish) throw new PermissionError('this token does not grant canPublish');
     const first = !this.#publisher;
-    const publisher = (this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options), this.#context, this.identity, {
+    const publisher = (this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options, {}, this.#init.sharedPorts), this.#context, this.identity, {
       onPublishLayers: (update) => this.emit('publishLayers', update),
       trackPriority: this.grants.roomAdmin ? 1 : 0,
     }));

@@ -15,7 +15,7 @@ export interface RoomEvents extends Record<string, unknown[]> {
   '@close': [];
 }
 
-export type JoinOptions = Omit<ParticipantInit, 'options' | 'metrics' | 'logger' | 'negotiationQueue' | 'findTrack'>;
+export type JoinOptions = Omit<ParticipantInit, 'options' | 'metrics' | 'logger' | 'negotiationQueue' | 'findTrack' | 'sharedPorts'>;
 
 /**
  * A room (mediasoup's Router): its participants, and the wiring that subscribes participants who chose

@@ -216,6 +216,23 @@ export class BrowserParticipant {
     });
   }
 
+  /** The remote (server) candidate of the nominated pair of every connected peer connection: its port and protocol. */
+  selectedRemoteCandidates(): Promise<{ port: number; protocol: string }[]> {
+    return this.page.evaluate(async () => {
+      const candidates: { port: number; protocol: string }[] = [];
+      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
+        if (pc.connectionState !== 'connected') continue;
+        const report = await pc.getStats();
+        report.forEach((s: Record<string, unknown>) => {
+          if (s.type !== 'candidate-pair' || !s.nominated || s.state !== 'succeeded') return;
+          const remote = (report as unknown as Map<string, { port?: number; protocol?: string }>).get(String(s.remoteCandidateId));
+          candidates.push({ port: Number(remote?.port ?? 0), protocol: String(remote?.protocol ?? '') });
+        });
+      }
+      return candidates;
+    });
+  }
+
   /** The server's UDP port of the subscriber connection (the one the server offered), from its selected pair. */
   subscriberServerPort(): Promise<number> {
     return this.page.evaluate(async () => {

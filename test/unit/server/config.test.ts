@@ -42,3 +42,16 @@ test('invalid values are rejected with the path', () => {
   expect(() => loadConfig({ file: file('{not json') })).toThrow(/cannot read config file/);
   expect(() => loadConfig({ env: { TSFU_AUTH_KEYS: 'nocolon' } })).toThrow(/kid:secret/);
 });
+
+test('rtc.udpPort: off (-1) by default, set from TSFU_RTC_UDP_PORT, and -1..65535 only', () => {
+  expect(loadConfig().rtc.udpPort).toBe(-1);
+  expect(loadConfig({ env: { TSFU_RTC_UDP_PORT: '7882' } }).rtc.udpPort).toBe(7882);
+  expect(() => loadConfig({ overrides: { rtc: { udpPort: -2 } } })).toThrow(/\/rtc\/udpPort/);
+  expect(() => loadConfig({ overrides: { rtc: { udpPort: 65536 } } })).toThrow(/\/rtc\/udpPort/);
+});
+
+test('rtc.tcpPort: off (-1) by default, and only with rtc.udpPort (its ufrags route the connections)', () => {
+  expect(loadConfig().rtc.tcpPort).toBe(-1);
+  expect(loadConfig({ env: { TSFU_RTC_UDP_PORT: '7882', TSFU_RTC_TCP_PORT: '7881' } }).rtc.tcpPort).toBe(7881);
+  expect(() => loadConfig({ overrides: { rtc: { tcpPort: 7881 } } })).toThrow(/rtc.tcpPort needs rtc.udpPort/);
+});
