@@ -13,6 +13,7 @@
  * - split-brain rooms over all of it: a room whose clients are joined on more than one node, or on a node that
  *   does not hold its lease (checked when each trial settles, and every 200 ms during failovers and drains).
  *
+ * BENCH_HEARTBEAT_MS sets the nodes' cluster.heartbeatMs (default 1000; the node TTL stays 3 s).
  * The SDK's URL list after a failure (BENCH_URLS): `survivors` (default: the live nodes, as a load balancer that
  * dropped the dead one would give) or `all` (every node started so far, the dead one included).
  */
@@ -217,6 +218,7 @@ async function main(): Promise<void> {
   const fleet = new NodeFleet(redis, inspect, {
     signaling: { connectionsPerIpPerSecond: 1_000_000, connectionBurstPerIp: 1_000_000 },
     shutdown: { drainMs: DRAIN_MS, graceMs: 5000 },
+    ...(process.env.BENCH_HEARTBEAT_MS ? { cluster: { heartbeatMs: Number(process.env.BENCH_HEARTBEAT_MS) } } : {}),
   });
   try {
     for (let i = 0; i < NODES; i++) everStarted.push(await fleet.add());
