@@ -203,7 +203,8 @@ export class RedisCluster implements Cluster {
     const lease = parseLease(room, value);
     if (!lease) throw new ClusterUnavailableError(`room ${room} has a malformed lease`);
     if (lease.nodeId === this.nodeId) return this.#adopt(lease);
-    const owner = lease.nodeId === chosen.id ? chosen : (await this.#sight([lease.nodeId]))[0].info;
+    const [seen] = lease.nodeId === chosen.id ? [] : await this.#sight([lease.nodeId]);
+    const owner = seen ? (seen.liveness.state === 'dead' ? undefined : seen.info) : chosen;
     if (!owner) throw new ClusterUnavailableError(`room ${room} is placed on node ${lease.nodeId}, which is not live`);
     this.#log.info({ room, nodeId: lease.nodeId, epoch: lease.epoch }, 'room placed on another node');
     return { kind: 'remote', lease, node: owner };
