@@ -86,8 +86,8 @@ test(`Redis away for ${OUTAGE_MS / 1000} s: the running lesson keeps its media a
     expect(await refusedJoin(other.signalingUrl, 'another new room')).toEqual({ code: 'ROOM_UNAVAILABLE', close: 1013 });
     expect(await refusedJoin(other.signalingUrl, ROOM)).toEqual({ code: 'ROOM_UNAVAILABLE', close: 1013 });
     for (const bot of [teacher, student, late]) watch(bot);
-    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS - (performance.now() - stoppedAt)));
-    expect(performance.now() - stoppedAt).toBeGreaterThanOrEqual(OUTAGE_MS);
+    // Timers may fire a fraction of a millisecond early: wait until the whole outage has passed.
+    while (performance.now() - stoppedAt < OUTAGE_MS) await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS - (performance.now() - stoppedAt) + 5));
     await redis.restart();
 
     // Back, empty: both nodes register again, the lesson's lease comes back under its epoch, and the epoch
