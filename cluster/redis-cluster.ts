@@ -5,6 +5,7 @@ import { describeNode, type NodeIdentity, type RedisClusterOptions } from './clu
 import type { Cluster, ClusterEvents, NodeInfo, NodeLoad, Placement, RoomLease } from './cluster-types.js';
 import { ClusterUnavailableError } from './errors.js';
 import { ACQUIRE_LEASE, RELEASE_LEASE, RENEW_LEASE } from './lease-scripts.js';
+import { judgeLiveness, type Liveness } from './node-liveness.js';
 import { chooseNode } from './placement.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 
@@ -12,6 +13,13 @@ interface LeaseCommands {
   acquireLease(roomKey: string, epochKey: string, nodeId: string, ttlMs: number, replaceable: string): Promise<string>;
   renewLease(roomKey: string, epochKey: string, held: string, ttlMs: number): Promise<number>;
   releaseLease(roomKey: string, held: string): Promise<number>;
+}
+
+interface SeenNode {
+  id: string;
+  /** Its publication, while its key lasts. */
+  info?: NodeInfo;
+  liveness: Liveness;
 }
 
 interface HeldLease extends RoomLease {
@@ -40,6 +48,8 @@ export class RedisCluster implements Cluster {
   readonly #options: RedisClusterOptions;
   readonly #keys: RedisKeys;
   readonly #redis: Redis & LeaseCommands;
+  /** A second connection, subscribed to this node's presence channel for as long as the process lives. */
+  readonly #presence: Redis;
   readonly #log: Logger;
   readonly #listeners: ClusterListeners;
   readonly #held = new Map<string, HeldLease>();
@@ -74,6 +84,9 @@ export class RedisCluster implements Cluster {
     redis.on('close', () => this.#setStoreUp(false));
     redis.on('error', (error: Error) => log.debug({ err: error.message }, 'redis error'));
     this.#redis = redis as Redis & LeaseCommands;
+    // Its subscription is queued until connected, and ioredis subscribes again after every reconnection.
+    this.#presence = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (attempt) => Math.min(100 * 2 ** Math.min(attempt, 5), 2000) });
+    this.#presence.on('error', (error: Error) => log.debug({ err: error.message }, 'redis presence connection error'));
   }
 
   get localRooms(): ReadonlyMap<string, RoomLease> {
@@ -87,6 +100,8 @@ export class RedisCluster implements Cluster {
   async start(): Promise<void> {
     this.#heartbeat = setInterval(() => void this.#publish(), this.#options.heartbeatMs);
     this.#renewal = setInterval(() => void this.#renewAll(), this.#options.leaseRenewMs);
+    this.#presence.connect().catch(() => undefined);
+    this.#presence.subscribe(this.#keys.presence(this.nodeId)).catch((error: Error) => this.#log.debug({ err: error.message }, 'presence subscription failed'));
     try {
       await this.#redis.connect();
     } catch (error) {
@@ -133,10 +148,8 @@ export class RedisCluster implements Cluster {
 
   async nodes(): Promise<NodeInfo[]> {
     const since = Date.now() - this.#options.nodeTtlMs;
-    const ids = await this.#redis.zrangebyscore(this.#keys.nodes, since, '+inf');
-    if (ids.length === 0) return [];
-    const values = await this.#redis.mget(ids.map((id) => this.#keys.node(id)));
-    return values.flatMap((value) => (value ? [JSON.parse(value) as NodeInfo] : []));
+    const seen = await this.#sight(await this.#redis.zrangebyscore(this.#keys.nodes, since, '+inf'));
+    return seen.flatMap((node) => (node.info && node.liveness.state !== 'dead' ? [node.info] : []));
   }
 
   on<E extends keyof ClusterEvents>(event: E, listener: ClusterEvents[E]): void {
@@ -156,19 +169,30 @@ export class RedisCluster implements Cluster {
       // Redis away: the node's key expires by itself.
     }
     this.#listeners.clear();
+    this.#presence.disconnect();
     this.#redis.disconnect();
   }
 
   /** Places `room`: the lease in force if its owner is alive, else a new lease for a chosen node. */
-  async #place(room: string): Promise<Placement> {
+  async #place(room: string, waited = false): Promise<Placement> {
     const roomKey = this.#keys.room(room);
     const current = await this.#redis.get(roomKey);
     let replaceable = '';
     if (current !== null) {
       const lease = parseLease(room, current);
       if (lease && lease.nodeId === this.nodeId && !this.#draining) return this.#adopt(lease);
-      const owner = lease && lease.nodeId !== this.nodeId ? await this.#node(lease.nodeId) : undefined;
-      if (lease && owner) return { kind: 'remote', lease, node: owner };
+      if (lease && lease.nodeId !== this.nodeId) {
+        const [owner] = await this.#sight([lease.nodeId]);
+        const { liveness } = owner;
+        if (liveness.state === 'dying' && !waited) {
+          // Its process has most likely died: hold the join until that is certain (under a heartbeat and a half)
+          // rather than send the client to a dead node and have it back after its backoff.
+          await new Promise((resolve) => setTimeout(resolve, liveness.deadInMs + 20));
+          return this.#place(room, true);
+        }
+        if (owner.info && owner.liveness.state !== 'dead') return { kind: 'remote', lease, node: owner.info };
+        this.#log.info({ room, nodeId: lease.nodeId, epoch: lease.epoch }, "the room's node is dead: placing the room again");
+      }
       // Its owner is dead (or it is this draining node's, not yet used): the room is placed again.
       replaceable = current;
     }
@@ -179,7 +203,8 @@ export class RedisCluster implements Cluster {
     const lease = parseLease(room, value);
     if (!lease) throw new ClusterUnavailableError(`room ${room} has a malformed lease`);
     if (lease.nodeId === this.nodeId) return this.#adopt(lease);
-    const owner = lease.nodeId === chosen.id ? chosen : await this.#node(lease.nodeId);
+    const [seen] = lease.nodeId === chosen.id ? [] : await this.#sight([lease.nodeId]);
+    const owner = seen ? (seen.liveness.state === 'dead' ? undefined : seen.info) : chosen;
     if (!owner) throw new ClusterUnavailableError(`room ${room} is placed on node ${lease.nodeId}, which is not live`);
     this.#log.info({ room, nodeId: lease.nodeId, epoch: lease.epoch }, 'room placed on another node');
     return { kind: 'remote', lease, node: owner };
@@ -192,9 +217,28 @@ export class RedisCluster implements Cluster {
     return { kind: 'local', lease: plainLease(held) };
   }
 
-  async #node(nodeId: string): Promise<NodeInfo | undefined> {
-    const value = await this.#redis.get(this.#keys.node(nodeId));
-    return value ? (JSON.parse(value) as NodeInfo) : undefined;
+  /** What Redis says about each of `ids` (its NodeInfo while registered, and whether it is alive), in one round trip. */
+  async #sight(ids: readonly string[]): Promise<SeenNode[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.get(this.#keys.node(id)).pttl(this.#keys.node(id));
+    pipeline.pubsub('NUMSUB', this.#keys.presence(this.nodeId), ...ids.map((id) => this.#keys.presence(id)));
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [error] of replies.slice(0, 2 * ids.length)) if (error) throw error;
+    // [channel, count, channel, count, ...], this node's own first; an error (no pub/sub here) leaves the TTL alone to decide.
+    const [numsubError, numsub] = replies[2 * ids.length] ?? [new Error('no reply')];
+    const counts = numsubError ? undefined : (numsub as (string | number)[]);
+    const presenceVisible = counts !== undefined && Number(counts[1]) > 0;
+    return ids.map((id, i) => {
+      const value = replies[2 * i][1] as string | null;
+      const ttl = replies[2 * i + 1][1] as number;
+      const sighting = {
+        registered: value !== null,
+        silentMs: ttl >= 0 ? this.#options.nodeTtlMs - ttl : 0,
+        subscribed: counts === undefined || Number(counts[2 * i + 3]) > 0,
+      };
+      return { id, info: value ? (JSON.parse(value) as NodeInfo) : undefined, liveness: judgeLiveness(sighting, presenceVisible, this.#options.heartbeatMs) };
+    });
   }
 
   #self(): NodeInfo {

@@ -12,6 +12,11 @@ export function redisKeys(prefix: string) {
     room: (room: string) => `${prefix}room:${room}`,
     /** Integer: the last lease epoch granted, for every room (one counter: epochs only ever grow). */
     epoch: `${prefix}lease-epoch`,
+    /**
+     * Pub/sub channel (not a key) a node stays subscribed to while its process runs: Redis drops the subscription
+     * as soon as the node's connection closes (the process died), long before its node key expires.
+     */
+    presence: (nodeId: string) => `${prefix}presence:${nodeId}`,
   } as const;
 }
 

@@ -8,6 +8,7 @@ import { Sfu } from '../sfu/index.js';
 import type { TcpMux } from '../sfu/peer/tcp-mux.js';
 import type { UdpMux } from '../sfu/peer/udp-mux.js';
 import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/index.js';
+import { adminRoutes, type DrainStatus } from './admin-routes.js';
 import { clientAssetRoutes } from './client-assets.js';
 import { ClusterService } from './cluster-service.js';
 import { assertDevelopmentModeAllowed, isDevelopmentMode, isLoopbackHost, type Config } from './config.js';
@@ -43,13 +44,26 @@ export interface RunningServer {
   drain(drainMs: number): Promise<void>;
   /** Drains clients, closes peers and sockets; idempotent. */
   close(): Promise<void>;
+  /**
+   * SIGTERM's and POST /admin/drain's bounded shutdown: `drain(shutdown.drainMs)`, then `close`. Idempotent: every
+   * call returns the first one's promise. `onShutdown` (the process entry) is told once, to exit when it settles.
+   */
+  shutdown(reason: string): Promise<void>;
+  /** Whether this node drains, why and since when, and what it still serves. */
+  drainStatus(): DrainStatus;
+}
+
+export interface StartServerOptions {
+  logger?: Logger;
+  /** Called once when a shutdown starts (SIGTERM or POST /admin/drain), with the promise of its end. */
+  onShutdown?: (done: Promise<void>, reason: string) => void;
 }
 
 /** dist/client beside dist/server when compiled; the same folder when run from source (tests). */
 const CLIENT_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/server/') ? '../client/' : '../dist/client/', import.meta.url));
 
 /** The composition root: builds the SFU, signaling and HTTP routes from one validated config and listens. */
-export async function startServer(config: Config, options: { logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createRootLogger(config);
   assertDevelopmentModeAllowed(config); // loadConfig checked it already; a Config built by hand is checked here
   const developmentMode = isDevelopmentMode(config);
@@ -98,9 +112,42 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   });
   await app.register(signalingRoutes, { service: signaling });
   await app.register(opsRoutes, { registry, isReady: () => !draining });
+  let drainStarted: { reason: string; at: Date } | undefined;
+  let shuttingDown: Promise<void> | undefined;
+  const drainStatus = (): DrainStatus => ({
+    draining,
+    ...(drainStarted ? { reason: drainStarted.reason, startedAt: drainStarted.at.toISOString() } : {}),
+    drainMs: config.shutdown.drainMs,
+    rooms: sfu.rooms.size,
+    participants: signaling.joinedCount,
+  });
+  // `drain` and `close` are defined below, before the server listens.
+  const shutdown = (reason: string): Promise<void> => {
+    if (!shuttingDown) {
+      drainStarted = { reason, at: new Date() };
+      shuttingDown = drain(config.shutdown.drainMs).then(() => close());
+      options.onShutdown?.(shuttingDown, reason);
+    }
+    return shuttingDown;
+  };
+  await app.register(adminRoutes, {
+    keys,
+    clockToleranceSeconds: config.signaling.tokenClockToleranceSeconds,
+    logger: logger.child({ name: 'admin' }),
+    status: drainStatus,
+    drain: (reason) => void shutdown(reason).catch((error: unknown) => logger.error({ err: error }, 'error while shutting down')),
+  });
   if (developmentMode) await app.register(devTokenRoute, { secret: devSecret });
   await app.register(clientAssetRoutes, { dir: CLIENT_DIR });
 
+  const drain = async (drainMs: number) => {
+    draining = true;
+    cluster.cluster.setDraining(true);
+    const deadline = performance.now() + drainMs;
+    logger.info({ rooms: sfu.rooms.size, drainMs }, 'draining: no new rooms; waiting for the rooms here to empty');
+    while (sfu.rooms.size > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, Math.min(250, deadline - performance.now())));
+    logger.info({ rooms: sfu.rooms.size }, sfu.rooms.size === 0 ? 'drained: no room left' : 'drain time over: moving the remaining rooms');
+  };
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -130,13 +177,5 @@ export async function startServer(config: Config, options: { logger?: Logger } =
   await cluster.start(sfu, signaling, { signalingUrl, mediaAddress: rtc.announcedIp || rtc.listenIp }, config.cluster.heartbeatMs);
   logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, udpPort: sharedPorts?.udp.port, tcpPort: sharedPorts?.tcp?.port, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
 
-  const drain = async (drainMs: number) => {
-    draining = true;
-    cluster.cluster.setDraining(true);
-    const deadline = performance.now() + drainMs;
-    logger.info({ rooms: sfu.rooms.size, drainMs }, 'draining: no new rooms; waiting for the rooms here to empty');
-    while (sfu.rooms.size > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, Math.min(250, deadline - performance.now())));
-    logger.info({ rooms: sfu.rooms.size }, sfu.rooms.size === 0 ? 'drained: no room left' : 'drain time over: moving the remaining rooms');
-  };
-  return { app, sfu, signaling, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, drain, close };
+  return { app, sfu, signaling, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, drain, close, shutdown, drainStatus };
 }

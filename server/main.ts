@@ -1,7 +1,8 @@
 import { ConfigError, loadConfig } from './config.js';
 import { startServer } from './app.js';
+import { createRootLogger } from './logger.js';
 
-/** Process entry: config from TSFU_CONFIG / --config and TSFU_* variables; SIGTERM drains within the grace period. */
+/** Process entry: config from TSFU_CONFIG / --config and TSFU_* variables; SIGTERM (or POST /admin/drain) drains within the grace period. */
 async function main(): Promise<void> {
   const flag = process.argv.indexOf('--config');
   const file = flag >= 0 ? process.argv[flag + 1] : undefined;
@@ -15,32 +16,33 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const server = await startServer(config);
-  const shutdown = (signal: string) => {
+  const logger = createRootLogger(config);
+  // Bounded: the drain, then the grace period for closing; never longer. SIGTERM and POST /admin/drain alike.
+  const exitAfter = (done: Promise<void>, reason: string) => {
     const { drainMs, graceMs } = config.shutdown;
-    server.logger.info({ signal, drainMs, graceMs }, 'shutting down');
-    // Bounded: the drain, then the grace period for closing; never longer.
+    logger.info({ reason, drainMs, graceMs }, 'shutting down');
     const timer = setTimeout(() => {
-      server.logger.error('shutdown grace period exceeded; exiting');
+      logger.error('shutdown grace period exceeded; exiting');
       process.exit(1);
     }, drainMs + graceMs);
     timer.unref();
-    server.drain(drainMs).then(() => server.close()).then(
+    done.then(
       () => {
-        server.logger.info('shut down cleanly');
+        logger.info('shut down cleanly');
         process.exit(0);
       },
       (error: unknown) => {
-        server.logger.error({ err: error }, 'error while shutting down');
+        logger.error({ err: error }, 'error while shutting down');
         process.exit(1);
       },
     );
   };
+  const server = await startServer(config, { logger, onShutdown: exitAfter });
   // A bug reached from network input must not take every room down with it: log it loudly and carry on.
-  process.on('uncaughtException', (error) => server.logger.error({ err: error }, 'uncaught exception'));
-  process.on('unhandledRejection', (reason) => server.logger.error({ err: reason }, 'unhandled rejection'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  process.once('SIGTERM', () => void server.shutdown('SIGTERM').catch(() => undefined));
+  process.once('SIGINT', () => void server.shutdown('SIGINT').catch(() => undefined));
 }
 
 main().catch((error: unknown) => {

@@ -1,10 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { mintToken } from '../../signaling/index.js';
+import { mintAdminToken } from '../admin-token.js';
 
 const usage = `usage: npm run token -- --room ROOM --identity IDENTITY [--name NAME] [--ttl SECONDS] [--kid KID]
                       [--no-publish] [--no-subscribe] [--no-data] [--admin] [--config FILE]
-Mints a join token with a key from the configuration (auth.keys, TSFU_AUTH_KEYS or TSFU_CONFIG).`;
+       npm run token -- --admin-drain [--identity OPERATOR] [--ttl SECONDS] [--kid KID] [--config FILE]
+Mints a join token with a key from the configuration (auth.keys, TSFU_AUTH_KEYS or TSFU_CONFIG); with
+--admin-drain, an admin token for POST /admin/drain instead (it cannot join a room; default ttl 900 s).`;
 
 /** `npm run token`: prints a signed join token on stdout. */
 async function main(): Promise<void> {
@@ -13,18 +16,20 @@ async function main(): Promise<void> {
       room: { type: 'string' },
       identity: { type: 'string' },
       name: { type: 'string' },
-      ttl: { type: 'string', default: '3600' },
+      ttl: { type: 'string' },
       kid: { type: 'string' },
       config: { type: 'string' },
       'no-publish': { type: 'boolean', default: false },
       'no-subscribe': { type: 'boolean', default: false },
       'no-data': { type: 'boolean', default: false },
       admin: { type: 'boolean', default: false },
+      'admin-drain': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
-  if (values.help || !values.room || !values.identity) {
+  const adminDrain = values['admin-drain'];
+  if (values.help || (!adminDrain && (!values.room || !values.identity))) {
     console.error(usage);
     process.exit(values.help ? 0 : 2);
   }
@@ -36,13 +41,17 @@ async function main(): Promise<void> {
   const kid = values.kid ?? kids[0];
   const secret = config.auth.keys[kid];
   if (!secret) throw new ConfigError(`no key with kid "${kid}"; configured: ${kids.join(', ')}`);
-  const ttlSeconds = Number(values.ttl);
+  const ttlSeconds = Number(values.ttl ?? (adminDrain ? 900 : 3600));
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new ConfigError('--ttl must be a positive whole number of seconds');
+  if (adminDrain) {
+    process.stdout.write(`${await mintAdminToken({ kid, secret, operator: values.identity ?? 'operator', grants: { drain: true }, ttlSeconds })}\n`);
+    return;
+  }
   const token = await mintToken({
     kid,
     secret,
-    room: values.room,
-    identity: values.identity,
+    room: values.room!, // checked with the usage above
+    identity: values.identity!,
     name: values.name,
     ttlSeconds,
     grants: { canPublish: !values['no-publish'], canSubscribe: !values['no-subscribe'], canPublishData: !values['no-data'], roomAdmin: values.admin },

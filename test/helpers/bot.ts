@@ -143,6 +143,11 @@ export class Bot {
     return new Bot(identity, client, options);
   }
 
+  /** A bot on a socket that has already joined (e.g. after following redirects and retries as the SDK does). */
+  static attach(identity: string, signaling: SignalingClient, options: BotOptions = {}): Bot {
+    return new Bot(identity, signaling, options);
+  }
+
   /** Publishes synthetic VP8 video (~`videoKbps`) and Opus audio; returns the published track ids. */
   async publish(options: PublishOptions = {}): Promise<string[]> {
     const { video = true, audio = true, videoKbps = 1000, videoCodec = 'VP8' } = options;

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, expect, test } from 'vitest';
+import { mintAdminToken } from '../../server/admin-token.js';
 import { CloseCode } from '../../signaling/errors.js';
 import { SignalingClient, testToken } from '../helpers/signaling-client.js';
 import { TEST_KID, TEST_SECRET } from '../helpers/server.js';
@@ -90,5 +91,21 @@ test('SIGTERM tells connected clients, closes them with 4050 and exits cleanly',
   expect(leave.reason).toBe('server-shutdown');
   expect((await client.closed).code).toBe(CloseCode.SERVER_SHUTDOWN);
   expect(await exited).toBe(0);
+  expect(logs.some((l) => l.msg === 'shut down cleanly')).toBe(true);
+});
+
+test('POST /admin/drain with an admin token drains the process as SIGTERM does: its clients are told, and it exits cleanly', async () => {
+  const { url, exited, logs } = await startProcess({ TSFU_AUTH_KEYS: `${TEST_KID}:${TEST_SECRET}`, TSFU_SHUTDOWN_DRAIN_MS: '300' });
+  const client = await SignalingClient.connect(url.replace('http', 'ws') + '/v1/rtc');
+  client.send({ type: 'join', room: 'drained', token: await testToken({ room: 'drained', identity: 'stay' }) });
+  await client.waitFor('joined');
+  const token = await mintAdminToken({ kid: TEST_KID, secret: TEST_SECRET, operator: 'ops', grants: { drain: true } });
+  const response = await fetch(`${url}/admin/drain`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  expect(response.status).toBe(202);
+  expect(await response.json()).toMatchObject({ draining: true, reason: 'admin', rooms: 1 });
+  const leave = await client.waitFor('leave');
+  expect(leave.reason).toBe('server-shutdown');
+  expect(await exited).toBe(0);
+  expect(logs.some((l) => l.msg === 'shutting down' && l.reason === 'admin')).toBe(true);
   expect(logs.some((l) => l.msg === 'shut down cleanly')).toBe(true);
 });
