@@ -227,8 +227,11 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.detach('reconnecting');
     const deadline = Date.now() + (this.options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS);
     let lastError = reason;
+    // URLs whose socket did not open, in a row: the next URL is tried at once until each has been (a dead node's
+    // URL refuses at once, and waiting on it would only delay the live one).
+    let unreachableInRow = 0;
     for (let attempt = 0; Date.now() < deadline; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(attempt)));
+      if (unreachableInRow === 0 || unreachableInRow % this.urls.length === 0) await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(attempt)));
       if (this.state !== 'reconnecting') return;
       const url = this.urls[attempt % this.urls.length];
       let result: Awaited<ReturnType<typeof joinRoom>>;
@@ -237,6 +240,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         result = await joinRoom(url, { ...this.joinRequest, timeoutMs: Math.min(this.joinRequest.timeoutMs, Math.max(1000, deadline - Date.now())) });
       } catch (err) {
         lastError = describe(err);
+        unreachableInRow = err instanceof RequestError ? 0 : unreachableInRow + 1;
         const expired = err instanceof RequestError && err.code === 'TOKEN_EXPIRED' && this.options.refreshToken !== undefined;
         if (expired) this.tokenRejected = true; // the server's clock is ahead of ours: refresh whatever exp says
         else if (err instanceof RequestError && !retryJoinAfter(err.code)) break;
