@@ -443,6 +443,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         return;
       case 'error':
         if (msg.requestType === 'publishOffer') this.publisher.handleError(msg.code, msg.message);
+        if (msg.requestType === 'subscriberAnswer') this.subscriber.answerRefused();
         this.emit('error', { code: msg.code, message: msg.message, requestType: msg.requestType });
         return;
       case 'leave':

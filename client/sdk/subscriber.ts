@@ -21,6 +21,8 @@ export class Subscriber {
   readonly data: DataChannels;
   /** From the latest offer: mid → trackId. */
   private midToTrackId = new Map<string, string>();
+  /** The last offer answered: the same offer again is a copy the server sent while the answer was on its way. */
+  private answeredOffer: string | undefined;
   /** What has been reported through `trackStarted`: mid → trackId. */
   private readonly started = new Map<string, string>();
   private readonly streams = new Map<string, MediaStream>();
@@ -41,7 +43,9 @@ export class Subscriber {
   /** Applies a `subscriberOffer` and sends the `subscriberAnswer`. */
   handleOffer(sdp: string, tracks: Record<string, string>): Promise<void> {
     return this.transport.negotiate(async () => {
-      if (this.closed) return;
+      // The server sends an unanswered offer again after a while; after a resume both copies may arrive, and the
+      // answer to the first one has already settled it (a second answer would find no offer outstanding).
+      if (this.closed || sdp === this.answeredOffer) return;
       // Before setRemoteDescription: ontrack fires while it runs and must find the new mapping.
       this.midToTrackId = new Map(Object.entries(tracks));
       const pc = this.transport.pc;
@@ -55,8 +59,14 @@ export class Subscriber {
       }
       if (this.closed || pc.localDescription === null) return;
       this.hooks.send({ type: 'subscriberAnswer', sdp: pc.localDescription.sdp });
+      this.answeredOffer = sdp;
       this.reconcile();
     });
+  }
+
+  /** The server refused the last answer (its offer stays outstanding): the same offer sent again must be answered again. */
+  answerRefused(): void {
+    this.answeredOffer = undefined;
   }
 
   /** The published track the receiving m-line `mid` delivers now. */
