@@ -3,6 +3,7 @@ import type { RunningServer } from '../../server/app.js';
 import type { LaunchedChromium } from '../helpers/chromium.js';
 import { useBrowserSuite } from '../helpers/browser-suite.js';
 import { BrowserParticipant, eventually } from '../helpers/browser-participant.js';
+import { reportMeasurement } from '../helpers/bench-report.js';
 import { MediaPathCut } from '../helpers/media-path-cut.js';
 import { metricTotal } from '../helpers/server.js';
 
@@ -173,6 +174,8 @@ for (const { cutMs, restarts } of [
     const restarted = { alice: await events(alice, 'iceRestarted'), bob: await events(bob, 'iceRestarted') };
     console.log(`[ice-restart e2e] cut ${cutMs} ms; media gap after the cut ended (ms): ${JSON.stringify(gaps)}; ICE restarts asked by the SDK: ${JSON.stringify(restartEvents)}; restored: ${JSON.stringify(restarted)}; server ICE restarts: ${(await metricTotal(server, 'tsfu_sfu_ice_restarts_total')) - restartsBefore}`);
 
+    // `npm run bench:cluster` collects it: the cut that needs restarts.
+    if (restarts) reportMeasurement('ice_restart_media_gap_ms', Math.max(...Object.values(gaps).map((g) => Math.max(g.videoMs, g.audioMs))));
     for (const [who, gap] of Object.entries(gaps)) {
       expect(gap.stoodStill, `${who}'s media stopped during the cut`).toBe(true);
       expect(gap.videoMs, `${who}'s video gap after the cut`).toBeLessThanOrEqual(MEDIA_BACK_WITHIN_MS);
