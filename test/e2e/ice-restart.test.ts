@@ -125,6 +125,17 @@ async function roomState(room: string) {
 const events = (p: BrowserParticipant, type: string) => p.events<{ type: string; peer?: string; at?: number; outageMs?: number; restarts?: number }>(type);
 const countOf = async (p: BrowserParticipant, types: string[]) => (await Promise.all(types.map((t) => events(p, t)))).reduce((n, e) => n + e.length, 0);
 
+/** Resolves once `p` decodes video and receives audio; on a timeout the error tells what its connections and SDK went through. */
+async function receives(p: BrowserParticipant): Promise<void> {
+  try {
+    await eventually(() => p.inbound(), (s) => s.some((x) => x.kind === 'video' && x.framesDecoded > 30) && s.some((x) => x.kind === 'audio' && x.packetsReceived > 50), 20_000, `${p.identity} receives`);
+  } catch (error) {
+    const states = await p.page.evaluate(() => (window as unknown as SamplerWindow).__pcs.map((pc) => `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}`));
+    const seen = await Promise.all(['reconnecting', 'reconnected', 'iceRestarting', 'iceRestarted', 'trackSubscribed', 'disconnected'].map((t) => events(p, t)));
+    throw new Error(`${(error as Error).message}; connections ${JSON.stringify(states)}; events ${JSON.stringify(seen.flat())}`);
+  }
+}
+
 /** Two participants with camera and microphone, each receiving the other's video and audio, and sampling it. */
 async function twoPeople(room: string): Promise<[BrowserParticipant, BrowserParticipant]> {
   const alice = await BrowserParticipant.join(browser, server, room, 'alice');
@@ -132,7 +143,7 @@ async function twoPeople(room: string): Promise<[BrowserParticipant, BrowserPart
   const bob = await BrowserParticipant.join(browser, server, room, 'bob');
   people.push(bob);
   for (const p of [alice, bob]) {
-    await eventually(() => p.inbound(), (s) => s.some((x) => x.kind === 'video' && x.framesDecoded > 30) && s.some((x) => x.kind === 'audio' && x.packetsReceived > 50), 20_000, `${p.identity} receives`);
+    await receives(p);
     await sampleMedia(p);
   }
   return [alice, bob];
@@ -202,9 +213,7 @@ test('ICE restarts that do not bring a connection back within iceRestartTimeoutM
   people.push(alice);
   const bob = await BrowserParticipant.join(browser, server, room, 'bob');
   people.push(bob);
-  for (const p of [alice, bob]) {
-    await eventually(() => p.inbound(), (s) => s.some((x) => x.kind === 'video' && x.framesDecoded > 30), 20_000, `${p.identity} receives`);
-  }
+  for (const p of [alice, bob]) await receives(p);
   const aliceSid = server.sfu.room(room).participant('alice')!.sid;
   await sampleMedia(bob);
 
