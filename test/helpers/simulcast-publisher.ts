@@ -170,6 +170,11 @@ export class SimulcastPublisher {
 
   /** Joins `room` as `identity`, publishes the cameras, waits for the connection, and starts sending. */
   static async join(url: string, room: string, identity: string, options: SimulcastPublisherOptions = {}): Promise<SimulcastPublisher> {
+    return SimulcastPublisher.publishFrom(await Bot.join(url, room, identity, undefined, options.bot), options);
+  }
+
+  /** Publishes the cameras from a bot that has joined (`options.bot` is not used); closes the bot when that fails. */
+  static async publishFrom(bot: Bot, options: SimulcastPublisherOptions = {}): Promise<SimulcastPublisher> {
     const resolved = {
       cameras: options.cameras ?? 1,
       rids: options.rids ?? ['q', 'h', 'f'],
@@ -177,10 +182,9 @@ export class SimulcastPublisher {
       payloadBytes: options.payloadBytes ?? 300,
       keyframeIntervalMs: options.keyframeIntervalMs ?? 3000,
     };
-    if (resolved.packetsPerFrame.length !== resolved.rids.length) throw new Error('one packetsPerFrame entry per rid');
-    const bot = await Bot.join(url, room, identity, undefined, options.bot);
     let pc: RTCPeerConnection | undefined;
     try {
+      if (resolved.packetsPerFrame.length !== resolved.rids.length) throw new Error('one packetsPerFrame entry per rid');
       pc = createPeerConnection(peerOptions);
       bot.publisher = pc; // the bot adds the SFU's trickled publisher candidates to it
       const publisher = new SimulcastPublisher(bot, pc, resolved);
