@@ -11,6 +11,8 @@ export class LiveTally {
   /** Each bot process's latest two ticks. */
   readonly #ticks: { last?: WorkerTick; previous?: WorkerTick }[];
   #subscribersUp = 0;
+  /** Each bot process's latest tick when the steady state began (the last join was sent). */
+  #steadyFrom?: (WorkerTick | undefined)[];
 
   constructor(
     readonly total: number,
@@ -40,6 +42,19 @@ export class LiveTally {
     const ticks = this.#ticks[worker];
     ticks.previous = ticks.last;
     ticks.last = tick;
+  }
+
+  markSteady(): void {
+    this.#steadyFrom = this.#ticks.map((t) => t.last);
+  }
+
+  /** Each bot process's CPU (% of one core) from markSteady() to its latest tick; null where unknown. */
+  steadyCpuPercent(): (number | null)[] {
+    return this.#ticks.map(({ last }, i) => {
+      const from = this.#steadyFrom?.[i];
+      if (!last || !from || last.at <= from.at) return null;
+      return Math.round(((last.cpuMicros - from.cpuMicros) / 1000 / (last.at - from.at)) * 100);
+    });
   }
 
   /** Every join has been answered (joined or failed). */

@@ -78,6 +78,7 @@ for (const request of plan) {
   workers[request.index % workerCount].process.send({ type: 'join', ...request } satisfies WorkerRequest);
   await sleep(1000 / options.rampPerSecond);
 }
+tally.markSteady();
 // Steady state; ends early when nobody is left in a room (every join failed, or every bot was dropped).
 const steadyUntil = performance.now() + options.durationSeconds * 1000;
 while (performance.now() < steadyUntil && !tally.hopeless(HOPELESS_AFTER) && !(tally.settled && tally.alive === 0)) await sleep(100);

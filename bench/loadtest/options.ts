@@ -16,7 +16,7 @@ export const usage = `usage: npm run loadtest -- --url URL (--api-key KID --api-
   --layers K,K,K       simulcast layer bitrates in kbps, lowest first (default 150,500,1200)
   --audio-only         publish audio only
   --processes N        bot processes (default: cores - 1, at least 1)
-  --ramp N             joins per second (default 10)
+  --ramp N             joins per second (default 5: a server's default per-address connection limit)
   --room-prefix NAME   rooms are NAME-<run id>-<n> (default loadtest)
   --max-failures N|N%  failed joins tolerated before the exit code is 1 (default 0)
   --json               print the summary as JSON on stdout (the table goes to stderr)
@@ -67,7 +67,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): LoadTestOp
       layers: { type: 'string', default: '150,500,1200' },
       'audio-only': { type: 'boolean', default: false },
       processes: { type: 'string', default: String(Math.max(1, availableParallelism() - 1)) },
-      ramp: { type: 'string', default: '10' },
+      ramp: { type: 'string', default: '5' },
       'room-prefix': { type: 'string', default: 'loadtest' },
       'max-failures': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },

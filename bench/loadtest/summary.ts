@@ -12,11 +12,18 @@ const HINTS: Record<string, string> = {
   ECONNREFUSED: 'nothing listens at --url: check host and port',
   ENOTFOUND: 'the host in --url does not resolve',
   HTTP_404: 'no signaling endpoint at that path: the server answers at /v1/rtc (or give its http:// base)',
+  CONNECTION_RATE_LIMITED:
+    'every bot connects from this address: lower --ramp, or raise the server\'s signaling.connectionsPerIpPerSecond / connectionBurstPerIp (5/s, burst 30 by default)',
   TIMEOUT: 'the server did not answer in time: is the URL reachable from here?',
 };
 
 /** A bot process above this CPU share may itself have limited the figures. */
 const SATURATED_CPU_PERCENT = 85;
+/**
+ * A bot process whose event loop lagged this long: its publishers' 33 ms frame timers ran late and do not catch up,
+ * so they sent less than asked (received bitrate falls with no loss) even when its CPU average looks moderate.
+ */
+const LAGGING_LOOP_MS = 150;
 
 export interface Spread {
   p50: number | null;
@@ -44,7 +51,8 @@ export interface Summary {
   subscriberLossPercent: Spread;
   rttMs: Spread & { samples: number };
   serverErrors: Record<string, number>;
-  tool: { mainCpuPercent: number; processes: { bots: number; cpuPercent: number; maxEventLoopDelayMs: number; rssMiB: number }[]; saturated: boolean };
+  /** Bot processes' CPU in % of one core: over the whole run, and in the steady state after the last join. */
+  tool: { mainCpuPercent: number; processes: { bots: number; cpuPercent: number; steadyCpuPercent: number | null; maxEventLoopDelayMs: number; rssMiB: number }[]; saturated: boolean };
   /** Join failures plus bots dropped after joining, against --max-failures. */
   failures: number;
   failuresAllowed: number;
@@ -66,9 +74,11 @@ export function summarize(options: LoadTestOptions, tally: LiveTally, results: W
   const withMedia = subscribers.filter((b) => b.firstMediaMs !== undefined);
   const serverErrors: Record<string, number> = {};
   for (const r of results) for (const [code, n] of Object.entries(r.serverErrors)) serverErrors[code] = (serverErrors[code] ?? 0) + n;
-  const processes = results.map((r) => ({
+  const steady = tally.steadyCpuPercent();
+  const processes = results.map((r, i) => ({
     bots: r.bots.length,
     cpuPercent: rounded((r.cpuMicros / 1000 / r.wallMs) * 100, 0) ?? 0,
+    steadyCpuPercent: steady[i] ?? null,
     maxEventLoopDelayMs: rounded(r.maxEventLoopDelayMs, 0) ?? 0,
     rssMiB: Math.round(r.rssBytes / 2 ** 20),
   }));
@@ -96,7 +106,7 @@ export function summarize(options: LoadTestOptions, tally: LiveTally, results: W
     subscriberLossPercent: spread(withMedia.filter((b) => b.rxExpected > 0).map((b) => (b.rxLost / b.rxExpected) * 100), ['max']),
     rttMs: { ...spread(bots.flatMap((b) => b.rttsMs), ['p95']), samples: bots.reduce((n, b) => n + b.rttsMs.length, 0) },
     serverErrors,
-    tool: { mainCpuPercent: rounded(mainCpuPercent, 0) ?? 0, processes, saturated: processes.some((p) => p.cpuPercent >= SATURATED_CPU_PERCENT) },
+    tool: { mainCpuPercent: rounded(mainCpuPercent, 0) ?? 0, processes, saturated: processes.some((p) => Math.max(p.cpuPercent, p.steadyCpuPercent ?? 0) >= SATURATED_CPU_PERCENT) },
     failures,
     failuresAllowed,
     ok: failures <= failuresAllowed && tally.joined > 0,
@@ -117,7 +127,7 @@ export function formatSummary(s: Summary, failureMessages: Map<string, { count: 
     ['loss per subscriber', `p50 ${n(s.subscriberLossPercent.p50)} %, max ${n(s.subscriberLossPercent.max)} % (sequence gaps after retransmission)`],
     ['signaling RTT p50 / p95', `${n(s.rttMs.p50)} / ${n(s.rttMs.p95)} ms (${s.rttMs.samples} server rtt reports)`],
     ['server errors', codes(s.serverErrors)],
-    ['tool CPU', `main ${s.tool.mainCpuPercent}%; bot processes ${s.tool.processes.map((p) => `${p.cpuPercent}% (${p.bots} bots, loop max ${p.maxEventLoopDelayMs} ms, ${p.rssMiB} MiB)`).join(', ')}`],
+    ['tool CPU', `main ${s.tool.mainCpuPercent}%; bot processes ${s.tool.processes.map((p) => `${p.cpuPercent}% (steady ${n(p.steadyCpuPercent, '%')}; ${p.bots} bots, loop max ${p.maxEventLoopDelayMs} ms, ${p.rssMiB} MiB)`).join(', ')}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = [
@@ -125,6 +135,8 @@ export function formatSummary(s: Summary, failureMessages: Map<string, { count: 
     ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
   ];
   for (const [code, { count, message }] of failureMessages) lines.push(`  failed join (${code} ×${count}): ${message}${HINTS[code] ? `\n    hint: ${HINTS[code]}` : ''}`);
+  const lagging = Math.max(...s.tool.processes.map((p) => p.maxEventLoopDelayMs));
+  if (lagging >= LAGGING_LOOP_MS) lines.push(`warning: a bot process's event loop lagged up to ${lagging} ms: its publishers sent late frames, so a lower bitrate may be the tool's, not the server's`);
   if (s.tool.saturated) lines.push(`warning: a bot process ran at ${SATURATED_CPU_PERCENT}% CPU or more, so the tool may have been the limit: use more --processes, or run bots from several machines`);
   if (!s.ok) lines.push(s.joins.ok === 0 ? 'FAILED: no join succeeded' : `FAILED: ${s.failures} failed or dropped joins, more than --max-failures allows (${s.failuresAllowed})`);
   return lines.join('\n');
