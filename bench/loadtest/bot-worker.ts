@@ -105,4 +105,6 @@ process.on('message', (request: WorkerRequest) => {
   else if (request.type === 'stop') void stop();
 });
 process.on('disconnect', () => void stop());
+// A terminal's Ctrl-C reaches the whole process group: the load test decides when the bots stop, and asks.
+process.on('SIGINT', () => undefined);
 send({ type: 'ready' });

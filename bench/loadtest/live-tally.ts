@@ -42,6 +42,8 @@ export class LiveTally {
     const ticks = this.#ticks[worker];
     ticks.previous = ticks.last;
     ticks.last = tick;
+    // A process that had not ticked yet when the steady state began starts it with its first tick.
+    if (this.#steadyFrom && !this.#steadyFrom[worker]) this.#steadyFrom[worker] = tick;
   }
 
   markSteady(): void {

@@ -67,6 +67,12 @@ workers.forEach((worker, w) => {
   });
 });
 
+// Ctrl-C ends the run early with its summary (a second one quits at once); the bot processes ignore SIGINT.
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+});
 const startedAt = performance.now();
 const cpuAtStart = process.cpuUsage();
 const progress = new ProgressLine(process.stderr, () => tally.line((performance.now() - startedAt) / 1000));
@@ -74,14 +80,14 @@ progress.start();
 
 // Ramp: one join every 1/ramp s, round-robin over the bot processes.
 for (const request of plan) {
-  if (tally.hopeless(HOPELESS_AFTER)) break;
+  if (interrupted || tally.hopeless(HOPELESS_AFTER)) break;
   workers[request.index % workerCount].process.send({ type: 'join', ...request } satisfies WorkerRequest);
   await sleep(1000 / options.rampPerSecond);
 }
 tally.markSteady();
 // Steady state; ends early when nobody is left in a room (every join failed, or every bot was dropped).
 const steadyUntil = performance.now() + options.durationSeconds * 1000;
-while (performance.now() < steadyUntil && !tally.hopeless(HOPELESS_AFTER) && !(tally.settled && tally.alive === 0)) await sleep(100);
+while (!interrupted && performance.now() < steadyUntil && !tally.hopeless(HOPELESS_AFTER) && !(tally.settled && tally.alive === 0)) await sleep(100);
 
 stopping = true;
 progress.stop();
@@ -98,7 +104,7 @@ const results = await Promise.all(
 await Promise.all(workers.map((worker) => worker.stop({ type: 'stop' })));
 
 const summary = summarize(options, tally, results, ((cpu.user + cpu.system) / 1000 / wallMs) * 100);
-const table = formatSummary(summary, tally.failuresByCode);
+const table = formatSummary(summary, tally.failuresByCode) + (interrupted ? `\ninterrupted (Ctrl-C) after ${(wallMs / 1000).toFixed(0)} s` : '');
 if (options.json) {
   process.stderr.write(`${table}\n`);
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
