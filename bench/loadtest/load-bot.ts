@@ -1,4 +1,4 @@
-import { Bot } from '../../test/helpers/bot.js';
+import { Bot, type BotOptions } from '../../test/helpers/bot.js';
 import { SimulcastPublisher } from '../../test/helpers/simulcast-publisher.js';
 import type { BotResult, JoinRequest, PublishPlan } from './messages.js';
 import { ReceiveCounter } from './receive-counter.js';
@@ -13,7 +13,8 @@ const FRAMES_PER_SECOND = 30;
  */
 export class LoadBot {
   readonly counter = new ReceiveCounter();
-  readonly #startedAt = performance.now();
+  /** When join() was called: the token is in hand, the WebSocket not yet opened. */
+  #startedAt = performance.now();
   #joinedAt?: number;
   #publishedAt?: number;
   #bot?: Bot;
@@ -24,7 +25,8 @@ export class LoadBot {
 
   /** Joins (following redirects) and, for a publisher, publishes; throws what refused it. */
   async join(signalingUrl: string, token: string, plan: PublishPlan): Promise<void> {
-    const onRtp: NonNullable<Parameters<typeof Bot.join>[4]>['onRtp'] = (packet) =>
+    this.#startedAt = performance.now();
+    const onRtp: BotOptions['onRtp'] = (packet) =>
       this.counter.onPacket(packet.header.ssrc, packet.header.sequenceNumber, packet.payload.length, performance.now());
     const { room, identity, role } = this.request;
     this.#bot = await Bot.join(signalingUrl, room, identity, undefined, { token, onRtp });
