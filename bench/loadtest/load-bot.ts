@@ -36,7 +36,7 @@ export class LoadBot {
     if (plan.simulcast) {
       const packetsPerFrame = plan.layersKbps.map((kbps) => Math.max(1, Math.round((kbps * 1000) / 8 / FRAMES_PER_SECOND / SIMULCAST_PAYLOAD_BYTES)));
       const rids = plan.layersKbps.map((_, i) => `l${i}`);
-      this.#simulcast = await SimulcastPublisher.publishFrom(this.#bot, { rids, packetsPerFrame, payloadBytes: SIMULCAST_PAYLOAD_BYTES });
+      this.#simulcast = await SimulcastPublisher.publishFrom(this.#bot, { rids, packetsPerFrame, payloadBytes: SIMULCAST_PAYLOAD_BYTES, microphone: true });
       if (this.#closed) await this.#simulcast.close();
     } else await this.#bot.publish({ video: !plan.audioOnly, audio: true, videoKbps: plan.videoKbps });
     this.#publishedAt = performance.now();

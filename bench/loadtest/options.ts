@@ -12,7 +12,7 @@ export const usage = `usage: npm run loadtest -- --url URL (--api-key KID --api-
   --subscribers S      subscribers per room, receiving everything (default 5)
   --duration SECONDS   how long everyone stays once the last join was sent (default 30)
   --video-kbps KBPS    video bitrate of a non-simulcast publisher (default 800)
-  --simulcast          publish simulcast video (no audio) with --layers
+  --simulcast          publish simulcast video with --layers (and audio)
   --layers K,K,K       simulcast layer bitrates in kbps, lowest first (default 150,500,1200)
   --audio-only         publish audio only
   --processes N        bot processes (default: cores - 1, at least 1)

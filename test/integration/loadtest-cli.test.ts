@@ -61,6 +61,17 @@ test('one room, one publisher, two subscribers: every join succeeds, media flows
   expect(run.stderr).toMatch(/rx per subscriber\s+p50 [\d.]+ kbit\/s/);
 });
 
+test('simulcast publishers: each subscriber receives one layer (the top one on loopback) and the microphone', async () => {
+  const run = await loadtest(['--url', server.signalingUrl, ...key, '--subscribers', '2', '--duration', '4', '--processes', '1', '--simulcast', '--layers', '100,300,600', '--json']);
+  expect(run.code, run.stderr).toBe(0);
+  const summary = JSON.parse(run.stdout) as Summary;
+  expect(summary.joins.ok).toBe(3);
+  // 600 kbit/s of the top layer and 32 kbit/s of Opus; all three layers at once would be over 1 Mbit/s.
+  expect(summary.subscriberKbps.min).toBeGreaterThan(400);
+  expect(summary.subscriberKbps.p50).toBeLessThan(800);
+  expect(summary.subscriberLossPercent.max).toBeLessThan(1);
+});
+
 test('a wrong signing secret: every join is refused with TOKEN_INVALID, the run ends at once with exit code 1', async () => {
   const run = await loadtest(['--url', server.url, '--api-key', TEST_KID, '--api-secret', 'not-the-secret-not-the-secret-not-the-secret', '--subscribers', '2', '--duration', '30', '--processes', '1']);
   expect(run.code).toBe(1);
