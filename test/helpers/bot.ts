@@ -21,6 +21,8 @@ export interface BotOptions {
   autoSubscribe?: boolean;
   /** Answer audio and video m-lines as text, receiving no media (text-answerer.ts): rooms where negotiation is measured. */
   textAnswers?: boolean;
+  /** The join token; default: one minted with the test servers' key (test-key.ts). */
+  token?: string;
 }
 
 export interface PublishOptions {
@@ -139,7 +141,8 @@ export class Bot {
 
   static async join(url: string, room: string, identity: string, grants?: MintTokenOptions['grants'], options: BotOptions = {}): Promise<Bot> {
     const autoSubscribe = options.autoSubscribe === undefined ? {} : { autoSubscribe: options.autoSubscribe };
-    const { client } = await joinFollowingRedirects(url, room, await testToken({ room, identity, grants }), autoSubscribe);
+    const token = options.token ?? (await testToken({ room, identity, grants }));
+    const { client } = await joinFollowingRedirects(url, room, token, autoSubscribe);
     return new Bot(identity, client, options);
   }
 

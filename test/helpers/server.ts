@@ -2,8 +2,9 @@ import { pino } from 'pino';
 import { defaultConfig, validateConfig, type Config, type DeepPartial } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/app.js';
 
-export const TEST_KID = 'test-key';
-export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+import { TEST_KID, TEST_SECRET } from './test-key.js';
+
+export { TEST_KID, TEST_SECRET };
 
 /** A real server on 127.0.0.1, HTTP on a port the OS picks, with a known key and fast heartbeats. */
 export async function startTestServer(overrides: DeepPartial<Config> = {}): Promise<RunningServer> {

@@ -1,9 +1,20 @@
 import WebSocket from 'ws';
 import { mintToken, type MintTokenOptions } from '../../signaling/tokens.js';
 import type { ServerMessage } from '../../signaling/messages.js';
-import { TEST_KID, TEST_SECRET } from './server.js';
+import { TEST_KID, TEST_SECRET } from './test-key.js';
 
 type Msg = ServerMessage & Record<string, unknown>;
+
+/** The server answered `join` with an error: `code` is its stable error code (e.g. TOKEN_INVALID, ROOM_FULL). */
+export class JoinRefusedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`join refused: ${code} ${message}`);
+    this.name = 'JoinRefusedError';
+  }
+}
 
 /** A raw signaling WebSocket for tests: send JSON or bytes, wait for a message of a type, or for the close. */
 export class SignalingClient {
@@ -90,12 +101,13 @@ export function testToken(options: Partial<MintTokenOptions> & { room: string; i
 export async function joinFollowingRedirects(url: string, room: string, token: string, extra: Record<string, unknown> = {}) {
   let target = url;
   for (let hop = 0; hop <= 3; hop++) {
-    const client = await SignalingClient.connect(target);
+    // A bounded handshake: an address that drops packets fails the join instead of hanging until TCP gives up.
+    const client = await SignalingClient.connect(target, { handshakeTimeout: 10_000 });
     client.send({ type: 'join', room, token, ...extra });
     const reply = await client.waitForOneOf(['joined', 'redirect', 'error']);
     if (reply.type === 'joined') return { client, joined: reply, url: target };
     client.close();
-    if (reply.type === 'error') throw new Error(`join refused: ${reply.code} ${reply.message}`);
+    if (reply.type === 'error') throw new JoinRefusedError(reply.code, reply.message);
     target = reply.signalingUrl;
   }
   throw new Error('more than 3 redirects');

@@ -7,7 +7,9 @@ import {
   RtcpSenderInfo,
   RtcpSrPacket,
   RtcpTransportLayerFeedback,
+  MediaStreamTrack,
   RtpHeader,
+  RtpPacket,
   ntpTime,
   type RTCDtlsTransport,
   type RTCPeerConnection,
@@ -55,6 +57,8 @@ export interface SimulcastPublisherOptions {
   payloadBytes?: number;
   /** A key frame on every layer this often; default 3000 ms. */
   keyframeIntervalMs?: number;
+  /** Also an Opus microphone track, sent by werift's own RTCRtpSender (80-byte frames every 20 ms); default false. */
+  microphone?: boolean;
   /** For the publisher's participant's own subscriber connection. */
   bot?: BotOptions;
 }
@@ -145,6 +149,8 @@ export class SimulcastPublisher {
   readonly pc: RTCPeerConnection;
   /** The published track id of each camera, by camera index. */
   readonly trackIds: string[] = [];
+  /** The published microphone track's id (`microphone: true`). */
+  microphoneTrackId?: string;
   /** Every layer, camera by camera, lowest first. */
   readonly layers: SentLayer[] = [];
   /** The SSRC of every PLI received, in order. */
@@ -170,17 +176,22 @@ export class SimulcastPublisher {
 
   /** Joins `room` as `identity`, publishes the cameras, waits for the connection, and starts sending. */
   static async join(url: string, room: string, identity: string, options: SimulcastPublisherOptions = {}): Promise<SimulcastPublisher> {
+    return SimulcastPublisher.publishFrom(await Bot.join(url, room, identity, undefined, options.bot), options);
+  }
+
+  /** Publishes the cameras from a bot that has joined (`options.bot` is not used); closes the bot when that fails. */
+  static async publishFrom(bot: Bot, options: SimulcastPublisherOptions = {}): Promise<SimulcastPublisher> {
     const resolved = {
       cameras: options.cameras ?? 1,
       rids: options.rids ?? ['q', 'h', 'f'],
       packetsPerFrame: options.packetsPerFrame ?? [1, 2, 3],
       payloadBytes: options.payloadBytes ?? 300,
       keyframeIntervalMs: options.keyframeIntervalMs ?? 3000,
+      microphone: options.microphone ?? false,
     };
-    if (resolved.packetsPerFrame.length !== resolved.rids.length) throw new Error('one packetsPerFrame entry per rid');
-    const bot = await Bot.join(url, room, identity, undefined, options.bot);
     let pc: RTCPeerConnection | undefined;
     try {
+      if (resolved.packetsPerFrame.length !== resolved.rids.length) throw new Error('one packetsPerFrame entry per rid');
       pc = createPeerConnection(peerOptions);
       bot.publisher = pc; // the bot adds the SFU's trickled publisher candidates to it
       const publisher = new SimulcastPublisher(bot, pc, resolved);
@@ -230,12 +241,23 @@ export class SimulcastPublisher {
     for (let camera = 0; camera < cameras; camera++) {
       pc.addTransceiver('video', { direction: 'sendonly', sendEncodings }).setCodecPreferences(vp8);
     }
+    const microphone = this.#options.microphone ? new MediaStreamTrack({ kind: 'audio' }) : undefined;
+    const microphoneTransceiver = microphone && pc.addTransceiver(microphone, { direction: 'sendonly' });
     await pc.setLocalDescription(await pc.createOffer());
     // The candidate goes in the offer: werift's ICE fails when it starts checking with no remote candidate yet.
     await waitUntil(() => pc.iceGatheringState === 'complete', 5000, 'simulcast publisher ICE gathering');
-    const offer = pc.localDescription!.sdp.split('\r\n').filter((line) => !line.startsWith('a=ssrc:') && !line.startsWith('a=ssrc-group:')).join('\r\n');
-    const transceivers = pc.getTransceivers();
-    const tracks = transceivers.map((t) => ({ mid: t.mid!, source: 'camera', layers: rids.map((rid) => ({ rid })) }));
+    // No SSRC lines in the video sections (libwebrtc's rid simulcast); the microphone keeps its own, as a browser's does.
+    let inVideo = false;
+    const offer = pc
+      .localDescription!.sdp.split('\r\n')
+      .filter((line) => {
+        if (line.startsWith('m=')) inVideo = line.startsWith('m=video');
+        return !(inVideo && (line.startsWith('a=ssrc:') || line.startsWith('a=ssrc-group:')));
+      })
+      .join('\r\n');
+    const transceivers = pc.getTransceivers().filter((t) => t !== microphoneTransceiver);
+    const tracks: { mid: string; source: string; layers?: { rid: string }[] }[] = transceivers.map((t) => ({ mid: t.mid!, source: 'camera', layers: rids.map((rid) => ({ rid })) }));
+    if (microphoneTransceiver) tracks.push({ mid: microphoneTransceiver.mid!, source: 'microphone' });
     const signaling = this.bot.signaling;
     const before = signaling.messages.length;
     signaling.send({ type: 'publishOffer', sdp: offer, tracks });
@@ -257,6 +279,7 @@ export class SimulcastPublisher {
       this.trackIds.push(published.trackId);
       rids.forEach((rid, index) => this.layers.push(this.#newLayer(camera, transceiver.mid!, rid, index)));
     });
+    if (microphoneTransceiver) this.microphoneTrackId = answer.tracks.find((t) => t.mid === microphoneTransceiver.mid)?.trackId;
 
     await waitUntil(() => pc.connectionState === 'connected', 10_000, 'simulcast publisher connected');
     const dtls = (this.#dtls = transceivers[0].sender.dtlsTransport);
@@ -265,6 +288,21 @@ export class SimulcastPublisher {
     this.#startedAt = performance.now();
     this.#timers.push(setInterval(() => this.#sendFrame(), FRAME_MS));
     this.#timers.push(setInterval(() => this.#sendSenderReports(), 1000));
+    if (microphone) this.#startMicrophone(microphone);
+  }
+
+  /** Opus-sized frames every 20 ms (48 kHz clock); werift's sender sets the SSRC and sends the Sender Reports. */
+  #startMicrophone(track: MediaStreamTrack): void {
+    const payload = Buffer.alloc(80, 0xfc);
+    let sequenceNumber = random(0x10000);
+    let timestamp = random(0x1_0000_0000);
+    this.#timers.push(
+      setInterval(() => {
+        track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: PayloadType.opus, sequenceNumber, timestamp, marker: true }), payload));
+        sequenceNumber = (sequenceNumber + 1) & 0xffff;
+        timestamp = (timestamp + 960) >>> 0;
+      }, 20),
+    );
   }
 
   #newLayer(camera: number, mid: string, rid: string, index: number): SentLayer {
