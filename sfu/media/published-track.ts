@@ -21,7 +21,7 @@ export interface PublishedTrackInit {
   name?: string;
   mid: string;
   publisherIdentity: string;
-  /** Its place in subscribers' bandwidth allocation (allocator.ts): 1 for the teacher's tracks, else 0. Default 0. */
+  /** 1 for the teacher's tracks, else 0 (default): with the source and activeSpeaker, its place in allocation (allocationPriority). */
   priority?: number;
   receiver: RTCRtpReceiver;
   /** The publisher's negotiated codec, if known; the remote track's codec otherwise. */
