@@ -1,4 +1,4 @@
-import { SILENCE_DBOV } from './audio-level.js';
+import { AMPLITUDE_OF_LEVEL, SILENCE_DBOV } from './audio-level.js';
 import type { ActiveSpeaker } from '../sfu-types.js';
 
 /** Loudness is the mean amplitude of the packets of this many latest samples (2 x the observer's 250 ms: ~500 ms). */
@@ -9,7 +9,8 @@ export const SPEAKING_START_DB = -45;
 export const SPEAKING_STOP_DB = -52;
 /**
  * A voice's loudness falls no faster than this: the pauses between words and short breaths keep a speaker, while
- * one who stopped drops out within ~0.6 s (from -30 dB to SPEAKING_STOP_DB). It rises at once.
+ * one who stopped drops out within ~0.6 s (from -30 dB to SPEAKING_STOP_DB). It rises at once. A microphone muted
+ * (every packet of a sample at level 127, digital silence, which a live microphone never gives) drops at once.
  */
 export const RELEASE_DB_PER_S = 40;
 /** A speaker overtakes one listed before it only when louder by this much: two similar voices do not swap places. */
@@ -34,8 +35,8 @@ interface VoiceState {
 /**
  * Decides, from each participant's audio levels sampled a few times a second, who is speaking and in which order
  * (loudest first), with hysteresis so that the list does not flap. Pure: the caller samples and keeps time
- * (sfu/session/active-speaker-observer.ts). A participant with no packets over the averaged samples (muted,
- * paused, gone) drops out at once; one sending silence (level 127) fades out at RELEASE_DB_PER_S.
+ * (sfu/session/active-speaker-observer.ts). A participant with no packets over the averaged samples (paused, gone)
+ * or only digital silence in the newest (muted) drops out at once; a voice that falls quiet fades out at RELEASE_DB_PER_S.
  */
 export class ActiveSpeakerDetector {
   readonly #voices = new Map<string, VoiceState>();
@@ -69,11 +70,12 @@ export class ActiveSpeakerDetector {
         this.#voices.delete(identity);
         continue;
       }
+      const muted = sample.packets > 0 && sample.amplitudeSum <= sample.packets * AMPLITUDE_OF_LEVEL[SILENCE_DBOV] * (1 + 1e-9);
       voice.history.push({ packets: sample.packets, amplitudeSum: sample.amplitudeSum });
       if (voice.history.length >= SAMPLES_AVERAGED) voice.history.shift();
       // In hundredths of a dB: a level exactly at a threshold is at it, whatever the floating point says.
       const db = amplitude > 0 ? Math.max(-SILENCE_DBOV, Math.round(2000 * Math.log10(amplitude / packets)) / 100) : -SILENCE_DBOV;
-      voice.db = db >= voice.db ? db : Math.max(db, voice.db - release);
+      voice.db = muted ? -SILENCE_DBOV : db >= voice.db ? db : Math.max(db, voice.db - release);
       voice.speaking = voice.speaking ? voice.db >= SPEAKING_STOP_DB : voice.db >= SPEAKING_START_DB;
     }
     const order = this.#order();

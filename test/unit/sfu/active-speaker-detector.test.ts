@@ -66,20 +66,24 @@ test('speaking starts at the threshold, and a voice near it does not flap: it st
   expect(run(detector, 4, { a: -SPEAKING_STOP_DB + 3 }).filter((u) => u !== undefined).at(-1)).toEqual([]);
 });
 
-test('pauses between words keep a speaker; one who stops (silence, level 127) drops out within a second', () => {
+test('pauses between words keep a speaker; one who falls quiet drops out within a second, one who mutes at once', () => {
   const detector = new ActiveSpeakerDetector();
-  // Speech at -25 dBov with a silent quarter in each tick and a whole silent tick every fourth: still speaking.
+  // Speech at -25 dBov with a quarter of each tick silent and a whole tick of the room's noise (-80) every fourth.
   for (let i = 0; i < 16; i++) {
-    const s = i % 4 === 3 ? sample(127) : sample(25, 9);
+    const s = i % 4 === 3 ? sample(80) : sample(25, 9);
     const update = detector.update(new Map([['a', s]]), TICK_MS);
     if (i === 0) expect(identities(update)).toEqual(['a']);
     else expect(update?.length ?? 1).toBe(1);
   }
-  // Silence: out after at most 4 ticks.
-  const updates = run(detector, 6, { a: 127 });
+  // Only the room's noise: out within 4 ticks.
+  const updates = run(detector, 6, { a: 80 });
   const out = updates.findIndex((u) => u !== undefined && u.length === 0);
   expect(out).toBeGreaterThanOrEqual(0);
   expect((out + 1) * TICK_MS).toBeLessThanOrEqual(1000);
+  // Speaking again, then muted (every packet at 127, digital silence): out at the first such tick.
+  run(detector, 2, { a: 15 });
+  expect(identities(detector.speakers)).toEqual(['a']);
+  expect(run(detector, 1, { a: 127 })[0]).toEqual([]);
 });
 
 test('a muted or paused publisher (no packets) drops out as soon as its averaged samples hold none', () => {
