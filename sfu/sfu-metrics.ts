@@ -56,6 +56,8 @@ export interface SfuMetrics {
   paddingBytes: Counter;
   /** Transport-wide feedback packets read from subscribers (what their downlink estimates are made of). */
   transportFeedback: Counter;
+  /** Rooms' active-speaker lists that changed (each sent to everyone in the room as `activeSpeakers`). */
+  activeSpeakerUpdates: Counter;
 }
 
 export interface SfuCounts {
@@ -133,6 +135,7 @@ export function createSfuMetrics(registry: Registry, counts: SfuCounts): SfuMetr
     }),
     probes: new Counter({ name: 'tsfu_sfu_probes_total', help: 'Bandwidth probes of subscriber downlinks that ended, by result', labelNames: ['result'], registers: [registry] }),
     transportFeedback: new Counter({ name: 'tsfu_sfu_subscriber_transport_feedback_total', help: 'Transport-wide feedback packets read from subscribers (their downlink estimates are made of them)', registers: [registry] }),
+    activeSpeakerUpdates: new Counter({ name: 'tsfu_sfu_active_speaker_updates_total', help: "Changes of rooms' active-speaker lists (each sent to the whole room)", registers: [registry] }),
     paddingBytes: new Counter({ name: 'tsfu_sfu_padding_bytes_total', help: 'Bytes of padding sent to probe subscriber downlinks', registers: [registry] }),
     pausedDownTracks: new Gauge({ name: 'tsfu_sfu_paused_down_tracks', help: 'Video down tracks paused (hidden by the subscriber, or no room on its link)', registers: [registry] }),
     subscriberDownlinkBps: new Histogram({

@@ -84,3 +84,9 @@ export interface DataRejection {
   code: 'DATA_TOO_LARGE' | 'PERMISSION_DENIED' | 'SCHEMA_VIOLATION' | 'RATE_LIMITED';
   message: string;
 }
+
+/** A participant speaking now (the room's `activeSpeakers`), with its loudness: the amplitude, 0..1 (1 = full scale). */
+export interface ActiveSpeaker {
+  identity: string;
+  level: number;
+}

@@ -218,6 +218,11 @@ export type ServerMessage =
   | { type: 'participantLeft'; identity: string; reason: string }
   | { type: 'trackPublished'; track: TrackInfo }
   | { type: 'trackUnpublished'; trackId: string; participantIdentity: string }
+  /**
+   * Who speaks now, loudest first (this client too), from the audio levels publishers send (RFC 6464); `level` is the
+   * amplitude, 0..1. Sent to everyone when the list changes (at most 4 times a second), and after `joined` when not empty.
+   */
+  | { type: 'activeSpeakers'; speakers: { identity: string; level: number }[] }
   /** `tracks` lists the tracks this offer started publishing, each with its m-line's mid. */
   | { type: 'publishAnswer'; sdp: string; tracks: (TrackInfo & { mid: string })[] }
   /** `tracks` maps each sending m-line's mid to the published track it carries. */

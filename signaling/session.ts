@@ -100,6 +100,7 @@ export class SignalingSession {
       trackPublished: (track) => track.participantIdentity !== this.identity && this.send({ type: 'trackPublished', track }),
       trackUnpublished: (track) =>
         track.participantIdentity !== this.identity && this.send({ type: 'trackUnpublished', trackId: track.trackId, participantIdentity: track.participantIdentity }),
+      activeSpeakers: (speakers) => this.send({ type: 'activeSpeakers', speakers: [...speakers] }),
     };
     this.#participantListeners = {
       subscriberOffer: (offer) => this.send({ type: 'subscriberOffer', sdp: offer.sdp, tracks: offer.tracks }),
@@ -346,6 +347,8 @@ export class SignalingSession {
       ...(this.resumeToken ? { resume: { token: this.resumeToken, graceMs: resumeGraceMs } } : {}),
     });
     if (this.resumeToken) this.#sent = new ResumeLog(RESUME_LOG_FRAMES, RESUME_LOG_CHARS);
+    // Changes alone would leave a late joiner without the speaker of the moment.
+    if (room.activeSpeakers.length > 0) this.send({ type: 'activeSpeakers', speakers: [...room.activeSpeakers] });
     this.#deps.metrics.joinSeconds.observe((performance.now() - startedAt) / 1000);
     this.#deps.logger.info({ roomId: message.room, participantId: claims.identity, ip: this.ip }, 'joined');
   }

@@ -22,6 +22,12 @@ export interface ParticipantSnapshotPort {
   tracks: TrackInfoPort[];
 }
 
+/** A participant speaking now, with its loudness (amplitude, 0..1). */
+export interface ActiveSpeakerPort {
+  identity: string;
+  level: number;
+}
+
 export interface IceCandidatePort {
   candidate: string;
   sdpMid?: string | null;
@@ -70,10 +76,14 @@ export type RoomPortEvents = {
   participantLeft: [string, string];
   trackPublished: [TrackInfoPort];
   trackUnpublished: [TrackInfoPort];
+  /** Who speaks now, loudest first (empty: nobody); only when it changes, at most 4 times a second. */
+  activeSpeakers: [readonly ActiveSpeakerPort[]];
 };
 
 export interface RoomPort extends Emitter<RoomPortEvents> {
   readonly participants: ReadonlyMap<string, unknown>;
+  /** Who speaks now, loudest first. */
+  readonly activeSpeakers: readonly ActiveSpeakerPort[];
   participant(identity: string): ParticipantPort | undefined;
   snapshot(except?: string): ParticipantSnapshotPort[];
   join(options: {

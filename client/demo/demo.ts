@@ -123,6 +123,7 @@ function enterRoom(room: Room): void {
     if (message.topic !== CHAT_TOPIC || message.text === undefined) return;
     chat.append(message.from, room.participants.get(message.from)?.name ?? message.from, message.text, false);
   });
+  room.on('activeSpeakersChanged', (speakers) => tiles.setSpeakers(speakers.map((s) => s.identity)));
   room.on('rtt', (rttMs) => (ui.rtt.textContent = `RTT ${rttMs} ms`));
   room.on('error', (error) => showNotice(`${error.code}: ${error.message}`));
   room.on('disconnected', ({ code, reason }) => {

@@ -1,6 +1,6 @@
 /**
  * The participant tiles: `.tile[data-identity]` with a `video`, an `audio` (remote tiles only) and a
- * `.tile-name` label. Media elements carry `data-track-id` while they show a track.
+ * `.tile-name` label. Media elements carry `data-track-id` while they show a track; a speaker's tile has `.speaking`.
  */
 export class TileGrid {
   constructor(private readonly container: HTMLElement) {}
@@ -49,6 +49,15 @@ export class TileGrid {
     if (element === null || element === undefined) return;
     element.srcObject = null;
     delete element.dataset.trackId;
+  }
+
+  /** Marks the tiles of those speaking (`.speaking`), the loudest also `.dominant`; clears the others. */
+  setSpeakers(identities: readonly string[]): void {
+    for (const tile of this.container.querySelectorAll<HTMLElement>('.tile')) {
+      const rank = identities.indexOf(tile.dataset.identity ?? '');
+      tile.classList.toggle('speaking', rank >= 0);
+      tile.classList.toggle('dominant', rank === 0);
+    }
   }
 
   remove(identity: string): void {

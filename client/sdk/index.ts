@@ -6,6 +6,7 @@ export { AdaptiveVideo, ADAPTIVE_VIDEO_DEBOUNCE_MS, type AdaptiveVideoSettings }
 export type { LocalTrack } from './publisher.js';
 export type { DataMessage, SendDataOptions } from './data-channels.js';
 export type {
+  ActiveSpeaker,
   ConnectionQuality,
   DataEvent,
   DisconnectedEvent,

@@ -1,4 +1,5 @@
 import type { PeerTargetName, TrackSourceName } from '../../signaling/messages.js';
+import type { ActiveSpeaker } from './active-speakers.js';
 import type { ConnectionQuality } from './connection-quality.js';
 import type { DataMessage } from './data-channels.js';
 import type { LocalTrack } from './publisher.js';
@@ -136,6 +137,11 @@ export interface RoomEvents {
    * connections' stats (docs/BANDWIDTH.md, "Connection quality"). Not sent for a participant that leaves.
    */
   connectionQualityChanged: [identity: string, quality: ConnectionQuality];
+  /**
+   * Who speaks now changed: the speakers loudest first (this client too, `isLocal`), empty when nobody speaks. From the
+   * audio levels publishers send; at most 4 times a second (docs/PROTOCOL.md, "Active speakers"). Also `room.activeSpeakers`.
+   */
+  activeSpeakersChanged: [speakers: ActiveSpeaker[]];
 }
 
-export type { ConnectionQuality, LocalTrack };
+export type { ActiveSpeaker, ConnectionQuality, LocalTrack };

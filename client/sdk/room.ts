@@ -1,4 +1,5 @@
 import type { ServerMessage, TrackSourceName } from '../../signaling/messages.js';
+import { ActiveSpeakers, type ActiveSpeaker } from './active-speakers.js';
 import { ConnectionQualitySampler } from './connection-quality-sampler.js';
 import type { SendDataOptions } from './data-channels.js';
 import { TypedEmitter } from './emitter.js';
@@ -72,6 +73,8 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (event === 'participantLeft') this.qualitySampler.forget((args as RoomEvents['participantLeft'])[0].identity);
     this.emit(event, ...args);
   });
+  /** Who speaks, from the server's `activeSpeakers` (active-speakers.ts). */
+  private readonly speakers = new ActiveSpeakers((speakers) => this.emit('activeSpeakersChanged', speakers));
   /** Connection quality per participant, from both connections' stats every 2 s. */
   private qualitySampler!: ConnectionQualitySampler;
   private leaveReason: string | undefined;
@@ -180,6 +183,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.publisher.close();
     this.subscriber.close();
     this.videoObservers.stopAll();
+    this.speakers.clear();
     this.roster.reset([], reason);
   }
 
@@ -300,6 +304,11 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   connectionQuality(identity: string): ConnectionQuality | undefined {
     return this.qualitySampler.quality(identity);
+  }
+
+  /** Who speaks now, loudest first (this client too), as last reported by `activeSpeakersChanged`. */
+  get activeSpeakers(): readonly ActiveSpeaker[] {
+    return this.speakers.list;
   }
 
   /** Tracks this client publishes, by track id. */
@@ -457,6 +466,9 @@ export class Room extends TypedEmitter<RoomEvents> {
       case 'publishLayers':
         this.publisher.setLayersActive(msg.trackId, msg.layers);
         return;
+      case 'activeSpeakers':
+        this.speakers.update(msg.speakers, this.localIdentity, this.participants);
+        return;
       case 'joined':
         return;
       default:
@@ -504,6 +516,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.publishedEntries.clear();
     this.roster.clear();
     this.videoObservers.stopAll();
+    this.speakers.clear();
     this.emit('disconnected', { code, reason });
     this.resolveClosed();
   }

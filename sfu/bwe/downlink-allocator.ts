@@ -44,6 +44,16 @@ export interface DownlinkProber {
   readonly audioBytes: number;
 }
 
+/**
+ * A video track's place in allocation (docs/BANDWIDTH.md, "Allocation"): a screen share first, then the teacher's
+ * tracks (`PublishedTrack.priority` 1: roomAdmin), then the loudest active speaker's camera, then everyone else.
+ */
+export function allocationPriority(track: { readonly source: string; readonly priority: number; readonly activeSpeaker?: boolean }): number {
+  if (track.source === 'screen') return 3;
+  if (track.priority > 0) return 2;
+  return track.activeSpeaker === true ? 1 : 0;
+}
+
 /** What a subscriber asked for one of its video tracks (the `trackSettings` message, adaptive stream). */
 export interface VideoSettings {
   /** False: the subscriber does not show it (hidden, off screen); nothing is sent. */
@@ -180,8 +190,7 @@ export class DownlinkAllocator {
       const floor = layers[lowestReceived({ layerBps })];
       const temporalBps = floor ? Array.from({ length: floor.temporalLayers }, (_, t) => layerBps[floor.index] * floor.temporalShare(t)) : [];
       return {
-        // A screen share first, then the teacher's camera (docs/BANDWIDTH.md, "Allocation").
-        priority: downTrack.track.source === 'screen' ? 2 : downTrack.track.priority,
+        priority: allocationPriority(downTrack.track),
         layerBps,
         wanted: state.settings.enabled ? state.settings.maxLayer : PAUSED,
         allocated: state.allocated,

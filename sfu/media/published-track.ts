@@ -3,6 +3,7 @@ import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RtcpPacke
 import type { DownTrack } from './down-track.js';
 import { InvalidStateError } from '../errors.js';
 import type { ExtensionIdMap } from './header-extensions.js';
+import { AUDIO_LEVEL_URI, audioLevelOf, AudioLevelMeter } from './audio-level.js';
 import { keyframeDetectorFor, type KeyframeDetector } from './keyframe.js';
 import { Arrival } from './rtp/rtp-unwrapper.js';
 import { TrackLayer, type PublisherSenderReport } from './track-layer.js';
@@ -20,7 +21,7 @@ export interface PublishedTrackInit {
   name?: string;
   mid: string;
   publisherIdentity: string;
-  /** Its place in subscribers' bandwidth allocation (allocator.ts): 1 for the teacher's tracks, else 0. Default 0. */
+  /** 1 for the teacher's tracks, else 0 (default): with the source and activeSpeaker, its place in allocation (allocationPriority). */
   priority?: number;
   receiver: RTCRtpReceiver;
   /** The publisher's negotiated codec, if known; the remote track's codec otherwise. */
@@ -59,6 +60,13 @@ export class PublishedTrack {
   readonly publisherIdentity: string;
   readonly priority: number;
   readonly extensions: ExtensionIdMap;
+  /**
+   * An audio track whose publisher sends the audio level (RFC 6464), microphone or unlabelled: what its packets said
+   * since the room's active-speaker observer last read it. Undefined for video, screen-share audio, or without it.
+   */
+  readonly audioLevel: AudioLevelMeter | undefined;
+  /** Set by the room while the publisher is the loudest active speaker: its camera goes first in allocation. */
+  activeSpeaker = false;
   /** Lowest quality first. */
   readonly layers: readonly TrackLayer[];
   readonly #receiver: RTCRtpReceiver;
@@ -77,6 +85,8 @@ export class PublishedTrack {
   #isKeyframe: KeyframeDetector | undefined;
   /** VP8: each packet's temporal layer, so that each layer is priced per frame rate too. */
   #temporalIdOf: ((payload: Uint8Array) => number) | undefined;
+  /** The negotiated id of the audio level extension (0: not read). */
+  readonly #audioLevelId: number;
   #closed = false;
 
   constructor(init: PublishedTrackInit) {
@@ -88,6 +98,9 @@ export class PublishedTrack {
     this.publisherIdentity = init.publisherIdentity;
     this.priority = init.priority ?? 0;
     this.extensions = init.extensions;
+    const levelId = init.kind === 'audio' && init.source !== 'screen_audio' ? extensionId(init.extensions, AUDIO_LEVEL_URI) : 0;
+    this.#audioLevelId = levelId;
+    this.audioLevel = levelId > 0 ? new AudioLevelMeter() : undefined;
     this.#receiver = init.receiver;
     this.#pliMinIntervalMs = init.pliMinIntervalMs;
     this.#metrics = init.metrics;
@@ -226,6 +239,10 @@ export class PublishedTrack {
     layer.cache?.store(packet);
     const keyframe = this.#isKeyframe !== undefined && this.#isKeyframe(packet.payload);
     if (keyframe) layer.lastKeyframeAt = now;
+    if (this.#audioLevelId > 0) {
+      const level = audioLevelOf(header.extensions, this.#audioLevelId);
+      if (level >= 0) this.audioLevel!.observe(level);
+    }
     const sequenceNumber = unwrapper.sequenceNumber;
     const timestamp = unwrapper.timestamp;
     for (const downTrack of this.#downTracks) {
@@ -257,4 +274,9 @@ export class PublishedTrack {
     this.#isKeyframe = keyframeDetectorFor(codec.mimeType);
     this.#temporalIdOf = this.kind === 'video' && codec.mimeType.toLowerCase() === 'video/vp8' ? vp8TemporalId : undefined;
   }
+}
+
+function extensionId(extensions: ExtensionIdMap, uri: string): number {
+  for (const [id, value] of Object.entries(extensions)) if (value === uri) return Number(id);
+  return 0;
 }

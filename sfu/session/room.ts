@@ -4,7 +4,8 @@ import { InvalidStateError } from '../errors.js';
 import { Participant, type ParticipantInit, type TrackSource } from './participant.js';
 import type { PublishedTrack } from '../media/published-track.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
-import type { ParticipantSnapshot, PublishedTrackInfo } from '../sfu-types.js';
+import type { ActiveSpeaker, ParticipantSnapshot, PublishedTrackInfo } from '../sfu-types.js';
+import { ActiveSpeakerObserver } from './active-speaker-observer.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
 export interface RoomEvents extends Record<string, unknown[]> {
@@ -12,6 +13,8 @@ export interface RoomEvents extends Record<string, unknown[]> {
   participantLeft: [string, string];
   trackPublished: [PublishedTrackInfo];
   trackUnpublished: [PublishedTrackInfo];
+  /** Who speaks now, loudest first (empty: nobody); at most 4 times a second, only when it changes. */
+  activeSpeakers: [ActiveSpeaker[]];
   '@close': [];
 }
 
@@ -30,6 +33,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   #closed = false;
 
   readonly #metrics: SfuMetrics;
+  readonly #speakers: ActiveSpeakerObserver;
 
   constructor(id: string, makeInit: (join: JoinOptions) => ParticipantInit, logger: Logger, metrics: SfuMetrics) {
     super();
@@ -37,6 +41,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#makeInit = makeInit;
     this.#logger = logger;
     this.#metrics = metrics;
+    this.#speakers = new ActiveSpeakerObserver((speakers) => this.#onActiveSpeakers(speakers));
   }
 
   get closed(): boolean {
@@ -45,6 +50,16 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   get participants(): ReadonlyMap<string, Participant> {
     return this.#participants;
+  }
+
+  /** Who speaks now, loudest first (empty: nobody). */
+  get activeSpeakers(): readonly ActiveSpeaker[] {
+    return this.#speakers.speakers;
+  }
+
+  /** Whether the room's active-speaker timer runs (it stops once no audio is published and nobody speaks). */
+  get activeSpeakerTimerRunning(): boolean {
+    return this.#speakers.running;
   }
 
   participant(identity: string): Participant | undefined {
@@ -94,11 +109,14 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#closed = true;
     for (const participant of [...this.#participants.values()]) participant.close('room-closed');
     this.#participants.clear();
+    this.#speakers.close();
     this.emit('@close');
     this.removeAllListeners();
   }
 
   #onTrackPublished(publisher: Participant, track: PublishedTrack): void {
+    this.#speakers.add(track);
+    track.activeSpeaker = this.#speakers.dominant === publisher.identity;
     for (const other of this.#participants.values()) {
       if (other !== publisher && other.autoSubscribe) other.subscribe({ track, streamId: publisher.sid });
     }
@@ -106,8 +124,19 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 
   #onTrackUnpublished(track: PublishedTrack): void {
+    this.#speakers.remove(track);
     for (const other of this.#participants.values()) other.unsubscribe(track.id);
     this.emit('trackUnpublished', track.info);
+  }
+
+  /** The loudest speaker's video goes first in subscribers' allocation after screen shares and the teacher (docs/BANDWIDTH.md). */
+  #onActiveSpeakers(speakers: ActiveSpeaker[]): void {
+    const dominant = speakers[0]?.identity;
+    for (const participant of this.#participants.values()) {
+      for (const track of participant.publishedTracks.values()) track.activeSpeaker = participant.identity === dominant;
+    }
+    this.#metrics.activeSpeakerUpdates.inc();
+    this.emit('activeSpeakers', speakers);
   }
 
   #findTrack(trackId: string): TrackSource | undefined {

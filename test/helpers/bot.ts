@@ -97,6 +97,15 @@ export class Bot {
   #holdCandidates = false;
   /** ICE credentials of the last subscriber offer: an offer with others restarts ICE. */
   #offeredIce?: string;
+  /**
+   * The audio level (RFC 6464: 0 loudest .. 127 silence, -dBov) its synthetic Opus packets carry, read as each is
+   * sent (set it to make the bot speak); undefined: no level extension at all.
+   */
+  audioLevel: number | undefined = 127;
+  /** True: its synthetic audio sends no packets at all (a paused sender, `replaceTrack(null)`), until false again. */
+  audioPaused = false;
+  /** Every `activeSpeakers` message received, with when it arrived (performance.now()). */
+  readonly activeSpeakers: { speakers: { identity: string; level: number }[]; at: number }[] = [];
 
   /** PLIs/FIRs the SFU sent to this bot's publisher connection. */
   keyframeRequests = 0;
@@ -191,7 +200,8 @@ export class Bot {
       this.#timers.push(timer);
     }
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
-    if (options.sendMedia !== false) for (const source of sources) this.#startSource(source.track, source.kind, videoKbps, videoCodec, options);
+    const levelId = sources.find((s) => s.kind === 'audio')?.transceiver.headerExtensions.find((e) => e.uri === 'urn:ietf:params:rtp-hdrext:ssrc-audio-level')?.id;
+    if (options.sendMedia !== false) for (const source of sources) this.#startSource(source.track, source.kind, videoKbps, videoCodec, options, levelId);
     return answer.tracks.map((t) => t.trackId);
   }
 
@@ -266,7 +276,7 @@ export class Bot {
     await Promise.all([this.subscriber.close(), this.publisher?.close()]);
   }
 
-  #startSource(track: MediaStreamTrack, kind: 'audio' | 'video', videoKbps: number, codec: 'VP8' | 'H264', options: PublishOptions = {}): void {
+  #startSource(track: MediaStreamTrack, kind: 'audio' | 'video', videoKbps: number, codec: 'VP8' | 'H264', options: PublishOptions = {}, levelId?: number): void {
     const stamp = options.stamp;
     let sequenceNumber = (options.firstSequenceNumber ?? 1000) & 0xffff;
     let timestamp = 5000;
@@ -274,9 +284,14 @@ export class Bot {
     if (kind === 'audio') {
       const payload = Buffer.alloc(80, 0xfc);
       this.#timers.push(setInterval(() => {
+        if (this.audioPaused) return;
         const own = stamp ? Buffer.from(payload) : payload;
         stamp?.('audio', own);
-        track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 111, sequenceNumber, timestamp, marker: true }), own));
+        const header = new RtpHeader({ payloadType: 111, sequenceNumber, timestamp, marker: true });
+        // RFC 6464 §3: V bit (voice activity) over the 7-bit level; werift's sender keeps extensions it does not write.
+        const level = this.audioLevel;
+        if (levelId !== undefined && level !== undefined) header.extensions = [{ id: levelId, payload: Buffer.from([(level < 127 ? 0x80 : 0) | level]) }];
+        track.writeRtp(new RtpPacket(header, own));
         sequenceNumber = (sequenceNumber + 1) & 0xffff;
         timestamp = (timestamp + 960) >>> 0;
       }, 20));
@@ -327,7 +342,9 @@ export class Bot {
 
   async #onSignal(message: { type: string; [k: string]: unknown }): Promise<void> {
     if (this.#closed) return;
-    if (message.type === 'subscriberOffer') {
+    if (message.type === 'activeSpeakers') {
+      this.activeSpeakers.push({ speakers: message.speakers as { identity: string; level: number }[], at: performance.now() });
+    } else if (message.type === 'subscriberOffer') {
       this.offersReceived++;
       const tracks = message.tracks as Record<string, string>;
       this.#midToTrack = { ...this.#midToTrack, ...tracks };

@@ -27,6 +27,10 @@ async function classroomRound(round: number): Promise<void> {
   await bots[1].receivesTracks(2, 10);
   await bots[0].receivesTracks(1, 10);
   await Promise.all(bots.map((b) => b.dataReady()));
+  // The student speaks: the room's active-speaker timer runs (and must go with the room).
+  bots[1].audioLevel = 20;
+  await waitUntil(() => bots[0].activeSpeakers.at(-1)?.speakers[0]?.identity === `s${round}`, 5000, 'the student heard speaking');
+  expect(server.sfu.room('churn').activeSpeakerTimerRunning).toBe(true);
   if (round === 1) during = resources();
   bots[0].sendData('hi');
   await waitUntil(() => bots[1].data.length > 0, 5000, 'data');
@@ -34,7 +38,7 @@ async function classroomRound(round: number): Promise<void> {
   await waitUntil(() => server.sfu.rooms.size === 0 && server.signaling.sessionCount === 0, 10_000, 'room closed');
 }
 
-test('rooms that fill and empty again leave no socket, timer or map entry behind', async () => {
+test('rooms that fill and empty again leave no socket, timer (active-speaker timers included) or map entry behind', async () => {
   await classroomRound(0); // warm-up: lazily created process-wide resources
   await new Promise((r) => setTimeout(r, 500));
   const before = resources();

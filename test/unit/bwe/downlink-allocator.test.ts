@@ -1,5 +1,5 @@
 import { afterEach, expect, test, vi } from 'vitest';
-import { CAPPED_PROBE_CREDIT, DownlinkAllocator, PAUSE_AFTER_MS, PROBE_AFTER_CONGESTION_MS, PROBE_INTERVAL_MIN_MS, PROBE_SETTLE_MS, type DownlinkProber, type VideoTrackState } from '../../../sfu/bwe/downlink-allocator.js';
+import { allocationPriority, CAPPED_PROBE_CREDIT, DownlinkAllocator, PAUSE_AFTER_MS, PROBE_AFTER_CONGESTION_MS, PROBE_INTERVAL_MIN_MS, PROBE_SETTLE_MS, type DownlinkProber, type VideoTrackState } from '../../../sfu/bwe/downlink-allocator.js';
 import { videoSettingsFor } from '../../../sfu/bwe/video-settings.js';
 import type { DownTrack } from '../../../sfu/media/down-track.js';
 import { TrackLayer } from '../../../sfu/media/track-layer.js';
@@ -20,10 +20,10 @@ function layers(now: number): TrackLayer[] {
   });
 }
 
-function downTrack(source: string, now: number, priority = 0) {
+function downTrack(source: string, now: number, priority = 0, activeSpeaker = false) {
   const calls: string[] = [];
   const fake = {
-    track: { kind: 'video', source, priority, layers: layers(now) },
+    track: { kind: 'video', source, priority, activeSpeaker, layers: layers(now) },
     setPaused: (paused: boolean) => calls.push(paused ? 'pause' : 'resume'),
     setMaxLayer: (layer: number) => calls.push(`layer ${layer}`),
   };
@@ -96,6 +96,23 @@ test("the teacher's camera (roomAdmin) goes before a student's: on a short link 
   expect(teacher.calls.at(-1)).toBe('layer 0');
   expect(student.calls.at(-1)).toBe('pause');
   expect(states.length).toBeGreaterThan(0);
+  allocator.close();
+});
+
+test("the active speaker's camera goes after the screen share and the teacher's, before other students'", () => {
+  expect(allocationPriority({ source: 'screen', priority: 0 })).toBeGreaterThan(allocationPriority({ source: 'camera', priority: 1 }));
+  expect(allocationPriority({ source: 'camera', priority: 1 })).toBeGreaterThan(allocationPriority({ source: 'camera', priority: 0, activeSpeaker: true }));
+  expect(allocationPriority({ source: 'camera', priority: 1, activeSpeaker: true })).toBe(allocationPriority({ source: 'camera', priority: 1 }));
+  expect(allocationPriority({ source: 'camera', priority: 0, activeSpeaker: true })).toBeGreaterThan(allocationPriority({ source: 'camera', priority: 0 }));
+  const { now, allocator } = fakeAllocator(false);
+  const student = downTrack('camera', now);
+  const speaker = downTrack('camera', now, 0, true);
+  allocator.add(student.downTrack);
+  allocator.add(speaker.downTrack);
+  // Room for both low layers (150 kbit/s each) and one middle layer (500), not two: the speaker's gets it.
+  allocator.onEstimate(800_000, now);
+  expect(speaker.calls.at(-1)).toBe('layer 1');
+  expect(student.calls.at(-1)).toBe('layer 0');
   allocator.close();
 });
 
