@@ -198,56 +198,48 @@ export class BrowserParticipant {
     });
   }
 
-  /** Candidate types (host, srflx, relay) of the local side of every connection's nominated pair. */
-  selectedLocalCandidateTypes(): Promise<string[]> {
+  /**
+   * The selected candidate pair of every connected peer connection (the transport's `selectedCandidatePairId`: after
+   * an ICE restart the stats also hold the old nominated pair): its local and remote candidates, and whether the
+   * connection is the subscriber one (the server offered it).
+   */
+  selectedPairs(): Promise<{ subscriber: boolean; localType: string; remotePort: number; remoteProtocol: string }[]> {
     return this.page.evaluate(async () => {
-      const types: string[] = [];
+      const pairs: { subscriber: boolean; localType: string; remotePort: number; remoteProtocol: string }[] = [];
       for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
         if (pc.connectionState !== 'connected') continue;
-        const report = await pc.getStats();
-        report.forEach((s: Record<string, unknown>) => {
-          if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-            const local = (report as unknown as Map<string, { candidateType?: string }>).get(String(s.localCandidateId));
-            if (local?.candidateType) types.push(local.candidateType);
-          }
+        const report = (await pc.getStats()) as unknown as Map<string, Record<string, unknown>>;
+        const transport = [...report.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+        const pair = transport && report.get(String(transport.selectedCandidatePairId));
+        if (!pair) continue;
+        const local = report.get(String(pair.localCandidateId));
+        const remote = report.get(String(pair.remoteCandidateId));
+        pairs.push({
+          subscriber: pc.currentRemoteDescription?.type === 'offer',
+          localType: String(local?.candidateType ?? ''),
+          remotePort: Number(remote?.port ?? 0),
+          remoteProtocol: String(remote?.protocol ?? ''),
         });
       }
-      return types;
+      return pairs;
     });
   }
 
-  /** The remote (server) candidate of the nominated pair of every connected peer connection: its port and protocol. */
-  selectedRemoteCandidates(): Promise<{ port: number; protocol: string }[]> {
-    return this.page.evaluate(async () => {
-      const candidates: { port: number; protocol: string }[] = [];
-      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
-        if (pc.connectionState !== 'connected') continue;
-        const report = await pc.getStats();
-        report.forEach((s: Record<string, unknown>) => {
-          if (s.type !== 'candidate-pair' || !s.nominated || s.state !== 'succeeded') return;
-          const remote = (report as unknown as Map<string, { port?: number; protocol?: string }>).get(String(s.remoteCandidateId));
-          candidates.push({ port: Number(remote?.port ?? 0), protocol: String(remote?.protocol ?? '') });
-        });
-      }
-      return candidates;
-    });
+  /** Candidate types (host, srflx, relay) of the local side of every connection's selected pair. */
+  async selectedLocalCandidateTypes(): Promise<string[]> {
+    return (await this.selectedPairs()).map((p) => p.localType);
+  }
+
+  /** The remote (server) candidate of the selected pair of every connected peer connection: its port and protocol. */
+  async selectedRemoteCandidates(): Promise<{ port: number; protocol: string }[]> {
+    return (await this.selectedPairs()).map((p) => ({ port: p.remotePort, protocol: p.remoteProtocol }));
   }
 
   /** The server's UDP port of the subscriber connection (the one the server offered), from its selected pair. */
-  subscriberServerPort(): Promise<number> {
-    return this.page.evaluate(async () => {
-      for (const pc of (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs) {
-        if (pc.connectionState !== 'connected' || pc.currentRemoteDescription?.type !== 'offer') continue;
-        const report = await pc.getStats();
-        let port = 0;
-        report.forEach((s: Record<string, unknown>) => {
-          if (s.type !== 'candidate-pair' || !s.nominated || s.state !== 'succeeded') return;
-          port = Number((report as unknown as Map<string, { port?: number }>).get(String(s.remoteCandidateId))?.port ?? 0);
-        });
-        if (port) return port;
-      }
-      throw new Error('no connected subscriber connection');
-    });
+  async subscriberServerPort(): Promise<number> {
+    const pair = (await this.selectedPairs()).find((p) => p.subscriber);
+    if (!pair) throw new Error('no connected subscriber connection');
+    return pair.remotePort;
   }
 
   /** outbound-rtp of every sending connection: rid → key frames encoded, frames sent and PLIs received so far. */
