@@ -6,6 +6,7 @@ import type { PublishedTrack } from '../media/published-track.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
 import type { ActiveSpeaker, ParticipantSnapshot, PublishedTrackInfo } from '../sfu-types.js';
 import { ActiveSpeakerObserver } from './active-speaker-observer.js';
+import { SpeakerPriority } from './speaker-priority.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
 export interface RoomEvents extends Record<string, unknown[]> {
@@ -25,6 +26,9 @@ export type JoinOptions = Omit<ParticipantInit, 'options' | 'metrics' | 'logger'
  * auto-subscription to everyone else's tracks, finds tracks for explicit subscriptions, and routes data
  * messages. Closes itself when its last participant leaves.
  */
+/** How long someone must be the loudest speaker before their camera gets the speaker's allocation priority. */
+const SPEAKER_PRIORITY_HOLD_MS = 2000;
+
 export class Room extends TypedEmitter<RoomEvents> {
   readonly id: string;
   readonly #participants = new Map<string, Participant>();
@@ -34,6 +38,7 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   readonly #metrics: SfuMetrics;
   readonly #speakers: ActiveSpeakerObserver;
+  readonly #speakerPriority = new SpeakerPriority(SPEAKER_PRIORITY_HOLD_MS, (identity) => this.#giveSpeakerPriority(identity));
 
   constructor(id: string, makeInit: (join: JoinOptions) => ParticipantInit, logger: Logger, metrics: SfuMetrics) {
     super();
@@ -110,13 +115,14 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const participant of [...this.#participants.values()]) participant.close('room-closed');
     this.#participants.clear();
     this.#speakers.close();
+    this.#speakerPriority.close();
     this.emit('@close');
     this.removeAllListeners();
   }
 
   #onTrackPublished(publisher: Participant, track: PublishedTrack): void {
     this.#speakers.add(track);
-    track.activeSpeaker = this.#speakers.dominant === publisher.identity;
+    track.activeSpeaker = this.#speakerPriority.holder === publisher.identity;
     for (const other of this.#participants.values()) {
       if (other !== publisher && other.autoSubscribe) other.subscribe({ track, streamId: publisher.sid });
     }
@@ -129,14 +135,17 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.emit('trackUnpublished', track.info);
   }
 
-  /** The loudest speaker's video goes first in subscribers' allocation after screen shares and the teacher (docs/BANDWIDTH.md). */
   #onActiveSpeakers(speakers: ActiveSpeaker[]): void {
-    const dominant = speakers[0]?.identity;
-    for (const participant of this.#participants.values()) {
-      for (const track of participant.publishedTracks.values()) track.activeSpeaker = participant.identity === dominant;
-    }
+    this.#speakerPriority.dominantChanged(speakers[0]?.identity);
     this.#metrics.activeSpeakerUpdates.inc();
     this.emit('activeSpeakers', speakers);
+  }
+
+  /** The speaker's video goes first in subscribers' allocation after screen shares and the teacher (docs/BANDWIDTH.md). */
+  #giveSpeakerPriority(identity: string | undefined): void {
+    for (const participant of this.#participants.values()) {
+      for (const track of participant.publishedTracks.values()) track.activeSpeaker = participant.identity === identity;
+    }
   }
 
   #findTrack(trackId: string): TrackSource | undefined {
@@ -150,6 +159,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   #onParticipantClosed(participant: Participant, reason: string): void {
     if (this.#participants.get(participant.identity) !== participant) return;
     this.#participants.delete(participant.identity);
+    this.#speakerPriority.left(participant.identity);
     this.#logger.info({ roomId: this.id, participantId: participant.identity, reason }, 'participant left');
     this.emit('participantLeft', participant.identity, reason);
     if (this.#participants.size === 0) this.close();

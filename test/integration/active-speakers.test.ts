@@ -66,7 +66,8 @@ test('everyone hears who speaks, the loudest first; the order follows a switch w
   // The loudest speaker's camera goes first in allocation: its video track is marked, the others' are not.
   const room = server.sfu.room(ROOM);
   const videoOf = (identity: string) => [...room.participant(identity)!.publishedTracks.values()].find((t) => t.kind === 'video')!;
-  expect(videoOf('loud').activeSpeaker).toBe(true);
+  // Once loud has stayed the loudest for the hold time (2 s).
+  await waitUntil(() => videoOf('loud').activeSpeaker === true, 4000, "loud's camera given the speaker's priority");
   expect(videoOf('quiet').activeSpeaker).toBe(false);
 
   // The loud one stops talking (its microphone hears the room's noise, -70 dBov), the quiet one speaks up.
@@ -78,7 +79,9 @@ test('everyone hears who speaks, the loudest first; the order follows a switch w
   reportMeasurement('active_speaker_switch_delay_ms_max', Math.max(...switchDelays));
   expect(Math.max(...switchDelays)).toBeLessThanOrEqual(1500);
   await everyoneSees(bots, (ids) => ids.join() === 'quiet', 'quiet alone');
-  expect(videoOf('quiet').activeSpeaker).toBe(true);
+  // loud keeps the priority until quiet has been the loudest for the hold time.
+  expect(videoOf('loud').activeSpeaker).toBe(true);
+  await waitUntil(() => videoOf('quiet').activeSpeaker === true, 4000, "the priority moved to quiet's camera");
   expect(videoOf('loud').activeSpeaker).toBe(false);
 
   // A late joiner is told who speaks right after `joined`, without waiting for a change.
