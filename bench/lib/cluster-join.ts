@@ -76,7 +76,8 @@ export async function joinLikeSdk(url: string, room: string, token: string, step
 
 /**
  * The SDK's reconnect loop (client/sdk/room.ts): wait reconnectDelayMs(attempt) (250 ms doubling to 2 s, full
- * jitter), then join through the next URL in turn, until joined or `timeoutMs`.
+ * jitter; not after a URL whose socket did not open, until each URL has been tried in a row), then join through the
+ * next URL in turn, until joined or `timeoutMs`.
  */
 export async function rejoinLikeSdk(
   urls: () => readonly string[],
@@ -88,14 +89,17 @@ export async function rejoinLikeSdk(
 ): Promise<{ client: SignalingClient; url: string }> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown;
+  // As the SDK: a URL whose socket did not open is followed by the next one at once, until each has been tried.
+  let unreachableInRow = 0;
   for (let attempt = 0; performance.now() < deadline; attempt++) {
-    await sleep(reconnectDelayMs(attempt));
     const list = urls();
+    if (unreachableInRow === 0 || unreachableInRow % list.length === 0) await sleep(reconnectDelayMs(attempt));
     onTry(performance.now());
     try {
       return await joinLikeSdk(list[attempt % list.length], room, token, steps, Math.max(1000, deadline - performance.now()));
     } catch (error) {
       last = error;
+      unreachableInRow = error instanceof JoinFailed && error.code === 'CONNECTION_REFUSED' ? unreachableInRow + 1 : 0;
       if (error instanceof JoinFailed && !retryJoinAfter(error.code)) break;
     }
   }
