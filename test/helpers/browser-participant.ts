@@ -285,7 +285,13 @@ export class BrowserParticipant {
     return this.page.evaluate(() => (window as unknown as { __room: { leave(): Promise<void> } }).__room.leave());
   }
 
+  /**
+   * Leaves the room (within 3 s), then closes the page. A page closed while joined may drop its socket without a
+   * close frame, and the server then keeps the participant for its resume grace period (20 s).
+   */
   async close(): Promise<void> {
+    const leave = this.page.evaluate(() => (window as unknown as { __room?: { leave(): Promise<void> } }).__room?.leave());
+    await Promise.race([leave.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3000))]);
     await this.page.close().catch(() => undefined);
   }
 }
