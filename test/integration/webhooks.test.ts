@@ -38,7 +38,9 @@ test('a room lifecycle arrives in order, signed, with the room, participant and 
   await until(room, 10, 'the audio track, alice and the room gone');
 
   const events = ofRoom(room).map((d) => d.event);
-  expect(events.map((e) => `${e.event}${e.participant ? ` ${e.participant.identity}` : ''}${e.track ? ` ${e.track.kind}` : ''}`)).toEqual([
+  // On failure, what happened (a participant the SFU closed by itself shows its reason).
+  const story = events.map((e) => `${e.createdAt} ${e.event} ${e.participant?.identity ?? ''} ${e.track?.kind ?? ''} ${e.reason ?? ''}`).join('\n');
+  expect(events.map((e) => `${e.event}${e.participant ? ` ${e.participant.identity}` : ''}${e.track ? ` ${e.track.kind}` : ''}`), story).toEqual([
     'room_started',
     'participant_joined alice ✏️',
     ...[`track_published alice ✏️ ${events[2].track!.kind}`, `track_published alice ✏️ ${events[3].track!.kind}`],
