@@ -109,3 +109,19 @@ test('a receiver that never answers does not slow joins down', async () => {
     expect(closeMs).toBeLessThan(500 + 3000);
   }
 });
+
+test("a node shutting down delivers its rooms' last events before it exits", async () => {
+  const own = await new WebhookReceiver(TEST_SECRET).start();
+  const node = await startTestServer({ webhooks: { urls: [own.url], apiKey: TEST_KID, shutdownTimeoutMs: 2000 } });
+  const bot = await Bot.join(node.signalingUrl, 'last lesson', 'teacher');
+  try {
+    await waitUntil(() => own.delivered.length === 2, 5000, 'room_started and participant_joined');
+    await node.close();
+    expect(own.delivered.map((d) => `${d.event.event} ${d.event.reason ?? ''}`.trim())).toEqual(['room_started', 'participant_joined', expect.stringMatching(/^participant_left /), 'room_finished']);
+    expect(node.webhooks!.queueLength).toBe(0);
+  } finally {
+    await bot.close();
+    await node.close();
+    await own.stop();
+  }
+});
