@@ -85,7 +85,8 @@ export class DeliveryQueue {
 
   async #deliver(delivery: PendingDelivery): Promise<void> {
     const { maxAttempts, backoffInitialMs, backoffMaxMs } = this.#options;
-    const log = { eventId: delivery.id, event: delivery.event, url: this.#url };
+    // The logger carries the URL, without its query or credentials (WebhookSender's child logger).
+    const log = { eventId: delivery.id, event: delivery.event };
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#attempt(delivery);
       if (outcome.kind === 'delivered') {
@@ -156,7 +157,7 @@ export class DeliveryQueue {
     this.#metrics.deliveries.inc({ result: 'dropped' });
     // One warning per run of drops (a receiver down for long drops thousands), the rest at debug.
     const level = this.#droppingSince++ === 0 ? 'warn' : 'debug';
-    this.#logger[level]({ eventId: delivery.id, event: delivery.event, url: this.#url, why, droppedInARow: this.#droppingSince }, 'webhook dropped');
+    this.#logger[level]({ eventId: delivery.id, event: delivery.event, why, droppedInARow: this.#droppingSince }, 'webhook dropped');
   }
 }
 
