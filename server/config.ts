@@ -5,6 +5,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { defaultRedisClusterOptions } from '../cluster/index.js';
 import { defaultSfuOptions } from '../sfu/index.js';
 import { defaultSignalingOptions } from '../signaling/index.js';
+import { defaultWebhookOptions } from '../webhooks/index.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 const Positive = Type.Integer({ minimum: 1 });
@@ -111,6 +112,22 @@ export const ConfigSchema = Type.Object(
       },
       strict,
     ),
+    /** Signed HTTP POSTs of room, participant and track events (docs/WEBHOOKS.md). */
+    webhooks: Type.Object(
+      {
+        /** Receivers (http or https); empty: webhooks off. */
+        urls: Type.Array(Type.String({ minLength: 1 })),
+        /** The auth.keys kid whose secret signs the bodies; required when urls is not empty. */
+        apiKey: Type.String(),
+        timeoutMs: Positive,
+        maxQueue: Positive,
+        maxAttempts: Positive,
+        backoffInitialMs: Positive,
+        backoffMaxMs: Positive,
+        shutdownTimeoutMs: Type.Integer({ minimum: 0 }),
+      },
+      strict,
+    ),
     /** SIGTERM: the node takes no new room and keeps its rooms up to drainMs (0: none), then closes within graceMs. */
     shutdown: Type.Object({ graceMs: Positive, drainMs: Type.Integer({ minimum: 0 }) }, strict),
     log: Type.Object(
@@ -133,6 +150,7 @@ export function defaultConfig(): Config {
     turn: { enabled: true, announcedIp: '', credentialTtlSeconds: 3600, server: { udpPort: 3478, tcpPort: 3478, relayPortRange: [30000, 39999] } },
     iceServers: [],
     cluster: { redisUrl: '', nodeId: '', signalingUrl: '', maxParticipants: 0, ...defaultRedisClusterOptions },
+    webhooks: { ...defaultWebhookOptions, urls: [] },
     shutdown: { graceMs: 10_000, drainMs: 0 },
     log: { level: 'info' },
   };
@@ -166,6 +184,8 @@ export const ENV_KEYS: Record<string, string> = {
   TSFU_NODE_ID: 'cluster.nodeId',
   TSFU_SIGNALING_URL: 'cluster.signalingUrl',
   TSFU_MAX_PARTICIPANTS: 'cluster.maxParticipants',
+  TSFU_WEBHOOK_URLS: 'webhooks.urls',
+  TSFU_WEBHOOK_API_KEY: 'webhooks.apiKey',
   TSFU_TURN_ENABLED: 'turn.enabled',
   TSFU_TURN_ANNOUNCED_IP: 'turn.announcedIp',
   TSFU_TURN_AUTH_SECRET: 'turn.server.authSecret',
@@ -210,6 +230,7 @@ function parseEnvValue(name: string, raw: string): unknown {
     }
     return keys;
   }
+  if (name === 'TSFU_WEBHOOK_URLS') return raw.split(',').map((url) => url.trim()).filter(Boolean);
   if (raw === 'true' || raw === 'false') return raw === 'true';
   return /^-?\d+$/.test(raw) ? Number(raw) : raw;
 }
@@ -268,7 +289,29 @@ export function validateConfig(value: unknown): Config {
     throw new ConfigError('cluster.redisUrl is set but auth.keys is empty: every node of a cluster must verify the same tokens, so configure auth.keys (TSFU_AUTH_KEYS=kid:secret) on each');
   }
   assertDevelopmentModeAllowed(config);
+  assertWebhooksValid(config);
   return config;
+}
+
+/** Webhook URLs must be http(s), and the key that signs them one of auth.keys (a receiver must be able to verify). */
+export function assertWebhooksValid(config: Config): void {
+  const { urls, apiKey, backoffInitialMs, backoffMaxMs } = config.webhooks;
+  if (urls.length === 0) return;
+  for (const url of urls) {
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      throw new ConfigError(`webhooks.urls: "${url}" is not a URL`);
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') throw new ConfigError(`webhooks.urls: "${url}" must be http: or https:`);
+  }
+  if (!apiKey) throw new ConfigError('webhooks.urls is set but webhooks.apiKey is empty: name the auth.keys kid whose secret signs the webhooks (TSFU_WEBHOOK_API_KEY)');
+  if (!Object.hasOwn(config.auth.keys, apiKey)) {
+    const known = Object.keys(config.auth.keys);
+    throw new ConfigError(`webhooks.apiKey "${apiKey}" is not a kid of auth.keys (${known.length ? `known: ${known.join(', ')}` : 'none configured: development mode has no key a receiver could verify with'})`);
+  }
+  if (backoffMaxMs < backoffInitialMs) throw new ConfigError('webhooks.backoffMaxMs must be at least webhooks.backoffInitialMs');
 }
 
 /** Development mode: no keys configured. */

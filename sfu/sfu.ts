@@ -26,7 +26,11 @@ export interface SfuDump {
 }
 
 /** What the SFU tells the server about its rooms. */
-class SfuObserver extends TypedEmitter<{ roomClosed: [roomId: string] }> {
+class SfuObserver extends TypedEmitter<{ roomCreated: [room: Room]; roomClosed: [roomId: string] }> {
+  roomCreated(room: Room): void {
+    this.emit('roomCreated', room);
+  }
+
   roomClosed(roomId: string): void {
     this.emit('roomClosed', roomId);
   }
@@ -36,7 +40,7 @@ class SfuObserver extends TypedEmitter<{ roomClosed: [roomId: string] }> {
 export class Sfu {
   readonly options: SfuOptions;
   readonly metrics: SfuMetrics;
-  /** For the server (mediasoup's `observer`): a room closed, its last participant gone (or the SFU closing). */
+  /** For the server (mediasoup's `observer`): a room created (before its first join), a room closed (its last participant gone, or the SFU closing). */
   readonly observer = new SfuObserver();
   readonly #rooms = new Map<string, Room>();
   readonly #logger: Logger;
@@ -94,6 +98,7 @@ export class Sfu {
       });
       this.#rooms.set(roomId, created);
       this.#logger.info({ roomId }, 'room created');
+      this.observer.roomCreated(created);
       room = created;
     }
     return room;
