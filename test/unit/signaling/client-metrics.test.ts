@@ -15,7 +15,9 @@ const report = (fields: object) => parseClientMessage(JSON.stringify({ type: 'cl
 
 async function sample(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
   const metric = await (registry.getSingleMetric(name) ?? registry.getSingleMetric(name.replace(/_(count|sum)$/, '')))!.get();
-  const found = metric.values.find((v) => (v.metricName ?? metric.name) === name && Object.entries(labels).every(([k, value]) => v.labels[k] === value));
+  // Histograms name each value (`_count`, `_sum`, `_bucket`); counters and gauges do not.
+  const values = metric.values as { value: number; labels: Record<string, string | number>; metricName?: string }[];
+  const found = values.find((v) => (v.metricName ?? metric.name) === name && Object.entries(labels).every(([k, value]) => v.labels[k] === value));
   return found?.value;
 }
 
