@@ -34,18 +34,15 @@ export class ConnectTimings {
 
 /** The local candidate type of the selected candidate pair (the transport's, else the nominated succeeded pair). */
 export async function selectedCandidateType(pc: RTCPeerConnection): Promise<CandidateType | undefined> {
-  const stats = await pc.getStats();
-  let pairId: string | undefined;
-  stats.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
-    if (s.type === 'transport' && s.selectedCandidatePairId) pairId ??= s.selectedCandidatePairId;
-  });
-  if (pairId === undefined) {
-    stats.forEach((s: { type: string; id: string; nominated?: boolean; state?: string }) => {
-      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pairId ??= s.id;
-    });
-  }
-  const pair = pairId === undefined ? undefined : (stats.get(pairId) as { localCandidateId?: string } | undefined);
-  const local = pair?.localCandidateId === undefined ? undefined : (stats.get(pair.localCandidateId) as { candidateType?: string } | undefined);
+  type Stat = { id: string; type: string; selectedCandidatePairId?: string; nominated?: boolean; state?: string; localCandidateId?: string; candidateType?: string };
+  const byId = new Map<string, Stat>();
+  (await pc.getStats()).forEach((s: Stat) => byId.set(s.id, s));
+  const stats = [...byId.values()];
+  // After an ICE restart the old nominated pair is still listed: the transport names the one in use.
+  const pairId =
+    stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId)?.selectedCandidatePairId ??
+    stats.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded')?.id;
+  const local = byId.get(byId.get(pairId ?? '')?.localCandidateId ?? '');
   return local?.candidateType !== undefined && CANDIDATE_TYPES.has(local.candidateType) ? (local.candidateType as CandidateType) : undefined;
 }
 
