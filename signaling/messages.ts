@@ -146,6 +146,30 @@ export const ResumeRequest = Type.Object(
   { additionalProperties: false },
 );
 
+/** A connect time in ms as a client measured it; over 10 minutes is no connect time (a suspended laptop) and is refused. */
+const ClientMeasuredMs = Type.Number({ minimum: 0, maximum: 600_000 });
+/** RTCIceCandidate.type (RFC 8445 §5.1.1): relay means through TURN. */
+const CandidateType = Type.Union([Type.Literal('host'), Type.Literal('srflx'), Type.Literal('prflx'), Type.Literal('relay')]);
+const PerPeer = <T extends TSchema>(value: T) =>
+  Type.Object({ publisher: Type.Optional(value), subscriber: Type.Optional(value) }, { additionalProperties: false });
+
+/**
+ * Connect times the client measured (docs/PROTOCOL.md, "Client metrics"), each sent once it is known: the server
+ * counts each field at most once per session and ignores repeats.
+ */
+export const ClientMetricsReport = Type.Object(
+  {
+    type: Type.Literal('clientMetrics'),
+    /** From `new WebSocket()` to its `open` event. */
+    wsConnectMs: Type.Optional(ClientMeasuredMs),
+    /** From the peer connection's first negotiation to `connectionState` "connected". */
+    iceConnectMs: Type.Optional(PerPeer(ClientMeasuredMs)),
+    /** The local candidate type of the selected candidate pair once connected. */
+    selectedCandidateType: Type.Optional(PerPeer(CandidateType)),
+  },
+  { additionalProperties: false },
+);
+
 /** Every message a client may send, keyed by `type`. */
 export const clientMessageSchemas = {
   join: JoinRequest,
@@ -160,6 +184,7 @@ export const clientMessageSchemas = {
   leave: LeaveRequest,
   ping: PingRequest,
   resume: ResumeRequest,
+  clientMetrics: ClientMetricsReport,
 } satisfies Record<string, TSchema>;
 
 export type ClientMessageType = keyof typeof clientMessageSchemas;

@@ -4,6 +4,8 @@ import type { WebSocket, RawData } from 'ws';
 import { CloseCode, ErrorCode, SignalingError } from './errors.js';
 import { parseClientMessage } from './message-parser.js';
 import { PROTOCOL_VERSION, type ClientMessage, type ClientMessageOf, type IceServerInfo, type ServerMessage } from './messages.js';
+import { ClientMetricsRecorder } from './client-metrics.js';
+import { PhaseTimer } from './phase-timer.js';
 import type { SignalingMetrics } from './signaling-metrics.js';
 import type { SignalingOptions } from './signaling-options.js';
 import { ResumeLog } from './resume-log.js';
@@ -79,6 +81,10 @@ export class SignalingSession {
   readonly #deps: SessionDeps;
   readonly #bucket: TokenBucket;
   #joinTimer: NodeJS.Timeout;
+  /** The join being handled (or the last one), for the log line of its outcome. */
+  #joinPhases?: PhaseTimer;
+  #joinRoomId?: string;
+  readonly #clientMetrics: ClientMetricsRecorder;
   readonly #roomListeners: { [K in keyof RoomPortEvents]: (...args: RoomPortEvents[K]) => void };
   readonly #participantListeners: { [K in keyof ParticipantPortEvents]: (...args: ParticipantPortEvents[K]) => void };
   readonly #socketListeners = {
@@ -94,6 +100,7 @@ export class SignalingSession {
     this.#deps = deps;
     this.#bucket = new TokenBucket(deps.options.messagesPerSecond, deps.options.messageBurst, performance.now());
     this.#joinTimer = this.#armJoinTimer();
+    this.#clientMetrics = new ClientMetricsRecorder(deps.metrics);
     this.#roomListeners = {
       participantJoined: (p) => p.identity !== this.identity && this.send({ type: 'participantJoined', participant: p }),
       participantLeft: (identity, reason) => identity !== this.identity && this.send({ type: 'participantLeft', identity, reason }),
@@ -266,8 +273,16 @@ export class SignalingSession {
     const participant = this.#participant;
     switch (message.type) {
       case 'publishOffer': {
+        const startedAt = performance.now();
         const answer = await participant.publish(message.sdp, message.tracks);
         this.send({ type: 'publishAnswer', sdp: answer.sdp, tracks: answer.tracks });
+        const negotiationMs = Math.round((performance.now() - startedAt) * 10) / 10;
+        this.#deps.logger.info({ roomId: this.roomId, participantId: this.identity, tracks: answer.tracks.map((t) => `${t.kind}:${t.source}`), negotiationMs }, 'publish negotiated');
+        return;
+      }
+      case 'clientMetrics': {
+        const counted = this.#clientMetrics.record(message);
+        if (counted) this.#deps.logger.info({ roomId: this.roomId, participantId: this.identity, ...counted }, 'client connect times');
         return;
       }
       case 'subscriberAnswer':
@@ -296,20 +311,24 @@ export class SignalingSession {
     if (this.#state !== 'awaiting-join') throw new SignalingError(ErrorCode.ALREADY_JOINED, 'this connection has already joined');
     this.#state = 'joining';
     clearTimeout(this.#joinTimer);
-    const startedAt = performance.now();
+    const phases = (this.#joinPhases = new PhaseTimer());
+    this.#joinRoomId = message.room;
     const { options, sfu, tokens } = this.#deps;
     if (message.protocolVersion !== undefined && message.protocolVersion > PROTOCOL_VERSION) {
       throw new SignalingError(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, `server speaks protocol ${PROTOCOL_VERSION}`, CloseCode.POLICY_VIOLATION);
     }
     const claims = await tokens.verify(message.token);
+    phases.mark('token');
     if (this.#state !== 'joining') return; // the socket closed while the token was being checked
     if (claims.room !== message.room) {
       throw new SignalingError(ErrorCode.WRONG_ROOM, `token is for room "${claims.room}", not "${message.room}"`, CloseCode.WRONG_ROOM);
     }
     const location = await this.#deps.rooms.locate(message.room);
+    phases.mark('locate');
     if (this.#state !== 'joining') return; // the socket closed meanwhile
     if (location.kind === 'elsewhere') {
       this.#deps.metrics.redirects.inc();
+      this.#deps.logger.info({ roomId: message.room, participantId: claims.identity, ip: this.ip, nodeId: location.nodeId, ...phases.phases, totalMs: phases.totalMs }, 'join redirected');
       this.close(CloseCode.REDIRECT, `room is on node ${location.nodeId}`, 'redirect', { type: 'redirect', signalingUrl: location.signalingUrl, nodeId: location.nodeId });
       return;
     }
@@ -349,8 +368,10 @@ export class SignalingSession {
     if (this.resumeToken) this.#sent = new ResumeLog(RESUME_LOG_FRAMES, RESUME_LOG_CHARS);
     // Changes alone would leave a late joiner without the speaker of the moment.
     if (room.activeSpeakers.length > 0) this.send({ type: 'activeSpeakers', speakers: [...room.activeSpeakers] });
-    this.#deps.metrics.joinSeconds.observe((performance.now() - startedAt) / 1000);
-    this.#deps.logger.info({ roomId: message.room, participantId: claims.identity, ip: this.ip }, 'joined');
+    phases.mark('roomJoin');
+    const totalMs = phases.totalMs;
+    this.#deps.metrics.joinSeconds.observe(totalMs / 1000);
+    this.#deps.logger.info({ roomId: message.room, participantId: claims.identity, ip: this.ip, ...phases.phases, totalMs }, 'joined');
   }
 
   /** Hands this (new, not joined) socket to the session named by the token, which replays what it sent meanwhile. */
@@ -440,7 +461,15 @@ export class SignalingSession {
 
   #sendError(code: ErrorCode, message: string, requestType?: string): void {
     this.#deps.metrics.errorsSent.inc({ code });
+    if (requestType === 'join' || code === ErrorCode.JOIN_TIMEOUT) this.#joinFailed(code, message);
     this.send({ type: 'error', code, message, ...(requestType ? { requestType } : {}) });
+  }
+
+  /** One line per refused join, with how far it got and how long each phase took (PhaseTimer). */
+  #joinFailed(code: ErrorCode, message: string): void {
+    this.#deps.metrics.joinFailures.inc({ reason: code });
+    const phases = this.#joinPhases;
+    this.#deps.logger.info({ reason: code, message, ip: this.ip, roomId: this.#joinRoomId, ...phases?.phases, totalMs: phases?.totalMs }, 'join refused');
   }
 
   #onPong(): void {

@@ -9,7 +9,14 @@ export interface SignalingMetrics {
   joinSeconds: Histogram;
   redirects: Counter;
   resumes: Counter<'outcome'>;
+  joinFailures: Counter<'reason'>;
+  clientWebsocketConnectSeconds: Histogram;
+  clientIceConnectSeconds: Histogram<'peer'>;
+  clientConnections: Counter<'peer' | 'candidate_type'>;
 }
+
+/** Connect times as clients measure them (clientMetrics): a WebSocket or ICE connect of seconds is what operators look for. */
+const CLIENT_CONNECT_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 
 export function createSignalingMetrics(registry: Registry, openConnections: () => number, detachedSessions: () => number): SignalingMetrics {
   new Gauge({
@@ -55,6 +62,31 @@ export function createSignalingMetrics(registry: Registry, openConnections: () =
       name: 'tsfu_signaling_resumes_total',
       help: 'Sessions whose socket dropped, by outcome: resumed on a new socket, failed (a resume the server could not honour), expired (grace period over)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    joinFailures: new Counter({
+      name: 'tsfu_signaling_join_failures_total',
+      help: 'Join requests refused, by reason (the error code sent: TOKEN_EXPIRED, ROOM_FULL, ROOM_UNAVAILABLE, ...; JOIN_TIMEOUT when no join came)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    clientWebsocketConnectSeconds: new Histogram({
+      name: 'tsfu_client_websocket_connect_seconds',
+      help: 'Time the client waited for its signaling WebSocket to open, as it reports (clientMetrics)',
+      buckets: CLIENT_CONNECT_BUCKETS,
+      registers: [registry],
+    }),
+    clientIceConnectSeconds: new Histogram({
+      name: 'tsfu_client_ice_connect_seconds',
+      help: "Time from a peer connection's first negotiation to connected, as the client reports (clientMetrics), by peer connection",
+      labelNames: ['peer'],
+      buckets: CLIENT_CONNECT_BUCKETS,
+      registers: [registry],
+    }),
+    clientConnections: new Counter({
+      name: 'tsfu_client_connections_total',
+      help: "Client peer connections that connected, by peer and the type of the selected pair's local candidate (relay: through TURN)",
+      labelNames: ['peer', 'candidate_type'],
       registers: [registry],
     }),
   };

@@ -19,9 +19,12 @@ export interface TurnMetrics {
   remove(): void;
 }
 
-/** `totals()` sums the counters of every relay thread (shard-counters.ts layout). */
-export function createTurnMetrics(registry: Registry, totals: () => Float64Array): TurnMetrics {
+/** `totals()` sums the counters of every relay thread (shard-counters.ts layout); `maxAllocationsTotal` is the quota. */
+export function createTurnMetrics(registry: Registry, totals: () => Float64Array, maxAllocationsTotal: number): TurnMetrics {
   const registers = [registry];
+  // Beside the active count, so an alert can compare the two (allocations near the quota).
+  const limit = new Gauge({ name: 'tsfu_turn_allocations_limit', help: 'TURN allocations the server may hold at once (turn.server.maxAllocationsTotal)', registers });
+  limit.set(maxAllocationsTotal);
   const active = new Gauge({
     name: 'tsfu_turn_active_allocations',
     help: 'TURN allocations currently held',
@@ -53,6 +56,7 @@ export function createTurnMetrics(registry: Registry, totals: () => Float64Array
       },
     });
   const all = [
+    limit,
     active,
     counter('tsfu_turn_allocations_created_total', 'TURN allocations created', ALLOCATIONS_CREATED),
     labelled('tsfu_turn_allocations_refused_total', 'TURN Allocate requests refused, by reason (user-quota, total-quota, port-exhausted)', 'reason', REFUSED),

@@ -73,7 +73,7 @@ export async function startTurnServer(config: TurnConfig, deps: TurnServerDeps):
   const main = new RelayShard({ config, memory, shard: 0, shards, log, clock: deps.clock ?? { now: Date.now } });
   const ports = new PortPool(config.relayPortRange[0], config.relayPortRange[1], Math.random, memory.ports);
   const totals = (): Float64Array => sumRows(memory.counters);
-  const metrics = createTurnMetrics(deps.registry, totals);
+  const metrics = createTurnMetrics(deps.registry, totals, config.maxAllocationsTotal);
   const perShard = (read: (row: Float64Array) => number): number[] => Array.from({ length: shards }, (_, i) => read(shardRow(memory.counters, i)));
 
   let udp: dgram.Socket | null = null;

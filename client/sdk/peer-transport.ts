@@ -11,6 +11,8 @@ export interface PeerTransportHooks {
   iceRestarting?(target: PeerTargetName, reason: IceTroubleReason): void;
   /** Connected again after ICE restarts. */
   iceRestarted?(target: PeerTargetName, outageMs: number, restarts: number): void;
+  /** Connected for the first time, `ms` after the first negotiation began (connect-timings.ts). */
+  iceConnected?(target: PeerTargetName, pc: RTCPeerConnection, ms: number): void;
   /** ICE restarts did not bring the connection back in time: only a new join can. */
   connectionFailed?(target: PeerTargetName): void;
   /** How long the connection waits before restarting, and restarts before giving up. */
@@ -28,6 +30,9 @@ export class PeerTransport {
   private readonly pendingCandidates: RTCIceCandidateInit[] = [];
   private readonly recovery: IceRecovery;
   private closed = false;
+  /** When the first negotiation began: the ICE connect time reported once connected counts from it. */
+  private firstNegotiationAt: number | undefined;
+  private connectedOnce = false;
 
   constructor(
     readonly target: PeerTargetName,
@@ -46,7 +51,12 @@ export class PeerTransport {
       hooks.iceRecoveryTiming ?? DEFAULT_ICE_RECOVERY_TIMING,
     );
     this.pc.onconnectionstatechange = () => {
-      if (!this.closed) this.recovery.update(this.pc.connectionState);
+      if (this.closed) return;
+      if (this.pc.connectionState === 'connected' && !this.connectedOnce && this.firstNegotiationAt !== undefined) {
+        this.connectedOnce = true;
+        this.hooks.iceConnected?.(this.target, this.pc, performance.now() - this.firstNegotiationAt);
+      }
+      this.recovery.update(this.pc.connectionState);
     };
     this.pc.onicecandidate = (event) => {
       // null = gathering finished, '' = end of candidates for a generation: nothing to trickle.
@@ -63,6 +73,7 @@ export class PeerTransport {
 
   /** Runs one offer/answer round after the previous one has finished. */
   negotiate<T>(task: () => Promise<T>): Promise<T> {
+    this.firstNegotiationAt ??= performance.now();
     return this.queue.run(task);
   }
 

@@ -1,6 +1,7 @@
 import type { ServerMessage, TrackSourceName } from '../../signaling/messages.js';
 import { ActiveSpeakers, type ActiveSpeaker } from './active-speakers.js';
 import { ConnectionQualitySampler } from './connection-quality-sampler.js';
+import { ConnectTimings } from './connect-timings.js';
 import type { SendDataOptions } from './data-channels.js';
 import { TypedEmitter } from './emitter.js';
 import { VideoObservers } from './video-observers.js';
@@ -132,12 +133,15 @@ export class Room extends TypedEmitter<RoomEvents> {
         options.rtcConfig?.iceServers ??
         joined.iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })),
     };
+    const timings = new ConnectTimings((report) => this.signal === signal && this.state === 'connected' && signal.send(report));
+    timings.websocketOpened(socket.openMs);
     const transportHooks: PeerTransportHooks = {
       localCandidate: (target, candidate) => signal.send({ type: 'trickle', target, candidate }),
       candidateFailed: (target, err) =>
         this.reportError(ClientErrorCode.ICE_CANDIDATE_FAILED, `${target}: ${describe(err)}`, 'trickle'),
       iceRestarting: (target, reason) => this.emit('iceRestarting', { peer: target, reason }),
       iceRestarted: (target, outageMs, restarts) => this.emit('iceRestarted', { peer: target, outageMs: Math.round(outageMs), restarts }),
+      iceConnected: (target, pc, ms) => void timings.iceConnected(target, pc, ms),
       // ICE restarts did not bring the connection back (ice-recovery.ts): join again.
       connectionFailed: (target) => {
         if (this.signal === signal) void this.reconnect(0, `${target}-connection-failed`);

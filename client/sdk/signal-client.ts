@@ -15,7 +15,11 @@ export class SignalClient {
   handlers: SignalClientHandlers | undefined;
   private closed = false;
 
-  private constructor(private readonly ws: WebSocket) {
+  private constructor(
+    private readonly ws: WebSocket,
+    /** How long the socket took to open, in ms (reported in `clientMetrics`). */
+    readonly openMs: number,
+  ) {
     ws.onmessage = (event: MessageEvent) => this.receive(event.data);
     ws.onclose = (event: CloseEvent) => {
       this.closed = true;
@@ -26,6 +30,7 @@ export class SignalClient {
   /** Opens the socket; rejects if it fails to open within `timeoutMs`. */
   static open(url: string, timeoutMs: number): Promise<SignalClient> {
     return new Promise((resolve, reject) => {
+      const startedAt = performance.now();
       const ws = new WebSocket(url);
       const timer = setTimeout(() => {
         ws.close();
@@ -33,7 +38,7 @@ export class SignalClient {
       }, timeoutMs);
       ws.onopen = () => {
         clearTimeout(timer);
-        resolve(new SignalClient(ws));
+        resolve(new SignalClient(ws, performance.now() - startedAt));
       };
       ws.onclose = (event) => {
         clearTimeout(timer);

@@ -160,7 +160,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     if (this.#participants.get(participant.identity) !== participant) return;
     this.#participants.delete(participant.identity);
     this.#speakerPriority.left(participant.identity);
-    this.#logger.info({ roomId: this.id, participantId: participant.identity, reason }, 'participant left');
+    this.#logger.info({ roomId: this.id, participantId: participant.identity, reason, sessionMs: Date.now() - participant.joinedAt }, 'participant left');
     this.emit('participantLeft', participant.identity, reason);
     if (this.#participants.size === 0) this.close();
   }

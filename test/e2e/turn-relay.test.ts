@@ -4,6 +4,7 @@ import { defaultConfig } from '../../server/config.js';
 import type { LaunchedChromium } from '../helpers/chromium.js';
 import { useBrowserSuite } from '../helpers/browser-suite.js';
 import { BrowserParticipant, eventually } from '../helpers/browser-participant.js';
+import { metricTotal } from '../helpers/server.js';
 
 let server: RunningServer;
 let browser: LaunchedChromium;
@@ -39,6 +40,10 @@ test('browsers restricted to relay candidates reach the SFU through our TURN ser
     expect(types.length).toBeGreaterThan(0);
     expect(new Set(types)).toEqual(new Set(['relay']));
   }
+  // The browsers told the server so (clientMetrics): the dashboard's TURN share counts these.
+  const relayed = await eventually(() => metricTotal(server, 'tsfu_client_connections_total', 'candidate_type="relay"'), (n) => n >= 3, 10_000, 'relayed connections reported');
+  expect(relayed).toBe(3); // the publisher's two connections and the viewer's subscriber
+  expect(await metricTotal(server, 'tsfu_client_connections_total', 'candidate_type="host"')).toBe(0);
   const stats = server.turn!.server.stats();
   expect(stats.allocations).toBeGreaterThanOrEqual(3); // publisher: 2 connections, viewer: 1 at least
   expect(stats.packetsToPeer).toBeGreaterThan(100);

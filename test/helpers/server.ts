@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { defaultConfig, validateConfig, type Config, type DeepPartial } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/app.js';
 
@@ -6,8 +6,11 @@ import { TEST_KID, TEST_SECRET } from './test-key.js';
 
 export { TEST_KID, TEST_SECRET };
 
-/** A real server on 127.0.0.1, HTTP on a port the OS picks, with a known key and fast heartbeats. */
-export async function startTestServer(overrides: DeepPartial<Config> = {}): Promise<RunningServer> {
+/**
+ * A real server on 127.0.0.1, HTTP on a port the OS picks, with a known key and fast heartbeats; `logger` replaces
+ * the test logger (a test that reads the log lines).
+ */
+export async function startTestServer(overrides: DeepPartial<Config> = {}, logger?: Logger): Promise<RunningServer> {
   const base = defaultConfig();
   const config: Config = {
     ...base,
@@ -23,7 +26,7 @@ export async function startTestServer(overrides: DeepPartial<Config> = {}): Prom
       typeof current === 'object' && current !== null && !Array.isArray(current) ? { ...current, ...(values as object) } : values;
   }
   const valid = validateConfig(config);
-  return startServer(valid, { logger: pino({ level: valid.log.level }) });
+  return startServer(valid, { logger: logger ?? pino({ level: valid.log.level }) });
 }
 
 /** The sum of every sample of a metric (all label sets, or those whose labels include `labels`, e.g. 'reason="bandwidth"') in the server's registry. */
