@@ -10,25 +10,6 @@
  *
  * The tests' own assertions still apply: a scenario that misses its target fails the run (exit code 1).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runMeasuredTests } from './lib/measured-tests.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tsfu-cluster-browser-'));
-const report = join(dir, 'report.txt');
-const run = spawnSync('bash', ['scripts/in-netns.sh', 'npx', 'vitest', 'run', 'test/e2e/session-resume.test.ts', 'test/e2e/ice-restart.test.ts'], {
-  // vitest's own output goes to stderr: stdout carries only the measurements.
-  stdio: ['ignore', 2, 2],
-  env: { ...process.env, TSFU_BENCH_REPORT: report },
-});
-let lines = '';
-try {
-  lines = readFileSync(report, 'utf8');
-} catch {
-  // No scenario got as far as a measurement.
-}
-rmSync(dir, { recursive: true, force: true });
-process.stdout.write(lines);
-console.log(`browser_scenarios_passed: ${run.status === 0 ? 'all' : 'no (see the vitest output above)'}`);
-process.exit(run.status ?? 1);
+runMeasuredTests(['test/e2e/session-resume.test.ts', 'test/e2e/ice-restart.test.ts'], 'browser_scenarios_passed');
