@@ -10,7 +10,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import { DropReason, Forwarder, type ForwardResult } from './forwarder.js';
-import { buildExtensionRemap, type ExtensionIdMap } from './header-extensions.js';
+import { buildExtensionRemap, extensionIdOf, type ExtensionIdMap } from './header-extensions.js';
 import type { PublishedTrack } from './published-track.js';
 import type { TrackLayer } from './track-layer.js';
 import { NO_TEMPORAL_LIMIT, Vp8Munger, Vp8Verdict } from '../simulcast/vp8-munger.js';
@@ -203,8 +203,7 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     this.#stats.clockRate = primary?.clockRate ?? (this.#kind === 'audio' ? 48000 : 90000);
     this.#rtxPayloadType = rtx && this.line.rtxSsrc !== undefined && payloadTypes.includes(rtx.payloadType) ? rtx.payloadType : -1;
     this.#extensionTable = buildExtensionRemap(this.track.extensions, subscriberExtensions);
-    const idOf = (uri: string) => Number(Object.entries(subscriberExtensions).find(([, u]) => u === uri)?.[0] ?? 0);
-    this.#ids = { mid: idOf(URI_MID), twcc: idOf(URI_TWCC) };
+    this.#ids = { mid: extensionIdOf(subscriberExtensions, URI_MID), twcc: extensionIdOf(subscriberExtensions, URI_TWCC) };
     this.#midBytes = serializeSdesMid(this.line.mid);
     if (!this.#reports && !this.#closed) this.#reports = SenderReportTimer.register(this.line.dtlsTransport, this);
   }

@@ -4,6 +4,12 @@
  */
 export type ExtensionIdMap = Record<number, string>;
 
+/** The id negotiated for extension `uri` (RFC 8285 §5), 0 when it was not negotiated. */
+export function extensionIdOf(extensions: ExtensionIdMap, uri: string): number {
+  for (const [id, value] of Object.entries(extensions)) if (value === uri) return Number(id);
+  return 0;
+}
+
 /** Extensions whose value is meaningful end to end; the SFU writes mid, transport-cc and abs-send-time itself. */
 export const FORWARDED_EXTENSION_URIS: ReadonlySet<string> = new Set([
   'urn:ietf:params:rtp-hdrext:ssrc-audio-level',

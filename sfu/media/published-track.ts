@@ -2,7 +2,7 @@ import type { Counter } from 'prom-client';
 import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpReceiver, RtcpPacket, RtcpSrPacket, RtpPacket } from 'werift';
 import type { DownTrack } from './down-track.js';
 import { InvalidStateError } from '../errors.js';
-import type { ExtensionIdMap } from './header-extensions.js';
+import { extensionIdOf, type ExtensionIdMap } from './header-extensions.js';
 import { AUDIO_LEVEL_URI, audioLevelOf, AudioLevelMeter } from './audio-level.js';
 import { keyframeDetectorFor, type KeyframeDetector } from './keyframe.js';
 import { Arrival } from './rtp/rtp-unwrapper.js';
@@ -98,7 +98,7 @@ export class PublishedTrack {
     this.publisherIdentity = init.publisherIdentity;
     this.priority = init.priority ?? 0;
     this.extensions = init.extensions;
-    const levelId = init.kind === 'audio' && init.source !== 'screen_audio' ? extensionId(init.extensions, AUDIO_LEVEL_URI) : 0;
+    const levelId = init.kind === 'audio' && init.source !== 'screen_audio' ? extensionIdOf(init.extensions, AUDIO_LEVEL_URI) : 0;
     this.#audioLevelId = levelId;
     this.audioLevel = levelId > 0 ? new AudioLevelMeter() : undefined;
     this.#receiver = init.receiver;
@@ -274,9 +274,4 @@ export class PublishedTrack {
     this.#isKeyframe = keyframeDetectorFor(codec.mimeType);
     this.#temporalIdOf = this.kind === 'video' && codec.mimeType.toLowerCase() === 'video/vp8' ? vp8TemporalId : undefined;
   }
-}
-
-function extensionId(extensions: ExtensionIdMap, uri: string): number {
-  for (const [id, value] of Object.entries(extensions)) if (value === uri) return Number(id);
-  return 0;
 }
