@@ -25,6 +25,13 @@ const ACKED_MIN_SPAN_MS = 50;
  */
 const RECENT_ACKED_MS = 150;
 const LOSS_WINDOW_MS = 1000;
+/**
+ * Feedback silent this long while media was sent: the path was down (a cut, a Wi-Fi handover, an ICE restart). What
+ * was sent from the last feedback before the silence until the first after it and never arrived was lost to the
+ * outage, not to a queue: counted as loss, it would cut the estimate and switch every camera down just as the path
+ * came back.
+ */
+const OUTAGE_MS = 1000;
 /** A probe cluster with fewer packets received tells nothing. */
 const PROBE_MIN_PACKETS = 5;
 /** A cluster not fully reported this long after it ended is given up. */
@@ -67,6 +74,9 @@ export class SendSideEstimator {
   readonly #acked: { firstArrivalMs: number; lastArrivalMs: number; bytes: number }[] = [];
   #ackedBytes = 0;
   readonly #lossWindow: { atMs: number; lost: number; received: number }[] = [];
+  #lastFeedbackMs = -Infinity;
+  /** The last outage (OUTAGE_MS): losses of what was sent during it are not counted. */
+  #outage: { fromMs: number; toMs: number } | undefined;
   readonly #clusters = new Map<number, ClusterStats>();
   readonly #expected = new Map<number, ExpectedCluster>();
   /** Highest extended sequence number reported so far, so a packet reported twice counts once. */
@@ -115,6 +125,9 @@ export class SendSideEstimator {
    */
   onFeedback(feedback: TransportFeedback, nowMs: number): Map<number, number | undefined> {
     const sent = this.#sent;
+    if (nowMs - this.#lastFeedbackMs > OUTAGE_MS && this.#lastFeedbackMs > -Infinity) this.#outage = { fromMs: this.#lastFeedbackMs, toMs: nowMs };
+    this.#lastFeedbackMs = nowMs;
+    const outage = this.#outage;
     let arrivalUs = feedback.referenceTime * REFERENCE_TIME_UNIT_US;
     let lost = 0;
     let received = 0;
@@ -132,6 +145,8 @@ export class SendSideEstimator {
       if (extended <= this.#highest && delta === NOT_RECEIVED) continue;
       const cluster = sent.cluster(sequence);
       if (delta === NOT_RECEIVED) {
+        const sentAtMs = sent.sentAtMs(sequence);
+        if (outage !== undefined && sentAtMs >= outage.fromMs - OUTAGE_MS && sentAtMs < outage.toMs) continue;
         lost++;
         if (cluster >= 0) this.#cluster(cluster).reported++;
         continue;

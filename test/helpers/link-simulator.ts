@@ -25,6 +25,8 @@ export class LinkSimulator {
   /** The receiver reports at most this many packets per feedback packet (more go in several, back to back). */
   maxPacketsPerFeedback = Infinity;
   #feedbackHeldUntilMs = -Infinity;
+  /** The path is cut both ways: every packet sent is lost and no feedback comes back. */
+  cut = false;
   /** Probe results the estimator reported. */
   readonly probeResults = new Map<number, number | undefined>();
 
@@ -37,7 +39,7 @@ export class LinkSimulator {
     const sequence = this.sent.record(this.nowMs);
     this.sent.setBytes(sequence, bytes, false);
     const start = Math.max(this.nowMs, this.#linkFreeAtMs);
-    const lost = start - this.nowMs > this.queueMs || this.#random() < this.lossRate;
+    const lost = this.cut || start - this.nowMs > this.queueMs || this.#random() < this.lossRate;
     if (lost) {
       this.#inFlight.push({ sequence, arrivalMs: NaN });
       return;
@@ -61,7 +63,7 @@ export class LinkSimulator {
         credit -= bytes;
       }
       if (this.nowMs >= this.#nextFeedbackMs && this.nowMs >= this.#feedbackHeldUntilMs) {
-        this.#feedback();
+        if (!this.cut) this.#feedback();
         this.#nextFeedbackMs += 50;
       }
     }

@@ -86,6 +86,22 @@ test('random loss under 10 % cuts nothing; heavy loss cuts, never below what sti
   expect(heavy.estimator.estimateBps!).toBeLessThan(1 * Mbps);
 });
 
+test('a 10 s cut of the path (every packet lost, no feedback) is an outage, not congestion: the estimate is where it was once feedback returns', () => {
+  const link = new LinkSimulator(1 * Mbps);
+  link.run(10_000, () => link.estimator.estimateBps ?? 1.5 * Mbps);
+  const before = link.estimator.estimateBps!;
+  expect(before).toBeGreaterThan(0.6 * Mbps);
+  link.cut = true;
+  link.run(10_000, () => link.estimator.estimateBps!);
+  link.cut = false;
+  link.run(1000, () => link.estimator.estimateBps!);
+  expect(link.estimator.estimateBps!).toBeGreaterThanOrEqual(0.85 * before);
+  // Heavy loss after the outage still cuts: the rule covers only what was sent while no feedback came.
+  link.lossRate = 0.4;
+  link.run(2000, () => link.estimator.estimateBps!);
+  expect(link.estimator.estimateBps!).toBeLessThan(0.6 * before);
+});
+
 test('step up: a probe cluster measures the link; its result raises the estimate, AIMD growth alone would not', () => {
   const link = new LinkSimulator(500 * kbps);
   link.run(3000, () => link.estimator.estimateBps ?? 1 * Mbps);
