@@ -56,7 +56,9 @@ export class DataChannelSink {
 
   send(frame: Uint8Array, reliable: boolean): DataSendResult {
     const channel = reliable ? this.#reliable : this.#lossy;
-    if (this.#closed || this.#stalled || channel.readyState !== 'open') return 'closed';
+    // A channel still `connecting` (the receiver's SCTP association is being set up) takes the frame: werift queues
+    // it until the association is up, so a receiver that just joined loses nothing sent meanwhile.
+    if (this.#closed || this.#stalled || (channel.readyState !== 'open' && channel.readyState !== 'connecting')) return 'closed';
     if (!reliable && channel.bufferedAmount > this.#limits.dataLossyMaxBufferedBytes) {
       this.#metrics.dataReceiverDrops.inc({ channel: 'lossy', reason: 'buffer-full' });
       return 'dropped';

@@ -106,8 +106,13 @@ test('close clears the stall timer and unsubscribes; a closed sink sends nothing
   expect(stalls).toEqual([]);
 });
 
-test('a channel that is not open gets nothing', () => {
+test('a channel still connecting takes the frame (werift queues it until SCTP is up); a closing or closed one gets nothing', () => {
   lossy.readyState = 'connecting';
-  expect(sink.send(frame, false)).toBe('closed');
-  expect(lossy.sent).toBe(0);
+  expect(sink.send(frame, false)).toBe('sent');
+  expect(lossy.sent).toBe(1);
+  for (const state of ['closing', 'closed']) {
+    reliable.readyState = state;
+    expect(sink.send(frame, true)).toBe('closed');
+  }
+  expect(reliable.sent).toBe(0);
 });
