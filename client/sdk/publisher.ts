@@ -1,13 +1,10 @@
 import type { ClientMessage, ServerMessage, TrackInfo, TrackSourceName } from '../../signaling/messages.js';
 import { ClientErrorCode, InvalidStateError, RequestError, TrackNotFoundError } from './errors.js';
+import { makeLocalTrack, type LocalTrack } from './local-track.js';
 import { PeerTransport, type PeerTransportHooks } from './peer-transport.js';
 import { cameraLayers, describeLayers } from './simulcast.js';
 
-/** A track this client publishes: the server's track info plus the local m-line and track. */
-export interface LocalTrack extends TrackInfo {
-  readonly mid: string;
-  readonly track: MediaStreamTrack;
-}
+export type { LocalTrack } from './local-track.js';
 
 /** One track to add in a publish round. */
 export interface PublishEntry {
@@ -24,6 +21,8 @@ export interface PublisherHooks extends PeerTransportHooks {
   send(msg: ClientMessage): boolean;
   /** The answer did not list a track for an offered m-line. */
   trackNotAccepted(mid: string, track: MediaStreamTrack): void;
+  /** A LocalTrack's mute()/unmute(): `muteTrack`, resolved on the server's `requestDone`. */
+  setMuted(trackId: string, muted: boolean): Promise<void>;
 }
 
 type PublishAnswer = Extract<ServerMessage, { type: 'publishAnswer' }>;
@@ -115,12 +114,21 @@ export class Publisher {
 
   /** Sends `unpublish` and stops the sender without renegotiating (docs/PROTOCOL.md). */
   unpublish(trackId: string): Promise<LocalTrack> {
+    return this.stopSending(trackId, true);
+  }
+
+  /** The server unpublished it (a permission taken away): stops sending it as `unpublish` does, without telling the server. */
+  forget(trackId: string): Promise<LocalTrack | undefined> {
+    return this.stopSending(trackId, false).catch(() => undefined);
+  }
+
+  private stopSending(trackId: string, tellServer: boolean): Promise<LocalTrack> {
     const entry = this.published.get(trackId);
     if (entry === undefined || this.transport === undefined) return Promise.reject(new TrackNotFoundError(trackId));
     return this.transport.negotiate(async () => {
       if (!this.published.delete(trackId)) throw new TrackNotFoundError(trackId);
       this.sending.delete(entry.transceiver);
-      this.hooks.send({ type: 'unpublish', trackId });
+      if (tellServer) this.hooks.send({ type: 'unpublish', trackId });
       // Stops sending now; the m-line is offered as `inactive` in the next renegotiation.
       if (!this.closed) this.transport?.pc.removeTrack(entry.transceiver.sender);
       return entry.local;
@@ -223,7 +231,7 @@ export class Publisher {
         continue;
       }
       const [info] = unclaimed.splice(index, 1);
-      const local: LocalTrack = { ...info, mid, track: a.track };
+      const local = makeLocalTrack(info, mid, a.track, this.hooks.setMuted);
       this.published.set(info.trackId, { local, transceiver: a.transceiver });
       result.push(local);
     }

@@ -1,4 +1,4 @@
-import type { PeerTargetName, TrackSourceName } from '../../signaling/messages.js';
+import type { ParticipantInfo, PeerTargetName, TrackSourceName } from '../../signaling/messages.js';
 import type { ActiveSpeaker } from './active-speakers.js';
 import type { ConnectionQuality } from './connection-quality.js';
 import type { DataMessage } from './data-channels.js';
@@ -142,6 +142,20 @@ export interface RoomEvents {
    * audio levels publishers send; at most 4 times a second (docs/PROTOCOL.md, "Active speakers"). Also `room.activeSpeakers`.
    */
   activeSpeakersChanged: [speakers: ActiveSpeaker[]];
+  /** Another participant's name, metadata or permissions changed (docs/PROTOCOL.md, "Moderation"). */
+  participantUpdated: [participant: RemoteParticipant];
+  /** This client's own permissions, metadata or name changed (a moderator, or its own setMetadata/setName): `room.localParticipant`. */
+  localParticipantUpdated: [info: ParticipantInfo];
+  /** Another participant's track was muted or unmuted on the server; `by`: the moderator, absent when its owner did it. */
+  trackMuted: [info: RemoteTrackInfo, participant: RemoteParticipant, muted: boolean, by?: string];
+  /** One of this client's tracks was muted or unmuted on the server; muted by a moderator (`by`), the SDK has disabled it. */
+  localTrackMuted: [trackId: string, muted: boolean, by?: string];
+  /** A moderator asks this client to unmute a track; the app decides (`localTrack.unmute()`). */
+  unmuteRequested: [trackId: string, by: string];
+  /** The server stopped publishing one of this client's tracks (`permission`: a moderator took the right away); the SDK stopped sending it. */
+  localTrackUnpublished: [trackId: string, reason: string];
+  /** The room's metadata changed. */
+  roomUpdated: [metadata: string];
 }
 
 export type { ActiveSpeaker, ConnectionQuality, LocalTrack };

@@ -1,4 +1,5 @@
-import type { ServerMessage, TrackSourceName } from '../../signaling/messages.js';
+import type { ParticipantInfo, PermissionsUpdate, ServerMessage, TrackSourceName } from '../../signaling/messages.js';
+import { Moderation } from './moderation.js';
 import { ActiveSpeakers, type ActiveSpeaker } from './active-speakers.js';
 import { ConnectionQualitySampler } from './connection-quality-sampler.js';
 import { ConnectTimings } from './connect-timings.js';
@@ -43,7 +44,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly roomId: string;
   readonly localIdentity: string;
   readonly localName: string | undefined;
-  /** The token's grants, as the server read them at the last join. */
+  /** The token's grants, as the server read them at the last join (what moderators changed since: `localParticipant.permissions`). */
   grants: Joined['grants'];
   limits: Joined['limits'];
   /** Everyone else in the room, by identity. */
@@ -55,6 +56,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   private signal!: ResumableSignal;
   private subscriber!: Subscriber;
   private publisher!: Publisher;
+  /** Requests answered with `requestDone`, this client's live info, the server's moderation messages (moderation.ts). */
+  private readonly moderation: Moderation;
   /** What was published, to publish again after a rejoin. */
   private readonly publishedEntries = new Map<MediaStreamTrack, PublishEntry>();
   /** Tracks the SDK captured itself (publishCamera/publishMicrophone) and stops on unpublish/leave. */
@@ -117,6 +120,19 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.limits = joined.limits;
     this.participants = this.roster.participants;
     for (const p of joined.participants) this.roster.add(new RemoteParticipant(p));
+    this.moderation = new Moderation(joined.participant, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, {
+      send: (msg) => this.signal.send(msg),
+      emit: (event, ...args) => this.emit(event, ...args),
+      participants: this.participants,
+      localTrack: (trackId) => this.publisher.tracks.find((t) => t.trackId === trackId),
+      localTrackRemoved: (trackId, reason) =>
+        void this.publisher.forget(trackId).then((local) => {
+          if (local === undefined) return;
+          this.publishedEntries.delete(local.track);
+          if (this.ownedTracks.delete(local.track)) local.track.stop();
+          this.emit('localTrackUnpublished', trackId, reason);
+        }),
+    });
     this.attach(signal, joined);
   }
 
@@ -162,6 +178,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       send: (msg) => signal.send(msg),
       trackNotAccepted: (mid, track) =>
         this.reportError(ClientErrorCode.TRACK_NOT_ACCEPTED, `the server did not publish ${track.kind} m-line ${mid}`, 'publishOffer'),
+      setMuted: (trackId, muted) => this.moderation.request({ type: 'muteTrack', trackId, muted }),
     });
     const { localIdentity, participants, subscriber, publisher } = this;
     this.qualitySampler = new ConnectionQualitySampler({ localIdentity, participants, subscriber, publisher }, (identity, quality) =>
@@ -263,6 +280,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.state = 'connected';
       this.joinedAt = result.url;
       this.attach(result.signal, result.joined);
+      this.moderation.reset(result.joined.participant); // the token's permissions again: moderators' changes were the old session's
       this.roster.reset(result.joined.participants.map((p) => new RemoteParticipant(p)), 'reconnected');
       void this.republish().then(() => this.emit('reconnected'));
       return;
@@ -288,7 +306,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** After a rejoin: every track published before, in one negotiation. */
   private async republish(): Promise<void> {
     const entries = [...this.publishedEntries.values()].filter((e) => e.track.readyState === 'live');
-    if (entries.length === 0 || !this.grants.canPublish) return;
+    if (entries.length === 0 || !this.permissions.canPublish) return;
     try {
       await this.publisher.publish(entries);
     } catch (err) {
@@ -315,6 +333,46 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.speakers.list;
   }
 
+  /** This client as the server last described it: live permissions (moderators may change them), metadata, name. */
+  get localParticipant(): ParticipantInfo {
+    return this.moderation.local;
+  }
+
+  private get permissions(): ParticipantInfo['permissions'] {
+    return this.moderation.local.permissions;
+  }
+
+  /** roomAdmin: mutes another participant's track now (everyone is told), or with false asks its owner to unmute. */
+  muteParticipantTrack(identity: string, trackId: string, muted: boolean): Promise<void> {
+    return this.moderate({ type: 'muteParticipantTrack', identity, trackId, muted });
+  }
+
+  /** roomAdmin: removes a participant (it is disconnected with 4013 and does not reconnect). */
+  removeParticipant(identity: string): Promise<void> {
+    return this.moderate({ type: 'removeParticipant', identity });
+  }
+
+  /** roomAdmin: changes a participant's permissions (applied at once), metadata and/or name. */
+  updateParticipant(identity: string, update: { permissions?: PermissionsUpdate; metadata?: string; name?: string }): Promise<void> {
+    return this.moderate({ type: 'updateParticipant', identity, ...update });
+  }
+
+  /** Own metadata (e.g. a raised hand); needs canUpdateOwnMetadata (or roomAdmin). Everyone gets `participantUpdated`. */
+  setMetadata(metadata: string): Promise<void> {
+    return this.moderate({ type: 'updateMetadata', metadata });
+  }
+
+  /** Own display name; needs canUpdateOwnMetadata (or roomAdmin). */
+  setName(name: string): Promise<void> {
+    return this.moderate({ type: 'updateMetadata', name });
+  }
+
+  /** Resolves on the server's `requestDone`, rejects with a RequestError carrying its code (e.g. PERMISSION_DENIED). */
+  private moderate(request: Parameters<Moderation['request']>[0]): Promise<void> {
+    this.assertConnected(request.type);
+    return this.moderation.request(request);
+  }
+
   /** Tracks this client publishes, by track id. */
   get localTracks(): Map<string, LocalTrack> {
     return new Map(this.publisher.tracks.map((t) => [t.trackId, t]));
@@ -323,7 +381,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** Publishes every track of `stream` (or the given tracks) in one negotiation; resolves with their infos. */
   async publish(stream: MediaStream | MediaStreamTrack[], options: PublishOptions = {}): Promise<LocalTrack[]> {
     this.assertConnected('publish');
-    if (!this.grants.canPublish) throw new PermissionDeniedError('the token does not grant canPublish');
+    // Live: a moderator may have granted it since the join (or taken it away).
+    if (!this.permissions.canPublish) throw new PermissionDeniedError('this participant may not publish (canPublish)');
     const tracks = Array.isArray(stream) ? stream : stream.getTracks();
     if (tracks.length === 0) throw new TypeError('publish() needs at least one track');
     const mediaStream = Array.isArray(stream) ? new MediaStream(stream) : stream;
@@ -351,7 +410,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   subscribe(trackIds: string | readonly string[]): void {
     this.assertConnected('subscribe');
-    if (!this.grants.canSubscribe) throw new PermissionDeniedError('the token does not grant canSubscribe');
+    if (!this.permissions.canSubscribe) throw new PermissionDeniedError('this participant may not subscribe (canSubscribe)');
     const ids = typeof trackIds === 'string' ? [trackIds] : [...trackIds];
     if (ids.length > 0) this.signal.send({ type: 'subscribe', trackIds: ids });
   }
@@ -415,7 +474,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   sendData(payload: string | Uint8Array, options: SendDataOptions = {}): void {
     this.assertConnected('sendData');
-    if (!this.grants.canPublishData) throw new PermissionDeniedError('the token does not grant canPublishData');
+    if (!this.permissions.canPublishData) throw new PermissionDeniedError('this participant may not send data (canPublishData)');
     this.subscriber.data.send(payload, options);
   }
 
@@ -435,6 +494,8 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   private handleMessage(msg: ServerMessage): void {
     if (this.state === 'closed') return;
+    if (msg.type === 'trackUnpublished' && this.moderation.handleOwnUnpublish(msg, this.localIdentity)) return;
+    if (Moderation.handles(msg)) return this.moderation.handle(msg);
     if (RemoteRoster.handles(msg)) {
       this.roster.handle(msg);
       return;
@@ -455,6 +516,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         this.emit('rtt', msg.rttMs);
         return;
       case 'error':
+        if (this.moderation.handleError(msg)) return;
         if (msg.requestType === 'publishOffer') this.publisher.handleError(msg.code, msg.message);
         if (msg.requestType === 'subscriberAnswer') this.subscriber.answerRefused();
         this.emit('error', { code: msg.code, message: msg.message, requestType: msg.requestType });
@@ -515,6 +577,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.qualitySampler.stop();
     this.publisher.close();
     this.subscriber.close();
+    this.moderation.close();
     for (const track of this.ownedTracks) track.stop();
     this.ownedTracks.clear();
     this.publishedEntries.clear();
