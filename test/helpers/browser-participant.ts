@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { LaunchedChromium } from './chromium.js';
 import { testToken } from './signaling-client.js';
+import type { MintTokenOptions } from '../../signaling/tokens.js';
 
 export interface InboundSnapshot {
   trackIdentifier: string;
@@ -66,6 +67,8 @@ export class BrowserParticipant {
       refreshToken?: boolean;
       /** `RoomOptions.iceRestartTimeoutMs`: how long ICE restarts may take before the SDK joins again. */
       iceRestartTimeoutMs?: number;
+      /** The join token's grants (default: publish, subscribe, data). */
+      grants?: MintTokenOptions['grants'];
     } = {},
   ): Promise<BrowserParticipant> {
     const page = await browser.context.newPage();
@@ -104,7 +107,7 @@ export class BrowserParticipant {
     // Loaded by the page itself: vitest would rewrite an import() written inside page.evaluate.
     await page.addScriptTag({ type: 'module', content: "import * as sdk from '/tsfu-sdk.js'; window.__sdk = sdk;" });
     await page.waitForFunction(() => (window as unknown as { __sdk?: unknown }).__sdk !== undefined);
-    const token = await testToken({ room, identity, ttlSeconds: media.tokenTtlSeconds });
+    const token = await testToken({ room, identity, ttlSeconds: media.tokenTtlSeconds, grants: media.grants });
     const refreshes = { count: 0 };
     if (media.refreshToken) {
       await page.exposeFunction('__refreshToken', () => {
