@@ -156,6 +156,26 @@ test('canPublish granted live lets a student publish on the same session; revoke
   await Promise.all([teacher.close(), student.close()]);
 });
 
+test('revoking canSubscribe stops everything a participant receives; granted again, it is subscribed to what is published', async () => {
+  const teacher = await join('mod-subscribe', 'teacher', TEACHER);
+  const student = await join('mod-subscribe', 'student');
+  const [, audio] = await teacher.publish({ videoKbps: 300 });
+  await student.receivesTracks(2, 10);
+  const downTracks = () => server.sfu.findRoom('mod-subscribe')?.participant('student')?.subscriber.downTracks.size;
+
+  expect(await request(teacher, { type: 'updateParticipant', identity: 'student', permissions: { canSubscribe: false } })).toMatchObject({ type: 'requestDone' });
+  await waitUntil(() => downTracks() === 0, 5000, 'no down track left');
+  expect(await packetsDuring(student, audio, 1000)).toBe(0);
+  expect(await student.signaling.expectError({ type: 'subscribe', trackIds: [audio] })).toMatchObject({ code: 'PERMISSION_DENIED' });
+
+  const stopped = student.received.get(audio);
+  expect(await request(teacher, { type: 'updateParticipant', identity: 'student', permissions: { canSubscribe: true } })).toMatchObject({ type: 'requestDone' });
+  await waitUntil(() => downTracks() === 2, 5000, 'subscribed again');
+  // A new subscription of the same track: a new receiver, counted from zero.
+  await waitUntil(() => student.received.get(audio) !== stopped && packets(student, audio) > 10, 10_000, 'audio received again');
+  await Promise.all([teacher.close(), student.close()]);
+});
+
 test('canPublishSources ["microphone"] refuses a camera and takes a microphone; narrowed further, the microphone is unpublished', async () => {
   const teacher = await join('mod-sources', 'teacher', TEACHER);
   const student = await join('mod-sources', 'student', { canPublishSources: ['microphone'] });
