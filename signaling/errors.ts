@@ -88,8 +88,6 @@ export class SignalingError extends Error {
     message: string,
     readonly close?: CloseCode,
     readonly requestType?: string,
-    /** The request's `requestId`, echoed in the error reply. */
-    public requestId?: number,
   ) {
     super(message);
     this.name = 'SignalingError';
