@@ -122,3 +122,31 @@ test('maps an outgoing sequence number back to the incoming one across wraps; no
   decide(2, 5, 0, false, r); // a new source: nothing of the old one can be answered any more
   expect(f.incomingSequenceNumber(first)).toBe(-1);
 });
+
+test('after a server-side mute, restart() goes on with the next numbers (no gap to NACK), from a key frame for video', () => {
+  const f = new Forwarder(true, 3000, 500, 10_000);
+  const decide = pipeline(f);
+  const r = out();
+  decide(1, 100, 90_000, true, r);
+  decide(1, 101, 93_000, false, r);
+  expect(r).toEqual(result(501, 13_000));
+  // Muted: packets 102..399 reached no down track. Unmuted: the numbering restarts where it stopped.
+  f.restart();
+  expect(decide(1, 400, 990_000, false, r)).toBe(DropReason.WaitingForKeyframe);
+  expect(decide(1, 401, 993_000, true, r)).toBe(DropReason.None);
+  expect(r).toEqual({ sequenceNumber: 502, timestamp: 16_000, newest: true });
+  expect(decide(1, 402, 993_000, false, r)).toBe(DropReason.None);
+  expect(r).toEqual(result(503, 16_000));
+  // A packet sent while muted, arriving late, is not forwarded either.
+  expect(decide(1, 150, 93_000, false, r)).toBe(DropReason.BeforeStart);
+});
+
+test('audio resumes at once after restart(), with continuous numbers', () => {
+  const f = new Forwarder(false, 960, 0, 0);
+  const decide = pipeline(f);
+  const r = out();
+  decide(7, 10, 0, false, r);
+  f.restart();
+  expect(decide(7, 500, 470_400, false, r)).toBe(DropReason.None);
+  expect(r).toEqual({ sequenceNumber: 1, timestamp: 960, newest: true });
+});
