@@ -88,7 +88,7 @@ export class Moderation {
         return;
       case 'participantUpdated': {
         if (msg.participant.identity === this.#local.identity) {
-          this.#local = { ...msg.participant, tracks: this.#local.tracks };
+          this.#local = msg.participant;
           emit('localParticipantUpdated', this.#local);
           return;
         }
