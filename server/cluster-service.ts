@@ -55,14 +55,17 @@ export class ClusterService {
     },
   };
 
-  /** Starts publishing this node once the server listens, and ties leases to the SFU's rooms. */
-  async start(sfu: Sfu, signaling: SignalingService, urls: { signalingUrl: string; mediaAddress: string }, heartbeatMs: number): Promise<void> {
+  /**
+   * Starts publishing this node once the server listens, and ties leases to the SFU's rooms: an emptied room's lease
+   * goes, unless `keepsEmpty` says the node keeps serving it empty (a room created over the API, until its timeout).
+   */
+  async start(sfu: Sfu, signaling: SignalingService, urls: { signalingUrl: string; mediaAddress: string }, heartbeatMs: number, keepsEmpty: (roomId: string) => boolean = () => false): Promise<void> {
     this.identity.signalingUrl ||= urls.signalingUrl;
     this.identity.mediaAddress = urls.mediaAddress;
     sfu.observer.on('roomClosed', (roomId) => {
       // A join may reopen the room in the same turn (a participant replaced): release only a room still gone.
       setImmediate(() => {
-        if (!sfu.findRoom(roomId)) void this.cluster.release(roomId);
+        if (!sfu.findRoom(roomId) && !keepsEmpty(roomId)) void this.cluster.release(roomId);
       });
     });
     this.cluster.on('leaseLost', (lease) => {

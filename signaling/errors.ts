@@ -65,6 +65,8 @@ export const CloseCode = {
   REDIRECT: 4011,
   /** This node no longer serves the room (it moved to another node): join again, anywhere. */
   ROOM_MOVED: 4012,
+  /** The room was deleted (room service API, `DELETE /api/v1/rooms/:room`): final, the SDK does not reconnect. */
+  ROOM_DELETED: 4015,
   RATE_LIMITED: 4029,
   SERVER_SHUTDOWN: 4050,
 } as const;

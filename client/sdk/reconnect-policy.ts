@@ -13,6 +13,7 @@ const FINAL_CLOSE_CODES = new Set([
   4004, // replaced by a newer connection of the same identity
   4007, // room full
   4008, // data channel stalled: the client does not read
+  4015, // the room was deleted
   4029, // rate limited
 ]);
 

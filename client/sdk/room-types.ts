@@ -142,6 +142,8 @@ export interface RoomEvents {
    * audio levels publishers send; at most 4 times a second (docs/PROTOCOL.md, "Active speakers"). Also `room.activeSpeakers`.
    */
   activeSpeakersChanged: [speakers: ActiveSpeaker[]];
+  /** The room's metadata changed (room service API); also `room.metadata`. */
+  roomUpdated: [metadata: string];
 }
 
 export type { ActiveSpeaker, ConnectionQuality, LocalTrack };
