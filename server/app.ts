@@ -120,7 +120,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     loggerInstance: logger.child({ name: 'http' }, { level: logger.levelVal > 40 ? logger.level : 'warn' }) as FastifyBaseLogger,
     forceCloseConnections: true,
     // Room names (up to 128 characters, URL-encoded: up to 12 bytes each) are path parameters of the room service API.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
   });
   let draining = false;
   await app.register(fastifyWebsocket, {
