@@ -111,7 +111,10 @@ main().then(
       console.error(`error: ${(error as Error).message}\n${usage}`);
       process.exit(2);
     }
-    console.error(error instanceof RoomServiceError ? `error: ${error.message}` : error);
+    if (error instanceof RoomServiceError) console.error(`error: ${error.message}`);
+    // fetch's own failure (refused, unknown host): its cause says why.
+    else if (error instanceof TypeError && error.cause instanceof Error) console.error(`error: cannot reach the server: ${error.cause.message}`);
+    else console.error(error);
     process.exit(1);
   },
 );
