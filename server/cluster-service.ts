@@ -19,6 +19,7 @@ export class ClusterService {
   #loadTimer?: NodeJS.Timeout;
   #cpu = { at: performance.now(), usage: process.cpuUsage() };
   #forwardedBytes = 0;
+  #sfu?: Sfu;
 
   readonly #locations: Counter<'result'>;
   readonly #leasesLost: Counter;
@@ -53,12 +54,19 @@ export class ClusterService {
         throw new SignalingError(ErrorCode.ROOM_UNAVAILABLE, `${error.message}; retry`, CloseCode.TRY_AGAIN_LATER);
       }
     },
+    // As when a room closes: a join may open the room in the same turn, so only a room still absent is released.
+    release: (roomId) => {
+      setImmediate(() => {
+        if (!this.#sfu?.findRoom(roomId)) void this.cluster.release(roomId);
+      });
+    },
   };
 
   /** Starts publishing this node once the server listens, and ties leases to the SFU's rooms. */
   async start(sfu: Sfu, signaling: SignalingService, urls: { signalingUrl: string; mediaAddress: string }, heartbeatMs: number): Promise<void> {
     this.identity.signalingUrl ||= urls.signalingUrl;
     this.identity.mediaAddress = urls.mediaAddress;
+    this.#sfu = sfu;
     sfu.observer.on('roomClosed', (roomId) => {
       // A join may reopen the room in the same turn (a participant replaced): release only a room still gone.
       setImmediate(() => {

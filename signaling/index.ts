@@ -6,5 +6,7 @@ export { mintToken, TokenVerifier, type SigningKeys, type TokenClaims, type Mint
 export { PROTOCOL_VERSION, type ServerMessage, type ClientMessage, type IceServerInfo } from './messages.js';
 export { CloseCode, ErrorCode } from './errors.js';
 export type { SfuPort } from './sfu-port.js';
+export { RoomAdministration, type ParticipantUpdate } from './room-admin.js';
+export type { ParticipantInfo, TrackInfo, ParticipantPermissions, PermissionsUpdate } from './messages.js';
 export type { RoomDirectoryPort, RoomLocation } from './room-directory-port.js';
 export { SignalingError } from './errors.js';
