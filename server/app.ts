@@ -7,7 +7,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Sfu } from '../sfu/index.js';
 import type { TcpMux } from '../sfu/peer/tcp-mux.js';
 import type { UdpMux } from '../sfu/peer/udp-mux.js';
-import { SignalingService, signalingRoutes, SIGNALING_PATH } from '../signaling/index.js';
+import { SignalingService, signalingRoutes, SIGNALING_PATH, type RoomAdministration } from '../signaling/index.js';
 import { adminRoutes, type DrainStatus } from './admin-routes.js';
 import { clientAssetRoutes } from './client-assets.js';
 import { ClusterService } from './cluster-service.js';
@@ -25,6 +25,8 @@ export interface RunningServer {
   app: FastifyInstance;
   sfu: Sfu;
   signaling: SignalingService;
+  /** Moderation of this node's rooms (list, mute, remove, update participants): the sessions' rules, for the room service API. */
+  roomAdmin: RoomAdministration;
   turn?: TurnService;
   /** The node's one media UDP port, when rtc.udpPort is set. */
   udpMux?: UdpMux;
@@ -168,6 +170,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       signaling,
       cluster: cluster.cluster,
       registry: roomRegistry,
+      admin: signaling.roomAdmin,
       maxDataMessageBytes: rtc.maxDataMessageBytes,
       logger: logger.child({ name: 'room-api' }),
     }),
@@ -217,5 +220,5 @@ export async function startServer(config: Config, options: StartServerOptions = 
   await cluster.start(sfu, signaling, { signalingUrl, mediaAddress: rtc.announcedIp || rtc.listenIp }, config.cluster.heartbeatMs, (room) => roomRegistry.keepsEmpty(room));
   logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, udpPort: sharedPorts?.udp.port, tcpPort: sharedPorts?.tcp?.port, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
 
-  return { app, sfu, signaling, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, roomRegistry, webhooks, drain, close, shutdown, drainStatus };
+  return { app, sfu, signaling, roomAdmin: signaling.roomAdmin, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, roomRegistry, webhooks, drain, close, shutdown, drainStatus };
 }

@@ -19,6 +19,9 @@ export class ClusterService {
   #loadTimer?: NodeJS.Timeout;
   #cpu = { at: performance.now(), usage: process.cpuUsage() };
   #forwardedBytes = 0;
+  #sfu?: Sfu;
+  /** Rooms the node keeps serving with nobody in them (created over the API, until their empty timeout). */
+  #keepsEmpty: (roomId: string) => boolean = () => false;
 
   readonly #locations: Counter<'result'>;
   readonly #leasesLost: Counter;
@@ -53,6 +56,12 @@ export class ClusterService {
         throw new SignalingError(ErrorCode.ROOM_UNAVAILABLE, `${error.message}; retry`, CloseCode.TRY_AGAIN_LATER);
       }
     },
+    // As when a room closes: a join may open the room in the same turn, so only a room still absent is released.
+    release: (roomId) => {
+      setImmediate(() => {
+        if (!this.#sfu?.findRoom(roomId) && !this.#keepsEmpty(roomId)) void this.cluster.release(roomId);
+      });
+    },
   };
 
   /**
@@ -62,10 +71,12 @@ export class ClusterService {
   async start(sfu: Sfu, signaling: SignalingService, urls: { signalingUrl: string; mediaAddress: string }, heartbeatMs: number, keepsEmpty: (roomId: string) => boolean = () => false): Promise<void> {
     this.identity.signalingUrl ||= urls.signalingUrl;
     this.identity.mediaAddress = urls.mediaAddress;
+    this.#sfu = sfu;
+    this.#keepsEmpty = keepsEmpty;
     sfu.observer.on('roomClosed', (roomId) => {
       // A join may reopen the room in the same turn (a participant replaced): release only a room still gone.
       setImmediate(() => {
-        if (!sfu.findRoom(roomId) && !keepsEmpty(roomId)) void this.cluster.release(roomId);
+        if (!sfu.findRoom(roomId) && !this.#keepsEmpty(roomId)) void this.cluster.release(roomId);
       });
     });
     this.cluster.on('leaseLost', (lease) => {

@@ -4,12 +4,12 @@ import { mintToken } from '../signaling/index.js';
 export const DEV_KID = 'dev';
 
 /**
- * Development mode only (no keys configured): `GET /dev/token?room=R&identity=I` mints a token with every
- * grant, for the demo page. Never registered once real keys are configured, and development mode only
+ * Development mode only (no keys configured): `GET /dev/token?room=R&identity=I` mints a token for the demo page:
+ * publish, subscribe, data and canUpdateOwnMetadata (raise a hand); `admin=1` adds roomAdmin (the demo's teacher). Never registered once real keys are configured, and development mode only
  * starts on a loopback http.host unless auth.allowDevelopmentModeOnNetwork is set (config.ts).
  */
 export async function devTokenRoute(app: FastifyInstance, opts: { secret: string }): Promise<void> {
-  app.get<{ Querystring: { room?: string; identity?: string; name?: string } }>(
+  app.get<{ Querystring: { room?: string; identity?: string; name?: string; admin?: string } }>(
     '/dev/token',
     {
       schema: {
@@ -21,13 +21,15 @@ export async function devTokenRoute(app: FastifyInstance, opts: { secret: string
             room: { type: 'string', minLength: 1, maxLength: 128 },
             identity: { type: 'string', minLength: 1, maxLength: 128 },
             name: { type: 'string', maxLength: 128 },
+            admin: { type: 'string', enum: ['0', '1'] },
           },
         },
       },
     },
     async (request) => {
-      const { room, identity, name } = request.query as { room: string; identity: string; name?: string };
-      return { token: await mintToken({ kid: DEV_KID, secret: opts.secret, room, identity, name, ttlSeconds: 6 * 3600 }) };
+      const { room, identity, name, admin } = request.query as { room: string; identity: string; name?: string; admin?: '0' | '1' };
+      const grants = { canUpdateOwnMetadata: true, roomAdmin: admin === '1' };
+      return { token: await mintToken({ kid: DEV_KID, secret: opts.secret, room, identity, name, grants, ttlSeconds: 6 * 3600 }) };
     },
   );
 }

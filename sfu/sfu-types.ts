@@ -9,7 +9,30 @@ export interface Grants {
   canPublishData: boolean;
   /** The room's teacher (moderator): its camera and microphone go before others' when a subscriber's link is short. */
   roomAdmin?: boolean;
+  /** The sources it may publish; absent: all. */
+  canPublishSources?: readonly TrackSource[];
+  /** May change its own metadata and name. */
+  canUpdateOwnMetadata?: boolean;
+  /** An observer (recorder): publishes nothing, and its driver keeps it out of what others see. */
+  hidden?: boolean;
 }
+
+/** What a participant may do now: its token's grants, as changed since by moderators (the room admin and hidden are fixed). */
+export interface ParticipantPermissions {
+  canPublish: boolean;
+  canSubscribe: boolean;
+  canPublishData: boolean;
+  /** Absent: every source. */
+  canPublishSources?: TrackSource[];
+  canUpdateOwnMetadata: boolean;
+  roomAdmin: boolean;
+}
+
+/** A moderator's change of a participant's permissions: the fields given replace the current ones. */
+export type PermissionsUpdate = Partial<Omit<ParticipantPermissions, 'roomAdmin'>>;
+
+/** Why a track stopped being published: its publisher's request, a permission taken away, or the publisher removed. */
+export type UnpublishReason = 'unpublished' | 'permission' | 'removed';
 
 export interface PublishedTrackInfo {
   trackId: string;
@@ -18,6 +41,8 @@ export interface PublishedTrackInfo {
   source: TrackSource;
   name?: string;
   mimeType?: string;
+  /** Muted on the server: forwarded to nobody. */
+  muted: boolean;
 }
 
 export interface ParticipantSnapshot {
@@ -25,8 +50,12 @@ export interface ParticipantSnapshot {
   /** Opaque id, safe in SDP: the msid stream id of this participant's tracks. */
   sid: string;
   name?: string;
+  metadata?: string;
   joinedAt: number;
   tracks: PublishedTrackInfo[];
+  permissions: ParticipantPermissions;
+  /** Present (true) for a hidden participant only. */
+  hidden?: true;
 }
 
 export interface TrackDescription {

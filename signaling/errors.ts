@@ -34,6 +34,10 @@ export const ErrorCode = {
   ROOM_UNAVAILABLE: 'ROOM_UNAVAILABLE',
   /** `resume` found no session to take over (its grace period ended, or it missed more than the server kept): join. */
   RESUME_FAILED: 'RESUME_FAILED',
+  /** The token does not grant roomCreate and the room does not exist (yet): wait for its teacher, then join again. */
+  ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
+  /** A moderation request named an identity that is not in the room. */
+  PARTICIPANT_NOT_FOUND: 'PARTICIPANT_NOT_FOUND',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -65,6 +69,10 @@ export const CloseCode = {
   REDIRECT: 4011,
   /** This node no longer serves the room (it moved to another node): join again, anywhere. */
   ROOM_MOVED: 4012,
+  /** A moderator removed this participant: do not reconnect. */
+  REMOVED: 4013,
+  /** The room does not exist and the token may not create it (roomCreate false). */
+  ROOM_NOT_FOUND: 4014,
   /** The room was deleted (room service API, `DELETE /api/v1/rooms/:room`): final, the SDK does not reconnect. */
   ROOM_DELETED: 4015,
   RATE_LIMITED: 4029,
@@ -82,6 +90,8 @@ export class SignalingError extends Error {
     message: string,
     readonly close?: CloseCode,
     readonly requestType?: string,
+    /** The request's `requestId`, echoed in the error reply. */
+    public requestId?: number,
   ) {
     super(message);
     this.name = 'SignalingError';

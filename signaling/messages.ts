@@ -146,6 +146,63 @@ export const ResumeRequest = Type.Object(
   { additionalProperties: false },
 );
 
+// ---- moderation (docs/PROTOCOL.md, "Moderation") ----
+
+/** A participant's metadata (e.g. a raised hand as JSON), as long as the token's `metadata` claim may be. */
+export const MAX_METADATA_CHARS = 16_384;
+const Metadata = Type.String({ maxLength: MAX_METADATA_CHARS });
+const DisplayName = Type.String({ maxLength: 128 });
+/** Echoed in `requestDone` (and in an `error` about the request) so the client can match the reply. */
+const RequestId = Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }));
+
+/** Own metadata and/or name: needs canUpdateOwnMetadata or roomAdmin. */
+export const UpdateMetadataRequest = Type.Object(
+  { type: Type.Literal('updateMetadata'), metadata: Type.Optional(Metadata), name: Type.Optional(DisplayName), requestId: RequestId },
+  { additionalProperties: false },
+);
+
+/** Mutes or unmutes one of the sender's own tracks on the server. */
+export const MuteTrackRequest = Type.Object(
+  { type: Type.Literal('muteTrack'), trackId: TrackId, muted: Type.Boolean(), requestId: RequestId },
+  { additionalProperties: false },
+);
+
+/** roomAdmin: mutes another participant's track now, or (muted false) asks its owner to unmute. */
+export const MuteParticipantTrackRequest = Type.Object(
+  { type: Type.Literal('muteParticipantTrack'), identity: Identity, trackId: TrackId, muted: Type.Boolean(), requestId: RequestId },
+  { additionalProperties: false },
+);
+
+/** roomAdmin: removes a participant from the room (it may not resume that session). */
+export const RemoveParticipantRequest = Type.Object(
+  { type: Type.Literal('removeParticipant'), identity: Identity, requestId: RequestId },
+  { additionalProperties: false },
+);
+
+export const PermissionsUpdateSchema = Type.Object(
+  {
+    canPublish: Type.Optional(Type.Boolean()),
+    canSubscribe: Type.Optional(Type.Boolean()),
+    canPublishData: Type.Optional(Type.Boolean()),
+    canPublishSources: Type.Optional(Type.Array(TrackSource, { maxItems: 5 })),
+    canUpdateOwnMetadata: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** roomAdmin: changes another participant's (or its own) permissions, metadata and/or name. */
+export const UpdateParticipantRequest = Type.Object(
+  {
+    type: Type.Literal('updateParticipant'),
+    identity: Identity,
+    permissions: Type.Optional(PermissionsUpdateSchema),
+    metadata: Type.Optional(Metadata),
+    name: Type.Optional(DisplayName),
+    requestId: RequestId,
+  },
+  { additionalProperties: false },
+);
+
 /** A connect time in ms as a client measured it; over 10 minutes is no connect time (a suspended laptop) and is refused. */
 const ClientMeasuredMs = Type.Number({ minimum: 0, maximum: 600_000 });
 /** RTCIceCandidate.type (RFC 8445 §5.1.1): relay means through TURN. */
@@ -185,6 +242,11 @@ export const clientMessageSchemas = {
   ping: PingRequest,
   resume: ResumeRequest,
   clientMetrics: ClientMetricsReport,
+  updateMetadata: UpdateMetadataRequest,
+  muteTrack: MuteTrackRequest,
+  muteParticipantTrack: MuteParticipantTrackRequest,
+  removeParticipant: RemoveParticipantRequest,
+  updateParticipant: UpdateParticipantRequest,
 } satisfies Record<string, TSchema>;
 
 export type ClientMessageType = keyof typeof clientMessageSchemas;
@@ -205,15 +267,33 @@ export interface TrackInfo {
   name?: string;
   /** Negotiated codec mime type, e.g. `video/VP8`. */
   mimeType?: string;
+  /** Muted on the server: forwarded to nobody (docs/PROTOCOL.md, "Moderation"). */
+  muted: boolean;
 }
+
+export interface ParticipantPermissions {
+  canPublish: boolean;
+  canSubscribe: boolean;
+  canPublishData: boolean;
+  /** Absent: every source. */
+  canPublishSources?: TrackSourceName[];
+  canUpdateOwnMetadata: boolean;
+  roomAdmin: boolean;
+}
+
+export type PermissionsUpdate = Static<typeof PermissionsUpdateSchema>;
 
 export interface ParticipantInfo {
   identity: string;
   /** Opaque id: the msid stream id of this participant's tracks in subscriber offers (identities never enter SDP). */
   sid: string;
   name?: string;
+  metadata?: string;
   joinedAt: number;
   tracks: TrackInfo[];
+  permissions: ParticipantPermissions;
+  /** Only in server-side listings (RoomAdministration.listParticipants): a hidden participant. */
+  hidden?: true;
 }
 
 export interface IceServerInfo {
@@ -228,7 +308,7 @@ export type ServerMessage =
       protocolVersion: number;
       roomId: string;
       participant: ParticipantInfo;
-      grants: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean; roomAdmin: boolean };
+      grants: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean; roomAdmin: boolean; roomCreate: boolean; canPublishSources?: TrackSourceName[]; hidden: boolean; canUpdateOwnMetadata: boolean };
       /** Everyone else already in the room, with their published tracks. */
       participants: ParticipantInfo[];
       iceServers: IceServerInfo[];
@@ -244,7 +324,16 @@ export type ServerMessage =
   | { type: 'participantJoined'; participant: ParticipantInfo }
   | { type: 'participantLeft'; identity: string; reason: string }
   | { type: 'trackPublished'; track: TrackInfo }
-  | { type: 'trackUnpublished'; trackId: string; participantIdentity: string }
+  /** `reason` other than `unpublished`: the server unpublished it (also sent to its owner). */
+  | { type: 'trackUnpublished'; trackId: string; participantIdentity: string; reason?: 'unpublished' | 'permission' | 'removed' }
+  /** A participant's metadata, name or permissions changed: to everyone, the participant too. */
+  | { type: 'participantUpdated'; participant: ParticipantInfo }
+  /** A track was muted or unmuted on the server: to everyone, its owner too; `by`: the moderator (absent: its owner). */
+  | { type: 'trackMuted'; trackId: string; participantIdentity: string; muted: boolean; by?: string }
+  /** To a track's owner only: a moderator asks it to unmute (the client decides). */
+  | { type: 'unmuteRequested'; trackId: string; by: string }
+  /** A moderation request (or updateMetadata/muteTrack) that carried `requestId` succeeded. */
+  | { type: 'requestDone'; requestId: number }
   /**
    * Who speaks now, loudest first (this client too), from the audio levels publishers send (RFC 6464); `level` is the
    * amplitude, 0..1. Sent to everyone when the list changes (at most 4 times a second), and after `joined` when not empty.
@@ -261,7 +350,7 @@ export type ServerMessage =
   | { type: 'trickle'; target: PeerTargetName; candidate: IceCandidateInit }
   | { type: 'rtt'; rttMs: number }
   | { type: 'pong'; id?: number }
-  | { type: 'error'; code: string; message: string; requestType?: string }
+  | { type: 'error'; code: string; message: string; requestType?: string; requestId?: number }
   | { type: 'leave'; reason: string }
   /** The room's metadata changed (room service API, `PATCH /api/v1/rooms/:room`): to everyone in the room. */
   | { type: 'roomUpdated'; metadata: string }

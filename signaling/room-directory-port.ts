@@ -11,6 +11,8 @@ export type RoomLocation =
 export interface RoomDirectoryPort {
   /** Where `roomId` lives, placing it first if need be; throws a SignalingError when that cannot be known now. */
   locate(roomId: string): Promise<RoomLocation>;
+  /** A join that located `roomId` here opened nothing after all (ROOM_NOT_FOUND): give the place up unless a room is here. */
+  release?(roomId: string): void;
 }
 
 /** One node: every room is here. */

@@ -14,6 +14,8 @@ import type { RoomSettingsPort } from './room-settings-port.js';
 import type { ParticipantPort, ParticipantPortEvents, RoomPort, RoomPortEvents, SfuPort } from './sfu-port.js';
 import { TokenBucket } from './token-bucket.js';
 import type { TokenVerifier } from './tokens.js';
+import { handleModerationRequest, isModerationMessage } from './moderation-requests.js';
+import type { RoomAdministration } from './room-admin.js';
 
 export interface SessionDeps {
   options: SignalingOptions;
@@ -30,6 +32,8 @@ export interface SessionDeps {
   findSession(room: string, identity: string): SignalingSession | undefined;
   /** The joined session whose `joined.resume.token` this is. */
   findResumable(token: string): SignalingSession | undefined;
+  /** Moderation shared with the room service API. */
+  admin: RoomAdministration;
   onJoined(session: SignalingSession): void;
   onClosed(session: SignalingSession): void;
 }
@@ -103,12 +107,18 @@ export class SignalingSession {
     this.#bucket = new TokenBucket(deps.options.messagesPerSecond, deps.options.messageBurst, performance.now());
     this.#joinTimer = this.#armJoinTimer();
     this.#clientMetrics = new ClientMetricsRecorder(deps.metrics);
+    // Hidden participants are never shown to others (docs/PROTOCOL.md, "Moderation"); they publish no tracks.
     this.#roomListeners = {
-      participantJoined: (p) => p.identity !== this.identity && this.send({ type: 'participantJoined', participant: p }),
-      participantLeft: (identity, reason) => identity !== this.identity && this.send({ type: 'participantLeft', identity, reason }),
+      participantJoined: (p) => p.identity !== this.identity && !p.hidden && this.send({ type: 'participantJoined', participant: p }),
+      participantLeft: (identity, reason, hidden) => identity !== this.identity && !hidden && this.send({ type: 'participantLeft', identity, reason }),
+      participantUpdated: (p) => (p.identity === this.identity || !p.hidden) && this.send({ type: 'participantUpdated', participant: p }),
       trackPublished: (track) => track.participantIdentity !== this.identity && this.send({ type: 'trackPublished', track }),
-      trackUnpublished: (track) =>
-        track.participantIdentity !== this.identity && this.send({ type: 'trackUnpublished', trackId: track.trackId, participantIdentity: track.participantIdentity }),
+      // The owner is told only when the server unpublished it (a permission taken away): its client stops sending it.
+      trackUnpublished: (track, reason) =>
+        (track.participantIdentity !== this.identity || reason === 'permission') &&
+        this.send({ type: 'trackUnpublished', trackId: track.trackId, participantIdentity: track.participantIdentity, reason }),
+      trackMuted: (track, by) =>
+        this.send({ type: 'trackMuted', trackId: track.trackId, participantIdentity: track.participantIdentity, muted: track.muted, ...(by ? { by } : {}) }),
       activeSpeakers: (speakers) => this.send({ type: 'activeSpeakers', speakers: [...speakers] }),
     };
     this.#participantListeners = {
@@ -179,8 +189,8 @@ export class SignalingSession {
     this.#cleanup();
   }
 
-  fail(error: SignalingError, requestType?: string): void {
-    this.#sendError(error.code, error.message, requestType);
+  fail(error: SignalingError, requestType?: string, requestId?: number): void {
+    this.#sendError(error.code, error.message, requestType, requestId);
     if (error.close !== undefined) {
       this.#deps.metrics.connectionsRejected.inc({ reason: error.code });
       this.close(error.close, error.message, error.code.toLowerCase());
@@ -221,7 +231,7 @@ export class SignalingSession {
         try {
           await this.#handle(message);
         } catch (error) {
-          this.#reportFailure(error, message.type);
+          this.#reportFailure(error, message.type, 'requestId' in message ? message.requestId : undefined);
         }
       }
     } finally {
@@ -273,6 +283,12 @@ export class SignalingSession {
       throw new SignalingError(ErrorCode.NOT_JOINED, `"${message.type}" before joining; send join first`);
     }
     const participant = this.#participant;
+    if (isModerationMessage(message)) {
+      const { admin, logger, metrics } = this.#deps;
+      handleModerationRequest(message, { roomId: this.roomId!, participant, admin, logger, actions: metrics.moderationActions });
+      if (message.requestId !== undefined) this.send({ type: 'requestDone', requestId: message.requestId });
+      return;
+    }
     switch (message.type) {
       case 'publishOffer': {
         const startedAt = performance.now();
@@ -334,6 +350,11 @@ export class SignalingSession {
       this.close(CloseCode.REDIRECT, `room is on node ${location.nodeId}`, 'redirect', { type: 'redirect', signalingUrl: location.signalingUrl, nodeId: location.nodeId });
       return;
     }
+    // Without roomCreate (a student) the room must exist already (its teacher opened it, or it was created over the API).
+    if (!claims.grants.roomCreate && !sfu.findRoom(message.room) && !this.#deps.roomSettings.settings(message.room)) {
+      this.#deps.rooms.release?.(message.room);
+      throw new SignalingError(ErrorCode.ROOM_NOT_FOUND, `room "${message.room}" does not exist and this token may not create it`, CloseCode.ROOM_NOT_FOUND);
+    }
     this.#deps.findSession(message.room, claims.identity)?.close(CloseCode.REPLACED, 'replaced by a newer connection', 'replaced', {
       type: 'leave',
       reason: 'replaced',
@@ -346,7 +367,7 @@ export class SignalingSession {
     if (room.participants.size >= max) throw new SignalingError(ErrorCode.ROOM_FULL, `room has ${max} participants`, CloseCode.ROOM_FULL);
     this.roomId = message.room;
     this.identity = claims.identity;
-    const participant = room.join({ identity: claims.identity, name: claims.name, grants: claims.grants, autoSubscribe: message.autoSubscribe ?? true });
+    const participant = room.join({ identity: claims.identity, name: claims.name, metadata: claims.metadata, grants: claims.grants, autoSubscribe: message.autoSubscribe ?? true });
     this.#participant = participant;
     this.#room = room;
     for (const [event, listener] of Object.entries(this.#participantListeners)) participant.on(event as never, listener as never);
@@ -435,7 +456,7 @@ export class SignalingSession {
     this.#socket.on('error', () => undefined);
   }
 
-  #reportFailure(error: unknown, requestType: string): void {
+  #reportFailure(error: unknown, requestType: string, requestId?: number): void {
     if (this.#state === 'closed') return;
     // A join that failed without closing the socket (e.g. a race with another join of the same identity) may be retried.
     if (requestType === 'join' && this.#state === 'joining') {
@@ -443,17 +464,17 @@ export class SignalingSession {
       this.#joinTimer = this.#armJoinTimer(); // a retry must come in time too
     }
     if (error instanceof SignalingError) {
-      this.fail(error, requestType);
+      this.fail(error, requestType, requestId);
       return;
     }
     const name = error instanceof Error ? error.name : '';
     const code = sfuErrorCodes[name];
     if (code) {
-      this.#sendError(code, (error as Error).message, requestType);
+      this.#sendError(code, (error as Error).message, requestType, requestId);
       return;
     }
     this.#deps.logger.error({ err: error, requestType, roomId: this.roomId, participantId: this.identity }, 'request failed');
-    this.#sendError(ErrorCode.INTERNAL, 'internal error; it has been logged', requestType);
+    this.#sendError(ErrorCode.INTERNAL, 'internal error; it has been logged', requestType, requestId);
   }
 
   #armJoinTimer(): NodeJS.Timeout {
@@ -462,10 +483,10 @@ export class SignalingSession {
     }, this.#deps.options.joinTimeoutMs);
   }
 
-  #sendError(code: ErrorCode, message: string, requestType?: string): void {
+  #sendError(code: ErrorCode, message: string, requestType?: string, requestId?: number): void {
     this.#deps.metrics.errorsSent.inc({ code });
     if (requestType === 'join' || code === ErrorCode.JOIN_TIMEOUT) this.#joinFailed(code, message);
-    this.send({ type: 'error', code, message, ...(requestType ? { requestType } : {}) });
+    this.send({ type: 'error', code, message, ...(requestType ? { requestType } : {}), ...(requestId !== undefined ? { requestId } : {}) });
   }
 
   /** One line per refused join, with how far it got and how long each phase took (PhaseTimer). */

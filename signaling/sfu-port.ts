@@ -12,14 +12,31 @@ export interface TrackInfoPort {
   source: TrackSource;
   name?: string;
   mimeType?: string;
+  muted: boolean;
 }
+
+export interface PermissionsPort {
+  canPublish: boolean;
+  canSubscribe: boolean;
+  canPublishData: boolean;
+  canPublishSources?: TrackSource[];
+  canUpdateOwnMetadata: boolean;
+  roomAdmin: boolean;
+}
+
+export type PermissionsUpdatePort = Partial<Omit<PermissionsPort, 'roomAdmin'>>;
+
+export type UnpublishReasonPort = 'unpublished' | 'permission' | 'removed';
 
 export interface ParticipantSnapshotPort {
   identity: string;
   sid: string;
   name?: string;
+  metadata?: string;
   joinedAt: number;
   tracks: TrackInfoPort[];
+  permissions: PermissionsPort;
+  hidden?: true;
 }
 
 /** A participant speaking now, with its loudness (amplitude, 0..1). */
@@ -55,7 +72,18 @@ export type ParticipantPortEvents = {
 
 export interface ParticipantPort extends Emitter<ParticipantPortEvents> {
   readonly identity: string;
+  readonly hidden: boolean;
+  /** What it may do now (the token's grants as moderators changed them). */
+  readonly grants: Readonly<PermissionsPort>;
   snapshot(): ParticipantSnapshotPort;
+  /**
+   * Name, metadata and/or permissions (undefined: unchanged), applied at once (revoked sources unpublished, canSubscribe
+   * revoked: everything unsubscribed); the room tells everyone (participantUpdated). False when nothing changed.
+   */
+  update(changes: { name?: string; metadata?: string; permissions?: PermissionsUpdatePort }): boolean;
+  /** Server-side mute of its own track; throws NotFoundError for a track it does not publish. False when unchanged. */
+  setTrackMuted(trackId: string, muted: boolean, by?: string): boolean;
+  readonly publishedTracks: ReadonlyMap<string, { readonly info: TrackInfoPort }>;
   publish(sdp: string, tracks: readonly { mid: string; source: TrackSource; name?: string; layers?: readonly { rid: string; width?: number; height?: number }[] }[]): Promise<{ sdp: string; tracks: (TrackInfoPort & { mid: string })[] }>;
   unpublish(trackId: string): void;
   answerSubscriber(sdp: string): Promise<void>;
@@ -73,9 +101,12 @@ export interface ParticipantPort extends Emitter<ParticipantPortEvents> {
 
 export type RoomPortEvents = {
   participantJoined: [ParticipantSnapshotPort];
-  participantLeft: [string, string];
+  /** identity, reason, whether it was hidden. */
+  participantLeft: [string, string, boolean];
   trackPublished: [TrackInfoPort];
-  trackUnpublished: [TrackInfoPort];
+  trackUnpublished: [TrackInfoPort, UnpublishReasonPort];
+  trackMuted: [TrackInfoPort, string | undefined];
+  participantUpdated: [ParticipantSnapshotPort];
   /** Who speaks now, loudest first (empty: nobody); only when it changes, at most 4 times a second. */
   activeSpeakers: [readonly ActiveSpeakerPort[]];
 };
@@ -85,11 +116,20 @@ export interface RoomPort extends Emitter<RoomPortEvents> {
   /** Who speaks now, loudest first. */
   readonly activeSpeakers: readonly ActiveSpeakerPort[];
   participant(identity: string): ParticipantPort | undefined;
-  snapshot(except?: string): ParticipantSnapshotPort[];
+  snapshot(except?: string, includeHidden?: boolean): ParticipantSnapshotPort[];
   join(options: {
     identity: string;
     name?: string;
-    grants: { canPublish: boolean; canSubscribe: boolean; canPublishData: boolean };
+    metadata?: string;
+    grants: {
+      canPublish: boolean;
+      canSubscribe: boolean;
+      canPublishData: boolean;
+      roomAdmin?: boolean;
+      canPublishSources?: readonly TrackSource[];
+      canUpdateOwnMetadata?: boolean;
+      hidden?: boolean;
+    };
     autoSubscribe?: boolean;
   }): ParticipantPort;
 }

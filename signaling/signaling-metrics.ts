@@ -13,6 +13,7 @@ export interface SignalingMetrics {
   clientWebsocketConnectSeconds: Histogram;
   clientIceConnectSeconds: Histogram<'peer'>;
   clientConnections: Counter<'peer' | 'candidate_type'>;
+  moderationActions: Counter<'action'>;
 }
 
 /** Connect times as clients measure them (clientMetrics): a WebSocket or ICE connect of seconds is what operators look for. */
@@ -81,6 +82,12 @@ export function createSignalingMetrics(registry: Registry, openConnections: () =
       help: "Time from a peer connection's first negotiation to connected, as the client reports (clientMetrics), by peer connection",
       labelNames: ['peer'],
       buckets: CLIENT_CONNECT_BUCKETS,
+      registers: [registry],
+    }),
+    moderationActions: new Counter({
+      name: 'tsfu_signaling_moderation_actions_total',
+      help: 'Moderation actions done (mute, unmute_request, remove, update_participant by moderators; update_own_metadata, mute_own_track, unmute_own_track by participants)',
+      labelNames: ['action'],
       registers: [registry],
     }),
     clientConnections: new Counter({

@@ -11,6 +11,7 @@ import { everyRoomHere, type RoomDirectoryPort } from './room-directory-port.js'
 import { noRoomSettings, type RoomSettingsPort } from './room-settings-port.js';
 import type { SfuPort } from './sfu-port.js';
 import { KeyedRateLimiter } from './token-bucket.js';
+import { RoomAdministration } from './room-admin.js';
 import { TokenVerifier, type SigningKeys } from './tokens.js';
 
 export interface SignalingServiceDeps {
@@ -36,6 +37,8 @@ const sessionKey = (room: string, identity: string) => `${room}\u0000${identity}
  */
 export class SignalingService {
   readonly metrics: SignalingMetrics;
+  /** Moderation of this node's rooms, for the sessions and the room service API. */
+  readonly roomAdmin: RoomAdministration;
   readonly #options: SignalingOptions;
   readonly #deps: SignalingServiceDeps;
   readonly #sessions = new Set<SignalingSession>();
@@ -63,6 +66,12 @@ export class SignalingService {
       (error) => deps.logger.error({ err: error }, 'heartbeat of a session failed'),
     );
     this.#heartbeat.start();
+    this.roomAdmin = new RoomAdministration({
+      sfu: deps.sfu,
+      findSession: (room, identity) => this.#joined.get(sessionKey(room, identity)),
+      logger: deps.logger,
+      actions: this.metrics.moderationActions,
+    });
   }
 
   get sessionCount(): number {
@@ -97,6 +106,7 @@ export class SignalingService {
       logger: this.#deps.logger,
       maxDataMessageBytes: this.#deps.maxDataMessageBytes,
       iceServers: (identity) => this.#deps.iceServers?.(identity) ?? [],
+      admin: this.roomAdmin,
       findSession: (room, identity) => this.#joined.get(sessionKey(room, identity)),
       findResumable: (token) => this.#resumable.get(token),
       onJoined: (s) => {

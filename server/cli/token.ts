@@ -4,7 +4,9 @@ import { mintToken } from '../../signaling/index.js';
 import { mintAdminToken } from '../admin-token.js';
 
 const usage = `usage: npm run token -- --room ROOM --identity IDENTITY [--name NAME] [--ttl SECONDS] [--kid KID]
-                      [--no-publish] [--no-subscribe] [--no-data] [--admin] [--config FILE]
+                      [--no-publish] [--no-subscribe] [--no-data] [--admin] [--no-room-create]
+                      [--sources camera,microphone,...] [--hidden] [--update-own-metadata] [--metadata TEXT]
+                      [--config FILE]
        npm run token -- --admin-drain [--identity OPERATOR] [--ttl SECONDS] [--kid KID] [--config FILE]
 Mints a join token with a key from the configuration (auth.keys, TSFU_AUTH_KEYS or TSFU_CONFIG); with
 --admin-drain, an admin token for POST /admin/drain instead (it cannot join a room; default ttl 900 s).`;
@@ -23,6 +25,11 @@ async function main(): Promise<void> {
       'no-subscribe': { type: 'boolean', default: false },
       'no-data': { type: 'boolean', default: false },
       admin: { type: 'boolean', default: false },
+      'no-room-create': { type: 'boolean', default: false },
+      sources: { type: 'string' },
+      hidden: { type: 'boolean', default: false },
+      'update-own-metadata': { type: 'boolean', default: false },
+      metadata: { type: 'string' },
       'admin-drain': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -47,14 +54,29 @@ async function main(): Promise<void> {
     process.stdout.write(`${await mintAdminToken({ kid, secret, operator: values.identity ?? 'operator', grants: { drain: true }, ttlSeconds })}\n`);
     return;
   }
+  const sources = values.sources?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const known = ['camera', 'microphone', 'screen', 'screen_audio', 'unknown'];
+  const unknown = sources?.find((s) => !known.includes(s));
+  if (unknown !== undefined) throw new ConfigError(`--sources: unknown source "${unknown}"; known: ${known.join(', ')}`);
   const token = await mintToken({
     kid,
     secret,
     room: values.room!, // checked with the usage above
     identity: values.identity!,
     name: values.name,
+    metadata: values.metadata,
     ttlSeconds,
-    grants: { canPublish: !values['no-publish'], canSubscribe: !values['no-subscribe'], canPublishData: !values['no-data'], roomAdmin: values.admin },
+    grants: {
+      canPublish: !values['no-publish'],
+      canSubscribe: !values['no-subscribe'],
+      canPublishData: !values['no-data'],
+      roomAdmin: values.admin,
+      // Written only when they differ from what a token without them means.
+      ...(values['no-room-create'] ? { roomCreate: false } : {}),
+      ...(sources ? { canPublishSources: sources as ('camera' | 'microphone' | 'screen' | 'screen_audio' | 'unknown')[] } : {}),
+      ...(values.hidden ? { hidden: true } : {}),
+      ...(values['update-own-metadata'] ? { canUpdateOwnMetadata: true } : {}),
+    },
   });
   process.stdout.write(`${token}\n`);
 }

@@ -13,8 +13,8 @@ export interface LocalRoomsDeps {
   signaling: SignalingService;
   cluster: Cluster;
   registry: RoomRegistry;
-  /** Moderation (signaling's RoomAdministration); the participant routes answer 501 without it. */
-  admin?: RoomAdministrationPort;
+  /** Moderation: signaling's RoomAdministration. */
+  admin: RoomAdministrationPort;
   /** rtc.maxDataMessageBytes: the largest payload a data message may carry. */
   maxDataMessageBytes: number;
   logger: Logger;
@@ -62,8 +62,8 @@ export class LocalRooms {
 
   participants(room: string): ParticipantInfo[] {
     this.#mustExist(room);
-    if (this.#deps.admin) return this.#deps.admin.listParticipants(room);
-    return this.#deps.sfu.findRoom(room)?.snapshot() ?? [];
+    // An API-created room nobody has joined yet has no SFU room: nobody is in it.
+    return this.#deps.sfu.findRoom(room) ? this.#deps.admin.listParticipants(room) : [];
   }
 
   /** Everyone is told (`leave` room-deleted, close 4015) and disconnected; the room and its lease are gone. */
@@ -105,20 +105,15 @@ export class LocalRooms {
   }
 
   removeParticipant(room: string, identity: string, by: string): void {
-    this.#admin().removeParticipant(room, identity, by);
+    this.#deps.admin.removeParticipant(room, identity, by);
   }
 
   muteTrack(room: string, identity: string, trackId: string, muted: boolean, by: string): TrackInfo {
-    return this.#admin().muteTrack(room, identity, trackId, muted, by);
+    return this.#deps.admin.muteTrack(room, identity, trackId, muted, by);
   }
 
   updateParticipant(room: string, identity: string, update: ParticipantUpdate, by: string): ParticipantInfo {
-    return this.#admin().updateParticipant(room, identity, update, by);
-  }
-
-  #admin(): RoomAdministrationPort {
-    if (!this.#deps.admin) throw new ApiError(501, 'NOT_IMPLEMENTED', 'this server has no room administration (moderation) built in');
-    return this.#deps.admin;
+    return this.#deps.admin.updateParticipant(room, identity, update, by);
   }
 
   #mustExist(room: string): void {

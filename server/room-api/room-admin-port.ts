@@ -1,11 +1,6 @@
-import type { ParticipantInfo, TrackInfo } from '../../signaling/messages.js';
+import type { ParticipantInfo, ParticipantUpdate, TrackInfo } from '../../signaling/index.js';
 
-/** What PATCH /api/v1/rooms/:room/participants/:identity may change (docs/PROTOCOL.md, "Moderation"). */
-export interface ParticipantUpdate {
-  permissions?: Partial<{ canPublish: boolean; canSubscribe: boolean; canPublishData: boolean; canPublishSources: string[]; canUpdateOwnMetadata: boolean }>;
-  metadata?: string;
-  name?: string;
-}
+export type { ParticipantUpdate };
 
 /**
  * The moderation operations the participant routes call, on this node's room: signaling's RoomAdministration

@@ -1,12 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_METADATA_CHARS, PermissionsUpdateSchema } from '../../signaling/messages.js';
 
 /** Request and response shapes of the room service API (docs/API.md), checked by TypeBox at the route. */
 export const RoomName = Type.String({ minLength: 1, maxLength: 128 });
 const Identity = Type.String({ minLength: 1, maxLength: 128 });
 const TrackId = Type.String({ minLength: 1, maxLength: 64 });
 /** Room and participant metadata: opaque to the server, like LiveKit's. */
-export const Metadata = Type.String({ maxLength: 16384 });
-const TrackSource = Type.Union(['camera', 'microphone', 'screen', 'screen_audio', 'unknown'].map((s) => Type.Literal(s)));
+export const Metadata = Type.String({ maxLength: MAX_METADATA_CHARS });
 
 /** LiveKit's default: a created room that nobody joins closes after 5 minutes. */
 export const DEFAULT_EMPTY_TIMEOUT_SECONDS = 300;
@@ -47,18 +47,8 @@ export type MuteTrackBody = Static<typeof MuteTrackBody>;
 
 export const UpdateParticipantBody = Type.Object(
   {
-    permissions: Type.Optional(
-      Type.Object(
-        {
-          canPublish: Type.Optional(Type.Boolean()),
-          canSubscribe: Type.Optional(Type.Boolean()),
-          canPublishData: Type.Optional(Type.Boolean()),
-          canPublishSources: Type.Optional(Type.Array(TrackSource, { maxItems: 5 })),
-          canUpdateOwnMetadata: Type.Optional(Type.Boolean()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    /** The same rules as the `updateParticipant` message (signaling/messages.ts); roomAdmin and hidden are the token's. */
+    permissions: Type.Optional(PermissionsUpdateSchema),
     metadata: Type.Optional(Metadata),
     name: Type.Optional(Type.String({ maxLength: 128 })),
   },

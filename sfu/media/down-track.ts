@@ -157,6 +157,13 @@ export class DownTrack implements SenderReportSource, PaddingSource {
     this.#switched = true;
   }
 
+  /** The track was muted on the server and is unmuted: numbering goes on without a gap, from a key frame for video. */
+  sourceResumed(): void {
+    if (this.#closed) return;
+    this.#forwarder.restart();
+    this.#askedForKeyframe = false;
+  }
+
   /**
    * The highest layer this subscriber may receive. The switch happens at the next key frame of the layer
    * chosen (which is asked for); until then the current layer keeps flowing, so the picture never stops.

@@ -104,6 +104,14 @@ export class Forwarder {
     this.#started = false;
   }
 
+  /**
+   * The source stopped being forwarded for a while (a server-side mute) and comes back: its next packet starts a new
+   * offset, as a source change does, so the outgoing numbers stay continuous (video waits for a key frame).
+   */
+  restart(): void {
+    this.#started = false;
+  }
+
   /** Fills `out` and returns DropReason.None when the packet is to be sent. Allocates nothing. */
   decide(ssrc: number, extendedSeq: number, extendedTs: number, isKeyframe: boolean, out: ForwardResult): DropReason {
     if (this.#paused) return DropReason.Paused;

@@ -67,6 +67,8 @@ export class PublishedTrack {
   readonly audioLevel: AudioLevelMeter | undefined;
   /** Set by the room while the publisher is the loudest active speaker: its camera goes first in allocation. */
   activeSpeaker = false;
+  /** Muted on the server (moderation or the publisher's own mute): its packets go to no subscriber. */
+  #muted = false;
   /** Lowest quality first. */
   readonly layers: readonly TrackLayer[];
   readonly #receiver: RTCRtpReceiver;
@@ -137,7 +139,27 @@ export class PublishedTrack {
       source: this.source,
       ...(this.name ? { name: this.name } : {}),
       ...(this.#codec ? { mimeType: this.#codec.mimeType } : {}),
+      muted: this.#muted,
     };
+  }
+
+  get muted(): boolean {
+    return this.#muted;
+  }
+
+  /**
+   * Server-side mute: while muted no packet is fanned out (one boolean on the hot path). Unmuting restarts every down
+   * track's numbering after the silence (no gap for subscribers to NACK) and, for video, asks for a key frame at once
+   * so subscribers see the picture again without waiting for the encoder's next one. Returns whether it changed.
+   */
+  setMuted(muted: boolean): boolean {
+    if (muted === this.#muted || this.#closed) return false;
+    this.#muted = muted;
+    if (!muted) {
+      for (const downTrack of this.#downTracks) downTrack.sourceResumed();
+      for (const layer of this.layers) this.requestKeyframe('unmute', layer);
+    }
+    return true;
   }
 
   /** Whether the publisher sends this track as several simulcast layers. */
@@ -203,7 +225,7 @@ export class PublishedTrack {
    * back by a request whose key frame has already been forwarded, before this down track could send; so at
    * most one such extra request per key frame received.
    */
-  requestKeyframe(reason: 'subscribe' | 'subscriber-pli' | 'waiting' | 'loss' | 'layer-switch', layer: TrackLayer = this.layers[0]): boolean {
+  requestKeyframe(reason: 'subscribe' | 'subscriber-pli' | 'waiting' | 'loss' | 'layer-switch' | 'unmute', layer: TrackLayer = this.layers[0]): boolean {
     if (this.#closed || this.kind !== 'video' || layer.ssrc < 0) return false;
     const now = performance.now();
     if (now - layer.lastPliAt < this.#pliMinIntervalMs && (reason !== 'subscribe' || layer.lastKeyframeAt < layer.lastPliAt)) return false;
@@ -239,6 +261,8 @@ export class PublishedTrack {
     layer.cache?.store(packet);
     const keyframe = this.#isKeyframe !== undefined && this.#isKeyframe(packet.payload);
     if (keyframe) layer.lastKeyframeAt = now;
+    // Muted: received and cached as usual (layer activity, NACKs of what was sent before), but sent to nobody.
+    if (this.#muted) return;
     if (this.#audioLevelId > 0) {
       const level = audioLevelOf(header.extensions, this.#audioLevelId);
       if (level >= 0) this.audioLevel!.observe(level);

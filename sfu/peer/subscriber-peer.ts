@@ -275,6 +275,18 @@ export class SubscriberPeer extends PeerBase implements Negotiator {
     this.negotiate();
   }
 
+  /** Stops receiving everything (canSubscribe revoked): one renegotiation for all. */
+  removeAllTracks(): void {
+    this.#pending.clear();
+    SubscriberPeer.#waiting.delete(this);
+    if (this.#downTracks.size === 0) return;
+    for (const downTrack of [...this.#downTracks.values()]) {
+      this.#lines.remove(downTrack);
+      this.#drop(downTrack);
+    }
+    if (!this.closed) this.negotiate();
+  }
+
   /** Forgets a down track (its m-line already stopped): closed, out of the allocator. */
   #drop(downTrack: DownTrack): void {
     this.#downTracks.delete(downTrack.track.id);

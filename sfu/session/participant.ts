@@ -11,15 +11,19 @@ import { PublisherPeer, type PublishResult } from '../peer/publisher-peer.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
 import type { SfuOptions } from '../sfu-options.js';
 import { SubscriberPeer, type SubscriberOffer } from '../peer/subscriber-peer.js';
+import { Permissions } from './participant-permissions.js';
 import type {
   DataRejection,
   Grants,
+  ParticipantPermissions,
+  PermissionsUpdate,
   IceCandidateJson,
   ParticipantSnapshot,
   PeerRole,
   PublishedTrackInfo,
   PublishLayers,
   TrackDescription,
+  UnpublishReason,
   VideoTrackSettings,
 } from '../sfu-types.js';
 import { TypedEmitter } from '../typed-emitter.js';
@@ -37,7 +41,13 @@ export interface ParticipantEvents extends Record<string, unknown[]> {
   /** The participant cannot go on (its media connection failed, or it never answered an offer); it closes next. */
   failed: [ParticipantFailure];
   '@trackPublished': [PublishedTrack];
-  '@trackUnpublished': [PublishedTrack];
+  '@trackUnpublished': [PublishedTrack, UnpublishReason];
+  /** One of its tracks was muted or unmuted on the server; `by`: the moderator, absent for its own. */
+  '@trackMuted': [PublishedTrack, string | undefined];
+  /** Its name, metadata or permissions changed. */
+  '@updated': [];
+  /** A moderator granted canSubscribe: the room subscribes it to what is published (auto-subscription). */
+  '@subscribeGranted': [];
   '@data': [Buffer, boolean];
   '@close': [string];
 }
@@ -59,6 +69,8 @@ const MAX_EARLY_PUBLISHER_CANDIDATES = 32;
 export interface ParticipantInit {
   identity: string;
   name?: string;
+  /** Initial metadata (the token's `metadata` claim). */
+  metadata?: string;
   grants: Grants;
   /** Receive every track published in the room without asking (default); else only those `subscribe`d. */
   autoSubscribe?: boolean;
@@ -89,8 +101,10 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   /** What this participant may still send as data (data-router.ts). */
   readonly dataAllowance: DataRateLimit;
   readonly autoSubscribe: boolean;
-  readonly name?: string;
-  readonly grants: Grants;
+  /** Its token's grants as moderators changed them since. */
+  readonly permissions: Permissions;
+  #name?: string;
+  #metadata?: string;
   readonly joinedAt = Date.now();
   readonly subscriber: SubscriberPeer;
   readonly #init: ParticipantInit;
@@ -106,8 +120,9 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   constructor(init: ParticipantInit) {
     super();
     this.identity = init.identity;
-    this.name = init.name;
-    this.grants = init.grants;
+    this.#name = init.name;
+    this.#metadata = init.metadata;
+    this.permissions = new Permissions(init.grants);
     this.autoSubscribe = init.autoSubscribe ?? true;
     this.dataAllowance = new DataRateLimit(init.options, performance.now());
     this.#init = init;
@@ -144,6 +159,24 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     return this.#closed;
   }
 
+  get name(): string | undefined {
+    return this.#name;
+  }
+
+  get metadata(): string | undefined {
+    return this.#metadata;
+  }
+
+  /** An observer: never publishes, and its driver keeps it out of what others see. */
+  get hidden(): boolean {
+    return this.permissions.hidden;
+  }
+
+  /** What it may do now. */
+  get grants(): Readonly<ParticipantPermissions> {
+    return this.permissions.value;
+  }
+
   get publishedTracks(): ReadonlyMap<string, PublishedTrack> {
     return this.#tracks;
   }
@@ -160,15 +193,53 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     return {
       identity: this.identity,
       sid: this.sid,
-      ...(this.name ? { name: this.name } : {}),
+      ...(this.#name ? { name: this.#name } : {}),
+      ...(this.#metadata !== undefined ? { metadata: this.#metadata } : {}),
       joinedAt: this.joinedAt,
       tracks: [...this.#tracks.values()].map((t) => t.info),
+      permissions: this.permissions.snapshot(),
+      ...(this.hidden ? { hidden: true as const } : {}),
     };
+  }
+
+  /**
+   * Changes its name, metadata and/or permissions (undefined: unchanged), applied at once: tracks of a source it may
+   * no longer publish are unpublished (reason `permission`), everything it receives is dropped when canSubscribe
+   * goes. Tells the room once when something changed; returns whether it did.
+   */
+  update(changes: { name?: string; metadata?: string; permissions?: PermissionsUpdate }): boolean {
+    this.#assertOpen();
+    let changed = false;
+    if (changes.name !== undefined && changes.name !== this.#name) [this.#name, changed] = [changes.name, true];
+    if (changes.metadata !== undefined && changes.metadata !== this.#metadata) [this.#metadata, changed] = [changes.metadata, true];
+    const change = changes.permissions && this.permissions.update(changes.permissions);
+    if (change) {
+      changed = true;
+      for (const track of [...this.#tracks.values()]) {
+        if (!change.revokedSource(track.source)) continue;
+        this.#publisher?.removeTrack(track.id);
+        this.#unpublish(track, 'permission');
+      }
+      if (change.subscribeRevoked) this.subscriber.removeAllTracks();
+    }
+    if (changed) this.emit('@updated');
+    if (change?.subscribeGranted && this.autoSubscribe) this.emit('@subscribeGranted');
+    return changed;
+  }
+
+  /** Server-side mute of one of its tracks (`by`: the moderator, absent for its own request); false when unchanged. */
+  setTrackMuted(trackId: string, muted: boolean, by?: string): boolean {
+    this.#assertOpen();
+    const track = this.#tracks.get(trackId);
+    if (!track) throw new NotFoundError(`track ${trackId} is not published by ${this.identity}`);
+    if (!track.setMuted(muted)) return false;
+    this.emit('@trackMuted', track, by);
+    return true;
   }
 
   async publish(sdp: string, descriptions: readonly TrackDescription[]): Promise<PublishAnswer> {
     this.#assertOpen();
-    if (!this.grants.canPublish) throw new PermissionError('this token does not grant canPublish');
+    this.permissions.checkOffer(sdp, descriptions, new Set([...this.#tracks.values()].map((t) => t.mid)));
     const first = !this.#publisher;
     const publisher = (this.#publisher ??= new PublisherPeer(createPeerConnection(this.#init.options, {}, this.#init.sharedPorts), this.#context, this.identity, {
       onPublishLayers: (update) => this.emit('publishLayers', update),
@@ -306,7 +377,7 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
   close(reason = 'left'): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const track of [...this.#tracks.values()]) this.#unpublish(track);
+    for (const track of [...this.#tracks.values()]) this.#unpublish(track, reason === 'removed' ? 'removed' : 'unpublished');
     this.#earlyPublisherCandidates = [];
     for (const timer of this.#connectTimers.values()) clearTimeout(timer);
     this.#connectTimers.clear();
@@ -354,9 +425,9 @@ export class Participant extends TypedEmitter<ParticipantEvents> {
     this.close(failure.code === 'CONNECTION_FAILED' ? 'connection-failed' : 'negotiation-failed');
   }
 
-  #unpublish(track: PublishedTrack): void {
+  #unpublish(track: PublishedTrack, reason: UnpublishReason = 'unpublished'): void {
     if (!this.#tracks.delete(track.id)) return;
-    this.emit('@trackUnpublished', track);
+    this.emit('@trackUnpublished', track, reason);
     track.close();
   }
 

@@ -4,16 +4,21 @@ import { InvalidStateError } from '../errors.js';
 import { Participant, type ParticipantInit, type TrackSource } from './participant.js';
 import type { PublishedTrack } from '../media/published-track.js';
 import type { SfuMetrics } from '../sfu-metrics.js';
-import type { ActiveSpeaker, ParticipantSnapshot, PublishedTrackInfo } from '../sfu-types.js';
+import type { ActiveSpeaker, ParticipantSnapshot, PublishedTrackInfo, UnpublishReason } from '../sfu-types.js';
 import { ActiveSpeakerObserver } from './active-speaker-observer.js';
 import { SpeakerPriority } from './speaker-priority.js';
 import { TypedEmitter } from '../typed-emitter.js';
 
 export interface RoomEvents extends Record<string, unknown[]> {
   participantJoined: [ParticipantSnapshot];
-  participantLeft: [string, string];
+  /** identity, reason, and whether the participant was hidden. */
+  participantLeft: [string, string, boolean];
   trackPublished: [PublishedTrackInfo];
-  trackUnpublished: [PublishedTrackInfo];
+  trackUnpublished: [PublishedTrackInfo, UnpublishReason];
+  /** A track was muted or unmuted on the server; `by`: the moderator, absent for its publisher's own. */
+  trackMuted: [PublishedTrackInfo, string | undefined];
+  /** A participant's name, metadata or permissions changed. */
+  participantUpdated: [ParticipantSnapshot];
   /** Who speaks now, loudest first (empty: nobody); at most 4 times a second, only when it changes. */
   activeSpeakers: [ActiveSpeaker[]];
   '@close': [];
@@ -71,9 +76,9 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.#participants.get(identity);
   }
 
-  /** Everyone in the room but `except`, with their published tracks. */
-  snapshot(except?: string): ParticipantSnapshot[] {
-    return [...this.#participants.values()].filter((p) => p.identity !== except).map((p) => p.snapshot());
+  /** Everyone in the room but `except` (and hidden participants unless `includeHidden`), with their published tracks. */
+  snapshot(except?: string, includeHidden = false): ParticipantSnapshot[] {
+    return [...this.#participants.values()].filter((p) => p.identity !== except && (includeHidden || !p.hidden)).map((p) => p.snapshot());
   }
 
   join(options: JoinOptions): Participant {
@@ -91,19 +96,17 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
     this.#participants.set(participant.identity, participant);
     participant.on('@trackPublished', (track) => this.#onTrackPublished(participant, track));
-    participant.on('@trackUnpublished', (track) => this.#onTrackUnpublished(track));
+    participant.on('@trackUnpublished', (track, reason) => this.#onTrackUnpublished(track, reason));
+    participant.on('@trackMuted', (track, by) => this.emit('trackMuted', track.info, by));
+    participant.on('@updated', () => this.emit('participantUpdated', participant.snapshot()));
+    participant.on('@subscribeGranted', () => this.#subscribeToEveryone(participant));
     participant.on('@data', (data, reliable) => {
       const delivered = routeDataMessage(this.#participants, participant, data, reliable);
       this.#metrics.dataMessages.inc({ channel: reliable ? 'reliable' : 'lossy', result: delivered < 0 ? 'rejected' : 'delivered' });
     });
     participant.once('@close', (reason) => this.#onParticipantClosed(participant, reason));
     // A late joiner receives everything already published, unless it subscribes itself.
-    if (participant.autoSubscribe) {
-      for (const other of this.#participants.values()) {
-        if (other === participant) continue;
-        for (const track of other.publishedTracks.values()) participant.subscribe({ track, streamId: other.sid });
-      }
-    }
+    if (participant.autoSubscribe) this.#subscribeToEveryone(participant);
     this.#logger.info({ roomId: this.id, participantId: participant.identity }, 'participant joined');
     this.emit('participantJoined', participant.snapshot());
     return participant;
@@ -137,10 +140,17 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.emit('trackPublished', track.info);
   }
 
-  #onTrackUnpublished(track: PublishedTrack): void {
+  #onTrackUnpublished(track: PublishedTrack, reason: UnpublishReason): void {
     this.#speakers.remove(track);
     for (const other of this.#participants.values()) other.unsubscribe(track.id);
-    this.emit('trackUnpublished', track.info);
+    this.emit('trackUnpublished', track.info, reason);
+  }
+
+  #subscribeToEveryone(participant: Participant): void {
+    for (const other of this.#participants.values()) {
+      if (other === participant) continue;
+      for (const track of other.publishedTracks.values()) participant.subscribe({ track, streamId: other.sid });
+    }
   }
 
   #onActiveSpeakers(speakers: ActiveSpeaker[]): void {
@@ -169,7 +179,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#participants.delete(participant.identity);
     this.#speakerPriority.left(participant.identity);
     this.#logger.info({ roomId: this.id, participantId: participant.identity, reason, sessionMs: Date.now() - participant.joinedAt }, 'participant left');
-    this.emit('participantLeft', participant.identity, reason);
+    this.emit('participantLeft', participant.identity, reason, participant.hidden);
     if (this.#participants.size === 0) this.close();
   }
 }

@@ -192,7 +192,16 @@ export class Bot {
     const before = this.signaling.messages.length;
     const offer = late === undefined ? pc.localDescription!.sdp : pc.localDescription!.sdp.replace(/^a=(candidate:.*|end-of-candidates)\r\n/gm, '');
     this.signaling.send({ type: 'publishOffer', sdp: offer, tracks });
-    const answer = await this.signaling.waitFor('publishAnswer', (m) => this.signaling.messages.indexOf(m) >= before);
+    const replyTo = () => this.signaling.messages.slice(before).find((m) => m.type === 'publishAnswer' || (m.type === 'error' && m.requestType === 'publishOffer'));
+    await waitUntil(() => replyTo() !== undefined, 15_000, 'the answer to a publish offer');
+    const reply = replyTo()!;
+    if (reply.type !== 'publishAnswer') {
+      // Refused (e.g. PERMISSION_DENIED): nothing is published; a later publish starts over.
+      this.publisher = undefined;
+      await pc.close();
+      throw new Error(`${String(reply.code)}: ${String(reply.message)}`);
+    }
+    const answer = reply;
     if (late !== undefined) {
       const timer = setTimeout(() => {
         for (const candidate of held) this.signaling.send({ type: 'trickle', target: 'publisher', candidate });

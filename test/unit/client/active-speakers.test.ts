@@ -2,7 +2,7 @@ import { expect, test } from 'vitest';
 import { ActiveSpeakers, type ActiveSpeaker } from '../../../client/sdk/active-speakers.js';
 import { RemoteParticipant } from '../../../client/sdk/participant.js';
 
-const participant = (identity: string) => new RemoteParticipant({ identity, sid: `PA_${identity}`, joinedAt: 0, tracks: [] });
+const participant = (identity: string) => new RemoteParticipant({ identity, sid: `PA_${identity}`, joinedAt: 0, tracks: [], permissions: { canPublish: true, canSubscribe: true, canPublishData: true, canUpdateOwnMetadata: false, roomAdmin: false } });
 
 test("the server's speakers become RemoteParticipants in its order, this client marked local, unknown identities left out", () => {
   const events: ActiveSpeaker[][] = [];

@@ -28,9 +28,10 @@ function aliceSources(): QualitySources {
     identity: 'alice',
     sid: 'PA_1',
     joinedAt: 0,
+    permissions: { canPublish: true, canSubscribe: true, canPublishData: true, canUpdateOwnMetadata: false, roomAdmin: false },
     tracks: [
-      { trackId: 'TR_cam', participantIdentity: 'alice', kind: 'video', source: 'camera' },
-      { trackId: 'TR_mic', participantIdentity: 'alice', kind: 'audio', source: 'microphone' },
+      { trackId: 'TR_cam', participantIdentity: 'alice', kind: 'video', source: 'camera', muted: false },
+      { trackId: 'TR_mic', participantIdentity: 'alice', kind: 'audio', source: 'microphone', muted: false },
     ],
   });
   alice.tracks.get('TR_cam')!.track = { id: 'receiver-cam' } as MediaStreamTrack;

@@ -27,14 +27,63 @@ describe('token verification', () => {
     }
   });
 
-  test('grants absent from the token default to false', async () => {
-    const token = await new SignJWT({ room: 'r' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setSubject('x').setExpirationTime(now / 1000 + 60).sign(new TextEncoder().encode(keys.k1));
-    expect((await verifier.verify(token, now)).grants).toEqual({ canPublish: false, canSubscribe: false, canPublishData: false, roomAdmin: false });
+  const signed = (claims: Record<string, unknown>) =>
+    new SignJWT({ room: 'r', ...claims }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setSubject('x').setExpirationTime(now / 1000 + 60).sign(new TextEncoder().encode(keys.k1));
+
+  test('grants absent from the token default to false, but roomCreate to true (older tokens opened rooms by joining)', async () => {
+    const token = await signed({});
+    expect((await verifier.verify(token, now)).grants).toEqual({
+      canPublish: false,
+      canSubscribe: false,
+      canPublishData: false,
+      roomAdmin: false,
+      roomCreate: true,
+      hidden: false,
+      canUpdateOwnMetadata: false,
+    });
+  });
+
+  test('an older token with only the first four grants reads as before, with no source limit', async () => {
+    const claims = await verifier.verify(await signed({ grants: { canPublish: true, canSubscribe: true, canPublishData: true, roomAdmin: false } }), now);
+    expect(claims.grants).toEqual({ canPublish: true, canSubscribe: true, canPublishData: true, roomAdmin: false, roomCreate: true, hidden: false, canUpdateOwnMetadata: false });
+    expect(claims.grants.canPublishSources).toBeUndefined();
+    expect(claims.metadata).toBeUndefined();
   });
 
   test('a teacher token says roomAdmin', async () => {
     const token = await mintToken({ kid: 'k1', secret: keys.k1, room: 'r', identity: 'teacher', grants: { roomAdmin: true }, now });
-    expect((await verifier.verify(token, now)).grants).toEqual({ canPublish: true, canSubscribe: true, canPublishData: true, roomAdmin: true });
+    expect((await verifier.verify(token, now)).grants).toMatchObject({ canPublish: true, canSubscribe: true, canPublishData: true, roomAdmin: true, roomCreate: true });
+  });
+
+  test('reads roomCreate, canPublishSources (deduplicated), hidden, canUpdateOwnMetadata and the metadata claim', async () => {
+    const token = await mintToken({
+      kid: 'k1',
+      secret: keys.k1,
+      room: 'r',
+      identity: 'student',
+      metadata: '{"hand":false}',
+      grants: { roomCreate: false, canPublishSources: ['microphone', 'microphone', 'screen'], hidden: true, canUpdateOwnMetadata: true },
+      now,
+    });
+    const claims = await verifier.verify(token, now);
+    expect(claims.metadata).toBe('{"hand":false}');
+    expect(claims.grants).toMatchObject({ roomCreate: false, canPublishSources: ['microphone', 'screen'], hidden: true, canUpdateOwnMetadata: true });
+  });
+
+  test('refuses malformed new grants and oversized metadata with TOKEN_INVALID', async () => {
+    for (const claims of [
+      { grants: { canPublishSources: 'camera' } },
+      { grants: { canPublishSources: ['camera', 'webcam'] } },
+      { grants: { canPublishSources: [1] } },
+      { grants: { roomCreate: 'no' } },
+      { grants: { hidden: 1 } },
+      { grants: { canUpdateOwnMetadata: 'yes' } },
+      { metadata: 42 },
+      { metadata: 'x'.repeat(16_385) },
+    ]) {
+      expect(await refusal(await signed(claims)), JSON.stringify(claims).slice(0, 80)).toEqual({ code: ErrorCode.TOKEN_INVALID, close: CloseCode.UNAUTHORIZED });
+    }
+    await expect(verifier.verify(await signed({ metadata: 'x'.repeat(16_384) }), now)).resolves.toMatchObject({ metadata: 'x'.repeat(16_384) });
   });
 
   test('expiry is checked with the configured tolerance', async () => {
