@@ -40,7 +40,7 @@ async function createOn(on: RunningServer, via: RoomServiceClient, room: string,
   }
 }
 
-test('either node lists the rooms of both, and reads, updates, messages and deletes a room served by the other', async () => {
+test('either node lists the rooms of both, and reads, updates, messages, moderates and deletes a room served by the other', async () => {
   const viaA = new RoomServiceClient(nodeA.url, TEST_KID, TEST_SECRET);
   // The signaling URL of a node works as the client's address too.
   const viaB = new RoomServiceClient(nodeB.signalingUrl, TEST_KID, TEST_SECRET);
@@ -71,8 +71,12 @@ test('either node lists the rooms of both, and reads, updates, messages and dele
   expect(await viaA.sendData('physics', 'from a', { destinationIdentities: ['bob'] })).toBe(1);
   await waitUntil(() => bob.data.some((d) => d.text === 'from a' && d.from === ''), 5000, 'the data message to bob');
 
+  await viaB.removeParticipant('physics', 'bob');
+  expect((await bob.signaling.closed).code).toBe(4013);
+  expect((await viaA.listParticipants('physics')).map((p) => p.identity)).toEqual(['alice']);
+
   await viaA.deleteRoom('physics');
-  for (const bot of [alice, bob]) expect((await bot.signaling.closed).code).toBe(4015);
+  expect((await alice.signaling.closed).code).toBe(4015);
   expect(nodeB.sfu.findRoom('physics')).toBeUndefined();
   expect(nodeB.roomRegistry.get('physics')).toBeUndefined();
   expect(await nodeA.cluster.cluster.find('physics')).toBeUndefined();

@@ -20,8 +20,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-const token = (grants: Partial<ApiGrants>, extra: { ttlSeconds?: number; now?: number; secret?: string; apiKey?: string } = {}) =>
-  mintApiToken({ apiKey: extra.apiKey ?? TEST_KID, secret: extra.secret ?? TEST_SECRET, grants, ttlSeconds: extra.ttlSeconds, now: extra.now });
+const token = (grants: Partial<ApiGrants>, extra: { ttlSeconds?: number; now?: number; secret?: string; apiKey?: string; subject?: string } = {}) =>
+  mintApiToken({ apiKey: extra.apiKey ?? TEST_KID, secret: extra.secret ?? TEST_SECRET, grants, ttlSeconds: extra.ttlSeconds, now: extra.now, subject: extra.subject });
 
 async function call(method: string, path: string, auth: string | undefined, body?: unknown) {
   const response = await fetch(`${server.url}/api/v1${path}`, {
@@ -33,8 +33,8 @@ async function call(method: string, path: string, auth: string | undefined, body
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> & { code?: string; message?: string } };
 }
 
-async function join(room: string, identity: string): Promise<Bot> {
-  const bot = await Bot.join(server.signalingUrl, room, identity);
+async function join(room: string, identity: string, grants?: Parameters<typeof Bot.join>[3]): Promise<Bot> {
+  const bot = await Bot.join(server.signalingUrl, room, identity, grants);
   bots.push(bot);
   return bot;
 }
@@ -218,5 +218,40 @@ describe('rooms', () => {
     await client.createRoom(longest);
     expect((await client.getRoom(longest)).name).toBe(longest);
     await client.deleteRoom(longest);
+  });
+});
+
+describe('participants', () => {
+  test('an operator mutes, updates and removes a participant through the API, with the rules of a teacher in the room', async () => {
+    await client.createRoom('class');
+    const teacher = await join('class', 'teacher');
+    // A student may not create rooms, but joins a room created over the API before anyone is in it.
+    const student = await join('class', 'student', { roomCreate: false, canUpdateOwnMetadata: false });
+    const [, audio] = await student.publish({ video: true, audio: true });
+    const ops = await token({ roomAdmin: true, room: 'class' }, { subject: 'ops' });
+
+    const listed = (await call('GET', '/rooms/class/participants', ops)).body.participants as { identity: string; permissions: Record<string, unknown> }[];
+    expect(listed.find((p) => p.identity === 'student')?.permissions).toMatchObject({ canPublish: true, roomAdmin: false });
+
+    const muted = await call('POST', `/rooms/class/participants/student/tracks/${encodeURIComponent(audio)}/mute`, ops, { muted: true });
+    expect(muted).toMatchObject({ status: 200, body: { track: { trackId: audio, muted: true } } });
+    for (const bot of [teacher, student]) expect(await bot.signaling.waitFor('trackMuted')).toMatchObject({ trackId: audio, participantIdentity: 'student', muted: true, by: 'ops' });
+
+    const updated = await call('PATCH', '/rooms/class/participants/student', ops, { metadata: 'hand up', name: 'Stu', permissions: { canPublishData: false } });
+    expect(updated.body.participant).toMatchObject({ identity: 'student', name: 'Stu', metadata: 'hand up', permissions: { canPublishData: false } });
+    expect(await teacher.signaling.waitFor('participantUpdated')).toMatchObject({ participant: { identity: 'student', metadata: 'hand up' } });
+    // roomAdmin and hidden are the token's: not for the API to change.
+    expect((await call('PATCH', '/rooms/class/participants/student', ops, { permissions: { roomAdmin: true } })).body.code).toBe('SCHEMA_VIOLATION');
+    expect(await call('DELETE', '/rooms/class/participants/nobody', ops)).toMatchObject({ status: 404, body: { code: 'PARTICIPANT_NOT_FOUND' } });
+    expect(await call('POST', '/rooms/class/participants/student/tracks/TR_none/mute', ops, { muted: true })).toMatchObject({ status: 404, body: { code: 'TRACK_NOT_FOUND' } });
+    expect((await call('DELETE', '/rooms/class/participants/student', await token({ roomAdmin: true, room: 'other' }))).status).toBe(403);
+
+    expect((await call('DELETE', '/rooms/class/participants/student', ops)).status).toBe(204);
+    expect(await student.signaling.waitFor('leave')).toMatchObject({ reason: 'removed' });
+    expect((await student.signaling.closed).code).toBe(4013);
+    expect(await teacher.signaling.waitFor('participantLeft')).toMatchObject({ identity: 'student', reason: 'removed' });
+    expect((await client.listParticipants('class')).map((p) => p.identity)).toEqual(['teacher']);
+    await client.deleteRoom('class');
+    await nothingLeftOf('class');
   });
 });
