@@ -163,6 +163,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     keys,
     clockToleranceSeconds: config.signaling.tokenClockToleranceSeconds,
     logger: logger.child({ name: 'room-api' }),
+    registry,
     router: new RoomRouter(cluster.cluster),
     rooms: new LocalRooms({
       nodeId: cluster.identity.nodeId,

@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import { AdminAuthError } from '../admin-token.js';
 import { ApiError, roomNotFound, toApiError } from './api-error.js';
 import { authorize, grants, verifyApiToken, type ApiClaims } from './api-token.js';
@@ -29,6 +30,7 @@ export interface RoomApiOptions {
   logger: Logger;
   rooms: LocalRooms;
   router: RoomRouter;
+  registry: Registry;
 }
 
 declare module 'fastify' {
@@ -54,6 +56,16 @@ function typeboxValidator({ schema }: { schema: unknown }) {
  */
 export async function roomApiRoutes(app: FastifyInstance, opts: RoomApiOptions): Promise<void> {
   const { rooms, router, logger } = opts;
+  const requests = new Counter({
+    name: 'tsfu_room_api_requests_total',
+    help: 'Room service API requests by route, method and HTTP status (forwarded: answered by another node)',
+    labelNames: ['method', 'route', 'status', 'forwarded'],
+    registers: [opts.registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    requests.inc({ method: request.method, route, status: String(reply.statusCode), forwarded: request.headers[FORWARDED_HEADER] !== undefined ? 'yes' : 'no' });
+  });
   app.setValidatorCompiler(typeboxValidator);
   app.decorateRequest('apiClaims', undefined);
   app.addHook('onRequest', async (request) => {

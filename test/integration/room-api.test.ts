@@ -4,7 +4,7 @@ import type { RunningServer } from '../../server/app.js';
 import { mintApiToken, type ApiGrants } from '../../server/room-api/api-token.js';
 import { RoomServiceClient } from '../../server/room-api/room-service-client.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
-import { startTestServer, TEST_KID, TEST_SECRET } from '../helpers/server.js';
+import { metricTotal, startTestServer, TEST_KID, TEST_SECRET } from '../helpers/server.js';
 import { JoinRefusedError, joinFollowingRedirects, testToken } from '../helpers/signaling-client.js';
 
 let server: RunningServer;
@@ -65,6 +65,7 @@ describe('authentication', () => {
       expect(reply.body.message, what).toMatch(message);
     }
     expect(server.roomRegistry.get('auth-room')).toBeUndefined();
+    expect(await metricTotal(server, 'tsfu_room_api_requests_total', 'status="401"')).toBeGreaterThanOrEqual(5);
 
     await client.createRoom('scoped', { metadata: 'before' });
     const otherRoomAdmin = await token({ roomAdmin: true, room: 'elsewhere' });
