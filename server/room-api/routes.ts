@@ -90,6 +90,8 @@ export async function roomApiRoutes(app: FastifyInstance, opts: RoomApiOptions):
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error; it has been logged' });
   });
 
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]} (docs/API.md)` }));
+
   const claimsOf = (request: FastifyRequest) => request.apiClaims!;
   /** Who acts, as moderation events name them (`by`): the token's `sub`, else "api". */
   const actor = (request: FastifyRequest) => claimsOf(request).subject ?? 'api';

@@ -208,6 +208,7 @@ describe('rooms', () => {
     expect(server.roomRegistry.get('r')).toBeUndefined();
     await client.createRoom('r');
     expect((await call('POST', '/rooms/r/data', admin, { payload: 'not base64!', encoding: 'base64' })).body).toMatchObject({ code: 'SCHEMA_VIOLATION', message: expect.stringMatching(/base64/) });
+    expect(await call('PUT', '/rooms/r', admin, {})).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
     for (const [method, path, body] of [['GET', '/rooms/none/participants'], ['PATCH', '/rooms/none', { metadata: '' }], ['DELETE', '/rooms/none'], ['POST', '/rooms/none/data', { payload: 'x' }]] as const) {
       expect(await call(method, path, admin, body)).toMatchObject({ status: 404, body: { code: 'ROOM_NOT_FOUND' } });
     }
