@@ -60,6 +60,11 @@ export interface Cluster {
    * Throws {@link ClusterUnavailableError} when placing needs the store and it is down.
    */
   locate(room: string): Promise<Placement>;
+  /**
+   * Where `room` lives if a live node holds it, without placing it (the room service API's per-room operations);
+   * undefined when no live node serves it. Throws {@link ClusterUnavailableError} when the store is down.
+   */
+  find(room: string): Promise<Placement | undefined>;
   /** This node stops serving `room` (it emptied): compare-and-delete of its lease. Never throws. */
   release(room: string): Promise<void>;
   /** Whether the store answers (a single node has none to lose: always true). */

@@ -43,6 +43,11 @@ export class LocalCluster implements Cluster {
     return { kind: 'local', lease };
   }
 
+  async find(room: string): Promise<Placement | undefined> {
+    const lease = this.#rooms.get(room);
+    return lease ? { kind: 'local', lease } : undefined;
+  }
+
   async release(room: string): Promise<void> {
     this.#rooms.delete(room);
   }

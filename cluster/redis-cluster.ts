@@ -135,6 +135,24 @@ export class RedisCluster implements Cluster {
     }
   }
 
+  async find(room: string): Promise<Placement | undefined> {
+    const held = this.#held.get(room);
+    if (held) return { kind: 'local', lease: plainLease(held) };
+    let current: string | null;
+    try {
+      current = await this.#redis.get(this.#keys.room(room));
+    } catch (error) {
+      throw new ClusterUnavailableError(`cannot find room: the cluster store is unreachable (${(error as Error).message})`);
+    }
+    const lease = current === null ? undefined : parseLease(room, current);
+    // A lease naming this node that it does not hold was released, or never taken up: nobody serves the room.
+    if (!lease || lease.nodeId === this.nodeId) return undefined;
+    const [owner] = await this.#sight([lease.nodeId]).catch((error: Error) => {
+      throw new ClusterUnavailableError(`cannot find room: the cluster store is unreachable (${error.message})`);
+    });
+    return owner.info && owner.liveness.state !== 'dead' ? { kind: 'remote', lease, node: owner.info } : undefined;
+  }
+
   async release(room: string): Promise<void> {
     const held = this.#held.get(room);
     if (!held) return;

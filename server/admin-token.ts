@@ -30,8 +30,54 @@ export class AdminAuthError extends Error {
   }
 }
 
-const ALGORITHM = 'HS256';
+export const ALGORITHM = 'HS256';
 const encoder = new TextEncoder();
+
+export interface BearerTokenCheck {
+  /** The audience the endpoint serves; a token for another one is refused with 403 naming `kind`. */
+  audience: string;
+  /** "an admin token", "an API token": for the messages. */
+  kind: string;
+  /** How to get such a token, said when none is sent. */
+  hint: string;
+  clockToleranceSeconds: number;
+  requiredClaims?: string[];
+  now?: number;
+}
+
+/**
+ * Verifies an `Authorization: Bearer <jwt>` header: HS256 with the secret of its `kid` in `keys`, unexpired, for
+ * `check.audience`. Shared by the operator's endpoints and the room service API (server/room-api/api-token.ts).
+ * 401 for no token or one that does not verify, 403 for a valid token meant for another audience.
+ */
+export async function verifyBearerToken(authorization: string | undefined, keys: Readonly<Record<string, string>>, check: BearerTokenCheck): Promise<{ payload: JWTPayload; kid: string }> {
+  const unauthorized = (message: string) => new AdminAuthError(401, 'UNAUTHORIZED', message);
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  if (!match) throw unauthorized(`${check.kind} is needed: Authorization: Bearer <token> (${check.hint})`);
+  let payload: JWTPayload;
+  let kid: string;
+  try {
+    let protectedHeader: { kid?: string };
+    ({ payload, protectedHeader } = await jwtVerify(
+      match[1],
+      (header) => {
+        const secret = header.kid === undefined ? undefined : keys[header.kid];
+        if (secret === undefined) throw unauthorized(`unknown key id "${header.kid ?? ''}"`);
+        return encoder.encode(secret);
+      },
+      { algorithms: [ALGORITHM], requiredClaims: ['exp', ...(check.requiredClaims ?? [])], clockTolerance: check.clockToleranceSeconds, currentDate: new Date(check.now ?? Date.now()) },
+    ));
+    kid = protectedHeader.kid!; // the key lookup above refused a token without one
+  } catch (error) {
+    if (error instanceof AdminAuthError) throw error;
+    if (error instanceof errors.JWTExpired) throw unauthorized('token has expired');
+    if (error instanceof errors.JWSSignatureVerificationFailed) throw unauthorized('token signature does not verify');
+    throw unauthorized(`token rejected: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if (!audiences.includes(check.audience)) throw new AdminAuthError(403, 'FORBIDDEN', `not ${check.kind} (audience "${check.audience}")`);
+  return { payload, kid };
+}
 
 /** Verifies an `Authorization: Bearer <jwt>` header and that the token grants `operation`. */
 export async function verifyAdminToken(
@@ -40,30 +86,19 @@ export async function verifyAdminToken(
   operation: keyof AdminGrants,
   clockToleranceSeconds: number,
 ): Promise<AdminClaims> {
-  const unauthorized = (message: string) => new AdminAuthError(401, 'UNAUTHORIZED', message);
-  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-  if (!match) throw unauthorized('an admin token is needed: Authorization: Bearer <token> (npm run token -- --admin-drain)');
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(
-      match[1],
-      (header) => {
-        const secret = header.kid === undefined ? undefined : keys[header.kid];
-        if (secret === undefined) throw unauthorized(`unknown key id "${header.kid ?? ''}"`);
-        return encoder.encode(secret);
-      },
-      { algorithms: [ALGORITHM], requiredClaims: ['exp', 'sub'], clockTolerance: clockToleranceSeconds },
-    ));
-  } catch (error) {
-    if (error instanceof AdminAuthError) throw error;
-    if (error instanceof errors.JWTExpired) throw unauthorized('token has expired');
-    if (error instanceof errors.JWSSignatureVerificationFailed) throw unauthorized('token signature does not verify');
-    throw unauthorized(`token rejected: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  const { payload } = await verifyBearerToken(authorization, keys, {
+    audience: ADMIN_AUDIENCE,
+    kind: 'an admin token',
+    hint: 'npm run token -- --admin-drain',
+    clockToleranceSeconds,
+    requiredClaims: ['sub'],
+  }).catch((error: unknown) => {
+    // A join token has no such audience: say what it cannot do.
+    if (error instanceof AdminAuthError && error.statusCode === 403) throw new AdminAuthError(403, 'FORBIDDEN', `${error.message}: a join token cannot ${operation}`);
+    throw error;
+  });
   const admin = (payload as { admin?: unknown }).admin;
   const grants: AdminGrants = { drain: typeof admin === 'object' && admin !== null && (admin as Record<string, unknown>).drain === true };
-  if (!audiences.includes(ADMIN_AUDIENCE)) throw new AdminAuthError(403, 'FORBIDDEN', `not an admin token (audience "${ADMIN_AUDIENCE}"): a join token cannot ${operation}`);
   if (!grants[operation]) throw new AdminAuthError(403, 'FORBIDDEN', `this admin token does not grant "${operation}"`);
   return { operator: String(payload.sub), grants };
 }

@@ -16,6 +16,7 @@ import { assertDevelopmentModeAllowed, assertWebhooksValid, isDevelopmentMode, i
 import { DEV_KID, devTokenRoute } from './dev-token-route.js';
 import { createRootLogger } from './logger.js';
 import { opsRoutes } from './ops-routes.js';
+import { API_PREFIX, LocalRooms, RoomRegistry, RoomRouter, bindRoomRegistry, releaseExpiredRoom, roomApiRoutes } from './room-api/index.js';
 import { closeSharedMediaPorts, openSharedMediaPorts } from './shared-media-ports.js';
 import { startTurnService, type TurnService } from './turn-service.js';
 import { sendSfuEventsAsWebhooks } from './webhook-events.js';
@@ -41,6 +42,8 @@ export interface RunningServer {
   keys: Record<string, string>;
   developmentMode: boolean;
   cluster: ClusterService;
+  /** The rooms this node serves, with what the room service API set for them. */
+  roomRegistry: RoomRegistry;
   /** Present when webhooks.urls is set. */
   webhooks?: WebhookSender;
   /**
@@ -101,9 +104,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
       ? new WebhookSender(config.webhooks, { secret: config.auth.keys[config.webhooks.apiKey]!, nodeId: cluster.identity.nodeId, logger: logger.child({ name: 'webhooks' }), registry })
       : undefined;
   const stopWebhookEvents = webhooks ? sendSfuEventsAsWebhooks(sfu, webhooks) : undefined;
+  const roomRegistry = new RoomRegistry(releaseExpiredRoom(sfu, cluster.cluster, logger.child({ name: 'rooms' })));
+  bindRoomRegistry(roomRegistry, sfu, cluster.cluster, logger.child({ name: 'rooms' }));
   const signaling = new SignalingService(config.signaling, {
     sfu,
     rooms: cluster.directory,
+    roomSettings: roomRegistry,
     keys,
     logger: logger.child({ name: 'signaling' }),
     registry,
@@ -115,6 +121,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     // Per-request access logs would drown the media logs (Prometheus scrapes every few seconds): warnings only.
     loggerInstance: logger.child({ name: 'http' }, { level: logger.levelVal > 40 ? logger.level : 'warn' }) as FastifyBaseLogger,
     forceCloseConnections: true,
+    // Room names (up to 128 characters, URL-encoded: up to 12 bytes each) are path parameters of the room service API.
+    routerOptions: { maxParamLength: 2048 },
   });
   let draining = false;
   await app.register(fastifyWebsocket, {
@@ -149,6 +157,25 @@ export async function startServer(config: Config, options: StartServerOptions = 
     status: drainStatus,
     drain: (reason) => void shutdown(reason).catch((error: unknown) => logger.error({ err: error }, 'error while shutting down')),
   });
+  await app.register(roomApiRoutes, {
+    prefix: API_PREFIX,
+    nodeId: cluster.identity.nodeId,
+    keys,
+    clockToleranceSeconds: config.signaling.tokenClockToleranceSeconds,
+    logger: logger.child({ name: 'room-api' }),
+    registry,
+    router: new RoomRouter(cluster.cluster),
+    rooms: new LocalRooms({
+      nodeId: cluster.identity.nodeId,
+      sfu,
+      signaling,
+      cluster: cluster.cluster,
+      registry: roomRegistry,
+      admin: signaling.roomAdmin,
+      maxDataMessageBytes: rtc.maxDataMessageBytes,
+      logger: logger.child({ name: 'room-api' }),
+    }),
+  });
   if (developmentMode) await app.register(devTokenRoute, { secret: devSecret });
   await app.register(clientAssetRoutes, { dir: CLIENT_DIR });
 
@@ -167,6 +194,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       cluster.cluster.setDraining(true);
       signaling.close();
       sfu.close();
+      roomRegistry.close();
       // After the SFU: its rooms' participant_left and room_finished are queued, then delivered within shutdownTimeoutMs.
       stopWebhookEvents?.();
       const webhooksClosed = webhooks?.close();
@@ -190,8 +218,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
   const url = `http://${host}:${port}`;
   const signalingUrl = `ws://${host}:${port}${SIGNALING_PATH}`;
-  await cluster.start(sfu, signaling, { signalingUrl, mediaAddress: rtc.announcedIp || rtc.listenIp }, config.cluster.heartbeatMs);
+  await cluster.start(sfu, signaling, { signalingUrl, mediaAddress: rtc.announcedIp || rtc.listenIp }, config.cluster.heartbeatMs, (room) => roomRegistry.keepsEmpty(room));
   logger.info({ url, signaling: signalingUrl, rtcListenIp: rtc.listenIp, udpPort: sharedPorts?.udp.port, tcpPort: sharedPorts?.tcp?.port, developmentMode, nodeId: cluster.identity.nodeId }, 'server listening');
 
-  return { app, sfu, signaling, roomAdmin: signaling.roomAdmin, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, webhooks, drain, close, shutdown, drainStatus };
+  return { app, sfu, signaling, roomAdmin: signaling.roomAdmin, turn, udpMux: sharedPorts?.udp, tcpMux: sharedPorts?.tcp, registry, logger, url, signalingUrl, keys, developmentMode, cluster, roomRegistry, webhooks, drain, close, shutdown, drainStatus };
 }

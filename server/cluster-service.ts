@@ -20,6 +20,8 @@ export class ClusterService {
   #cpu = { at: performance.now(), usage: process.cpuUsage() };
   #forwardedBytes = 0;
   #sfu?: Sfu;
+  /** Rooms the node keeps serving with nobody in them (created over the API, until their empty timeout). */
+  #keepsEmpty: (roomId: string) => boolean = () => false;
 
   readonly #locations: Counter<'result'>;
   readonly #leasesLost: Counter;
@@ -57,20 +59,24 @@ export class ClusterService {
     // As when a room closes: a join may open the room in the same turn, so only a room still absent is released.
     release: (roomId) => {
       setImmediate(() => {
-        if (!this.#sfu?.findRoom(roomId)) void this.cluster.release(roomId);
+        if (!this.#sfu?.findRoom(roomId) && !this.#keepsEmpty(roomId)) void this.cluster.release(roomId);
       });
     },
   };
 
-  /** Starts publishing this node once the server listens, and ties leases to the SFU's rooms. */
-  async start(sfu: Sfu, signaling: SignalingService, urls: { signalingUrl: string; mediaAddress: string }, heartbeatMs: number): Promise<void> {
+  /**
+   * Starts publishing this node once the server listens, and ties leases to the SFU's rooms: an emptied room's lease
+   * goes, unless `keepsEmpty` says the node keeps serving it empty (a room created over the API, until its timeout).
+   */
+  async start(sfu: Sfu, signaling: SignalingService, urls: { signalingUrl: string; mediaAddress: string }, heartbeatMs: number, keepsEmpty: (roomId: string) => boolean = () => false): Promise<void> {
     this.identity.signalingUrl ||= urls.signalingUrl;
     this.identity.mediaAddress = urls.mediaAddress;
     this.#sfu = sfu;
+    this.#keepsEmpty = keepsEmpty;
     sfu.observer.on('roomClosed', (roomId) => {
       // A join may reopen the room in the same turn (a participant replaced): release only a room still gone.
       setImmediate(() => {
-        if (!sfu.findRoom(roomId)) void this.cluster.release(roomId);
+        if (!sfu.findRoom(roomId) && !this.#keepsEmpty(roomId)) void this.cluster.release(roomId);
       });
     });
     this.cluster.on('leaseLost', (lease) => {

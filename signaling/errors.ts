@@ -73,6 +73,8 @@ export const CloseCode = {
   REMOVED: 4013,
   /** The room does not exist and the token may not create it (roomCreate false). */
   ROOM_NOT_FOUND: 4014,
+  /** The room was deleted (room service API, `DELETE /api/v1/rooms/:room`): final, the SDK does not reconnect. */
+  ROOM_DELETED: 4015,
   RATE_LIMITED: 4029,
   SERVER_SHUTDOWN: 4050,
 } as const;
@@ -88,6 +90,8 @@ export class SignalingError extends Error {
     message: string,
     readonly close?: CloseCode,
     readonly requestType?: string,
+    /** The request's `requestId`, echoed in the error reply. */
+    public requestId?: number,
   ) {
     super(message);
     this.name = 'SignalingError';

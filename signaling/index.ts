@@ -10,3 +10,4 @@ export { RoomAdministration, type ParticipantUpdate } from './room-admin.js';
 export type { ParticipantInfo, TrackInfo, ParticipantPermissions, PermissionsUpdate } from './messages.js';
 export type { RoomDirectoryPort, RoomLocation } from './room-directory-port.js';
 export { SignalingError } from './errors.js';
+export type { RoomSettings, RoomSettingsPort } from './room-settings-port.js';

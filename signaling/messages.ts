@@ -314,6 +314,8 @@ export type ServerMessage =
       iceServers: IceServerInfo[];
       limits: { maxDataMessageBytes: number; maxMessageBytes: number };
       heartbeat: { intervalMs: number; timeoutMs: number };
+      /** The room's own state: its metadata (room service API), absent when never set. */
+      room: { metadata?: string };
       /** Present when the server keeps this session for `graceMs` after its socket drops: resume it with `token`. */
       resume?: { token: string; graceMs: number };
     }
@@ -350,5 +352,7 @@ export type ServerMessage =
   | { type: 'pong'; id?: number }
   | { type: 'error'; code: string; message: string; requestType?: string; requestId?: number }
   | { type: 'leave'; reason: string }
+  /** The room's metadata changed (room service API, `PATCH /api/v1/rooms/:room`): to everyone in the room. */
+  | { type: 'roomUpdated'; metadata: string }
   /** The room is served by another node: join there with the same token (the socket closes next, code 4011). */
   | { type: 'redirect'; signalingUrl: string; nodeId: string };

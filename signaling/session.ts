@@ -10,6 +10,7 @@ import type { SignalingMetrics } from './signaling-metrics.js';
 import type { SignalingOptions } from './signaling-options.js';
 import { ResumeLog } from './resume-log.js';
 import type { RoomDirectoryPort } from './room-directory-port.js';
+import type { RoomSettingsPort } from './room-settings-port.js';
 import type { ParticipantPort, ParticipantPortEvents, RoomPort, RoomPortEvents, SfuPort } from './sfu-port.js';
 import { TokenBucket } from './token-bucket.js';
 import type { TokenVerifier } from './tokens.js';
@@ -20,6 +21,7 @@ export interface SessionDeps {
   options: SignalingOptions;
   sfu: SfuPort;
   rooms: RoomDirectoryPort;
+  roomSettings: RoomSettingsPort;
   tokens: TokenVerifier;
   metrics: SignalingMetrics;
   logger: Logger;
@@ -348,8 +350,8 @@ export class SignalingSession {
       this.close(CloseCode.REDIRECT, `room is on node ${location.nodeId}`, 'redirect', { type: 'redirect', signalingUrl: location.signalingUrl, nodeId: location.nodeId });
       return;
     }
-    // Without roomCreate (a student) the room must exist already (its teacher opened it).
-    if (!claims.grants.roomCreate && !sfu.findRoom(message.room)) {
+    // Without roomCreate (a student) the room must exist already (its teacher opened it, or it was created over the API).
+    if (!claims.grants.roomCreate && !sfu.findRoom(message.room) && !this.#deps.roomSettings.settings(message.room)) {
       this.#deps.rooms.release?.(message.room);
       throw new SignalingError(ErrorCode.ROOM_NOT_FOUND, `room "${message.room}" does not exist and this token may not create it`, CloseCode.ROOM_NOT_FOUND);
     }
@@ -360,9 +362,9 @@ export class SignalingSession {
     sfu.findRoom(message.room)?.participant(claims.identity)?.close('replaced');
     // The room may have closed when the replaced participant left: look it up (or create it) now.
     const room = sfu.openRoom(message.room);
-    if (room.participants.size >= options.maxParticipantsPerRoom) {
-      throw new SignalingError(ErrorCode.ROOM_FULL, `room has ${options.maxParticipantsPerRoom} participants`, CloseCode.ROOM_FULL);
-    }
+    const settings = this.#deps.roomSettings.settings(message.room);
+    const max = Math.min(options.maxParticipantsPerRoom, settings?.maxParticipants || Infinity);
+    if (room.participants.size >= max) throw new SignalingError(ErrorCode.ROOM_FULL, `room has ${max} participants`, CloseCode.ROOM_FULL);
     this.roomId = message.room;
     this.identity = claims.identity;
     const participant = room.join({ identity: claims.identity, name: claims.name, metadata: claims.metadata, grants: claims.grants, autoSubscribe: message.autoSubscribe ?? true });
@@ -384,6 +386,7 @@ export class SignalingSession {
       iceServers: this.#deps.iceServers(claims.identity),
       limits: { maxDataMessageBytes: this.#deps.maxDataMessageBytes, maxMessageBytes: options.maxMessageBytes },
       heartbeat: { intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs },
+      room: settings?.metadata ? { metadata: settings.metadata } : {},
       ...(this.resumeToken ? { resume: { token: this.resumeToken, graceMs: resumeGraceMs } } : {}),
     });
     if (this.resumeToken) this.#sent = new ResumeLog(RESUME_LOG_FRAMES, RESUME_LOG_CHARS);

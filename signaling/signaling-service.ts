@@ -3,11 +3,12 @@ import type { Registry } from 'prom-client';
 import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode } from './errors.js';
 import { HeartbeatWheel } from './heartbeat-wheel.js';
-import type { IceServerInfo } from './messages.js';
+import type { IceServerInfo, ServerMessage } from './messages.js';
 import { SignalingSession } from './session.js';
 import { createSignalingMetrics, type SignalingMetrics } from './signaling-metrics.js';
 import type { SignalingOptions } from './signaling-options.js';
 import { everyRoomHere, type RoomDirectoryPort } from './room-directory-port.js';
+import { noRoomSettings, type RoomSettingsPort } from './room-settings-port.js';
 import type { SfuPort } from './sfu-port.js';
 import { KeyedRateLimiter } from './token-bucket.js';
 import { RoomAdministration } from './room-admin.js';
@@ -17,6 +18,8 @@ export interface SignalingServiceDeps {
   sfu: SfuPort;
   /** Where rooms live (the cluster); every room is on this node when absent. */
   rooms?: RoomDirectoryPort;
+  /** What the room service API set for rooms (max participants, metadata); none when absent. */
+  roomSettings?: RoomSettingsPort;
   keys: SigningKeys;
   logger: Logger;
   registry: Registry;
@@ -97,6 +100,7 @@ export class SignalingService {
       options: this.#options,
       sfu: this.#deps.sfu,
       rooms: this.#deps.rooms ?? everyRoomHere,
+      roomSettings: this.#deps.roomSettings ?? noRoomSettings,
       tokens: this.#tokens,
       metrics: this.metrics,
       logger: this.#deps.logger,
@@ -137,6 +141,22 @@ export class SignalingService {
       if (session.roomId !== roomId) continue;
       session.close(CloseCode.ROOM_MOVED, 'room moved to another node', 'room-moved', { type: 'leave', reason: 'room-moved' });
     }
+  }
+
+  /** The room was deleted: its clients are told (`leave` room-deleted) and closed with 4015, which the SDK does not retry. */
+  deleteRoom(roomId: string): void {
+    for (const session of this.#sessionsOf(roomId)) {
+      session.close(CloseCode.ROOM_DELETED, 'room deleted', 'room-deleted', { type: 'leave', reason: 'room-deleted' });
+    }
+  }
+
+  /** Sends `message` to every session joined to `roomId` (also kept for a resume of a dropped one). */
+  broadcast(roomId: string, message: ServerMessage): void {
+    for (const session of this.#sessionsOf(roomId)) session.send(message);
+  }
+
+  #sessionsOf(roomId: string): SignalingSession[] {
+    return [...this.#joined.values()].filter((session) => session.roomId === roomId);
   }
 
   close(): void {

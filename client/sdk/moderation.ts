@@ -51,7 +51,7 @@ export class Moderation {
   }
 
   static handles(msg: ServerMessage | { type: string }): boolean {
-    return ['requestDone', 'participantUpdated', 'trackMuted', 'unmuteRequested', 'roomUpdated'].includes(msg.type);
+    return ['requestDone', 'participantUpdated', 'trackMuted', 'unmuteRequested'].includes(msg.type);
   }
 
   /** Sends `msg` with a fresh requestId; resolves on its `requestDone`, rejects with a RequestError on its `error`. */
@@ -80,7 +80,7 @@ export class Moderation {
     return true;
   }
 
-  handle(msg: ServerMessage | { type: 'roomUpdated'; metadata: string }): void {
+  handle(msg: ServerMessage): void {
     const { emit } = this.hooks;
     switch (msg.type) {
       case 'requestDone':
@@ -116,9 +116,6 @@ export class Moderation {
       }
       case 'unmuteRequested':
         emit('unmuteRequested', msg.trackId, msg.by);
-        return;
-      case 'roomUpdated':
-        emit('roomUpdated', msg.metadata);
         return;
     }
   }

@@ -14,6 +14,7 @@ const FINAL_CLOSE_CODES = new Set([
   4007, // room full
   4008, // data channel stalled: the client does not read
   4013, // removed by a moderator
+  4015, // the room was deleted
   4029, // rate limited
 ]);
 

@@ -154,7 +154,7 @@ export interface RoomEvents {
   unmuteRequested: [trackId: string, by: string];
   /** The server stopped publishing one of this client's tracks (`permission`: a moderator took the right away); the SDK stopped sending it. */
   localTrackUnpublished: [trackId: string, reason: string];
-  /** The room's metadata changed. */
+  /** The room's metadata changed (room service API); also `room.metadata`. */
   roomUpdated: [metadata: string];
 }
 

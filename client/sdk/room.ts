@@ -51,6 +51,8 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly participants: Map<string, RemoteParticipant>;
   /** Latest round-trip time reported by the server, in ms. */
   rttMs: number | undefined;
+  /** The room's metadata (set through the room service API); empty when none. `roomUpdated` tells changes. */
+  metadata = '';
 
   private state: RoomState = 'connected';
   private signal!: ResumableSignal;
@@ -143,6 +145,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.signal = signal;
     this.grants = joined.grants;
     this.limits = joined.limits;
+    this.metadata = joined.room?.metadata ?? '';
     const rtcConfig: RTCConfiguration = {
       ...options.rtcConfig,
       iceServers:
@@ -534,6 +537,10 @@ export class Room extends TypedEmitter<RoomEvents> {
         return;
       case 'activeSpeakers':
         this.speakers.update(msg.speakers, this.localIdentity, this.participants);
+        return;
+      case 'roomUpdated':
+        this.metadata = msg.metadata;
+        this.emit('roomUpdated', msg.metadata);
         return;
       case 'joined':
         return;

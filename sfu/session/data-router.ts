@@ -52,3 +52,26 @@ export function routeDataMessage(participants: ReadonlyMap<string, Participant>,
   }
   return delivered;
 }
+
+/** A data message the server itself sends (the room service API): `from` is "" in its header, which no identity can be. */
+export interface ServerDataMessage {
+  payload: Uint8Array;
+  /** The payload is UTF-8 text (the receiver's SDK decodes it). */
+  text: boolean;
+  topic?: string;
+  /** Only these identities; everyone in the room when absent. */
+  to?: readonly string[];
+  reliable: boolean;
+}
+
+/** The `from` of a server-sent message: the server, never a participant (identities are 1+ characters). */
+export const SERVER_DATA_SENDER = '';
+
+/** Delivers a server-sent data message; returns how many participants' channels took it. */
+export function routeServerData(participants: ReadonlyMap<string, Participant>, message: ServerDataMessage): number {
+  const frame = encodeDataEnvelope({ from: SERVER_DATA_SENDER, ...(message.topic ? { topic: message.topic } : {}) }, message.payload, message.text);
+  const targets = message.to ? [...new Set(message.to)].flatMap((identity) => participants.get(identity) ?? []) : [...participants.values()];
+  let delivered = 0;
+  for (const target of targets) if (target.sendData(frame, message.reliable)) delivered++;
+  return delivered;
+}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { routeDataMessage } from './data-router.js';
+import { routeDataMessage, routeServerData, type ServerDataMessage } from './data-router.js';
 import { InvalidStateError } from '../errors.js';
 import { Participant, type ParticipantInit, type TrackSource } from './participant.js';
 import type { PublishedTrack } from '../media/published-track.js';
@@ -110,6 +110,14 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#logger.info({ roomId: this.id, participantId: participant.identity }, 'participant joined');
     this.emit('participantJoined', participant.snapshot());
     return participant;
+  }
+
+  /** A data message from the server (not a participant) to everyone or to `to`; returns how many channels took it. */
+  sendServerData(message: ServerDataMessage): number {
+    if (this.#closed) throw new InvalidStateError(`room ${this.id} is closed`);
+    const delivered = routeServerData(this.#participants, message);
+    this.#metrics.dataMessages.inc({ channel: message.reliable ? 'reliable' : 'lossy', result: 'delivered' });
+    return delivered;
   }
 
   close(): void {

@@ -76,6 +76,16 @@ describe.each(kinds)('%s cluster', (_kind, create) => {
     expect(again.lease.epoch).toBeGreaterThan(first.lease.epoch);
   });
 
+  test('find answers where a room lives without placing it', async () => {
+    const cluster = await create();
+    expect(await cluster.find('geometry')).toBeUndefined();
+    expect(cluster.localRooms.size).toBe(0);
+    const placed = await cluster.locate('geometry');
+    expect(await cluster.find('geometry')).toEqual(placed);
+    await cluster.release('geometry');
+    expect(await cluster.find('geometry')).toBeUndefined();
+  });
+
   test('a draining node keeps its rooms and refuses new ones with a retryable error', async () => {
     const cluster = await create();
     await cluster.locate('history');
@@ -144,6 +154,19 @@ describe('redis cluster with several nodes', () => {
     const unused = await a.locate('chemistry');
     expect(unused.lease.nodeId).toBe('b');
     await waitUntil(async () => (await inspect.exists(redisKeys(prefix).room('chemistry'))) === 0, 3000, 'the unused lease to expire');
+  });
+
+  test("find names another node's room and its node, and nothing for a dead node's lease", async () => {
+    const [a, b] = await nodes('a', 'b');
+    // Placement picks either node: the owner adopts its lease as its client's join would.
+    const placed = await b.locate('history');
+    const [owner, other] = placed.lease.nodeId === 'b' ? [b, a] : [a, b];
+    if (placed.kind === 'remote') await owner.locate('history');
+    expect(await other.find('history')).toMatchObject({ kind: 'remote', lease: placed.lease, node: { id: owner.nodeId, signalingUrl: `ws://127.0.0.1/${owner.nodeId}` } });
+    expect(await owner.find('history')).toEqual({ kind: 'local', lease: placed.lease });
+    await inspect.set(redisKeys(prefix).room('latin'), 'ghost 3', 'PX', 60_000);
+    expect(await a.find('latin')).toBeUndefined();
+    expect(await inspect.get(redisKeys(prefix).room('latin'))).toBe('ghost 3');
   });
 
   test("a dead node's room is placed again at the next join, with a higher epoch", async () => {
