@@ -96,7 +96,7 @@ export class SelfControls {
     const raised = room !== undefined && handRaised(room.localParticipant.metadata);
     ui.handButton.textContent = raised ? 'Lower hand' : 'Raise hand';
     ui.handButton.setAttribute('aria-pressed', String(raised));
-    if (this.#unmuteTrackId !== undefined && !this.#microphoneOrTrack(this.#unmuteTrackId)?.muted) this.#hideUnmuteRequest();
+    if (this.#unmuteTrackId !== undefined && !this.#localTrack(this.#unmuteTrackId)?.muted) this.#hideUnmuteRequest();
   }
 
   /** The room closed: stop capturing, forget it. */
@@ -116,7 +116,7 @@ export class SelfControls {
     return [...(this.#room?.localTracks.values() ?? [])].find((t) => t.source === 'microphone');
   }
 
-  #microphoneOrTrack(trackId: string): LocalTrack | undefined {
+  #localTrack(trackId: string): LocalTrack | undefined {
     return this.#room?.localTracks.get(trackId);
   }
 
@@ -151,7 +151,7 @@ export class SelfControls {
   }
 
   async #acceptUnmute(): Promise<void> {
-    const local = this.#unmuteTrackId === undefined ? undefined : this.#microphoneOrTrack(this.#unmuteTrackId);
+    const local = this.#unmuteTrackId === undefined ? undefined : this.#localTrack(this.#unmuteTrackId);
     this.#hideUnmuteRequest();
     if (local !== undefined) await this.#act(() => local.unmute(), this.ui.micButton);
   }
