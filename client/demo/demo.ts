@@ -1,13 +1,19 @@
 /**
  * The classroom demo served at `/`: join form → token from `/dev/token` (or a pasted one) → `Room.connect`,
  * a tile per participant, a chat box over reliable data messages (topic `chat`), a leave button and a
- * status line with the RTT. The built page imports the SDK from `./tsfu-sdk.js` (scripts/build-client.mjs).
+ * status line with the RTT. The role (`?teacher=1`, `?student=1`, or the form) picks the dev token: the teacher
+ * moderates, a student speaks once allowed (classroom.ts). The built page imports the SDK from `./tsfu-sdk.js`
+ * (scripts/build-client.mjs).
  */
 import { Room, RequestError, decodeTokenClaims, type RemoteParticipant } from '../sdk/index.js';
 import { ChatLog } from './chat.js';
+import { roleFromQuery, startClassroom, tokenQueryFor, type Role } from './classroom.js';
+import { SelfControls } from './self-controls.js';
 import { TileGrid } from './tiles.js';
 
 const CHAT_TOPIC = 'chat';
+/** Close code of a participant a moderator removed (docs/PROTOCOL.md, "Close codes"). */
+const REMOVED = 4013;
 
 declare global {
   interface Window {
@@ -26,6 +32,7 @@ const ui = {
   joinForm: byId<HTMLFormElement>('join-form'),
   roomInput: byId<HTMLInputElement>('room-input'),
   identityInput: byId<HTMLInputElement>('identity-input'),
+  roleSelect: byId<HTMLSelectElement>('role-select'),
   cameraCheckbox: byId<HTMLInputElement>('camera-checkbox'),
   microphoneCheckbox: byId<HTMLInputElement>('microphone-checkbox'),
   tokenRow: byId<HTMLElement>('token-row'),
@@ -42,13 +49,29 @@ const ui = {
 };
 const tiles = new TileGrid(byId('tiles'));
 const chat = new ChatLog(byId('chat-log'));
-let localStream: MediaStream | undefined;
+const self = new SelfControls(
+  {
+    publishButton: byId('publish-button'),
+    micButton: byId('mic-button'),
+    handButton: byId('hand-button'),
+    publishHint: byId('publish-hint'),
+    cameraCheckbox: ui.cameraCheckbox,
+    microphoneCheckbox: ui.microphoneCheckbox,
+    unmuteRequest: byId('unmute-request'),
+    unmuteRequestText: byId('unmute-request-text'),
+    acceptUnmuteButton: byId('accept-unmute-button'),
+    dismissUnmuteButton: byId('dismiss-unmute-button'),
+  },
+  tiles,
+  (text) => showNotice(text),
+);
 window.tsfuDemo = { room: undefined };
 
-// ?room=R&identity=I prefill the form.
+// ?room=R&identity=I prefill the form; ?teacher=1, ?student=1 (or ?role=) choose the role.
 const params = new URLSearchParams(location.search);
 ui.roomInput.value = params.get('room') ?? ui.roomInput.value;
 ui.identityInput.value = params.get('identity') ?? `guest-${Math.floor(Math.random() * 10_000)}`;
+ui.roleSelect.value = roleFromQuery(params) ?? ui.roleSelect.value;
 
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -66,7 +89,8 @@ async function join(): Promise<void> {
   setStatus('Connecting…');
   try {
     const pasted = ui.tokenInput.value.trim();
-    const token = pasted !== '' ? pasted : await fetchDevToken(ui.roomInput.value.trim(), ui.identityInput.value.trim());
+    const role = ui.roleSelect.value as Role;
+    const token = pasted !== '' ? pasted : await fetchDevToken(ui.roomInput.value.trim(), ui.identityInput.value.trim(), role);
     if (token === undefined) {
       setStatus('Not connected');
       return;
@@ -76,7 +100,8 @@ async function join(): Promise<void> {
     const roomId = pasted !== '' ? (decodeTokenClaims(pasted)?.room ?? typedRoom) : typedRoom;
     const room = await Room.connect(wsUrl(), token, { roomId });
     enterRoom(room);
-    await publishLocalMedia(room);
+    // Whoever may publish from the start does (a student waits to be allowed: its camera button).
+    if (room.localParticipant.permissions.canPublish && (ui.cameraCheckbox.checked || ui.microphoneCheckbox.checked)) await self.publish();
   } catch (err) {
     setStatus('Not connected');
     showJoinError(describeJoinError(err));
@@ -86,8 +111,8 @@ async function join(): Promise<void> {
 }
 
 /** Returns the token, or undefined after asking for a pasted one (the server has real keys: 404). */
-async function fetchDevToken(room: string, identity: string): Promise<string | undefined> {
-  const query = new URLSearchParams({ room, identity });
+async function fetchDevToken(room: string, identity: string, role: Role): Promise<string | undefined> {
+  const query = new URLSearchParams({ room, identity, ...tokenQueryFor(role) });
   const response = await fetch(`/dev/token?${query}`);
   if (response.status === 404) {
     ui.tokenRow.hidden = false;
@@ -128,9 +153,16 @@ function enterRoom(room: Room): void {
   room.on('error', (error) => showNotice(`${error.code}: ${error.message}`));
   room.on('disconnected', ({ code, reason }) => {
     exitRoom();
+    if (code === REMOVED) {
+      // The SDK does not reconnect after a removal; joining again is the user's decision.
+      setStatus('Removed from the room');
+      showNotice('The teacher removed you from the room.');
+      return;
+    }
     setStatus(code === 1000 ? 'Left the room' : `Disconnected (code ${code}${reason ? `: ${reason}` : ''})`);
   });
   updateStatus(room);
+  startClassroom(room, tiles, self, (text) => showNotice(text));
 }
 
 function addParticipant(room: Room, participant: RemoteParticipant): void {
@@ -144,21 +176,6 @@ function addParticipant(room: Room, participant: RemoteParticipant): void {
 function showRemoteTrack(room: Room, identity: string, trackId: string, track: MediaStreamTrack): void {
   const element = tiles.attach(identity, trackId, track);
   if (element instanceof HTMLVideoElement) room.observeVideo(trackId, element);
-}
-
-async function publishLocalMedia(room: Room): Promise<void> {
-  const video = ui.cameraCheckbox.checked;
-  const audio = ui.microphoneCheckbox.checked;
-  if (!video && !audio) return;
-  try {
-    localStream = await navigator.mediaDevices.getUserMedia({ video, audio });
-    if (!room.connected) return stopLocalMedia();
-    const videoTrack = localStream.getVideoTracks()[0];
-    if (videoTrack !== undefined) tiles.attach(room.localIdentity, 'local-camera', videoTrack);
-    await room.publish(localStream);
-  } catch (err) {
-    showNotice(`Could not publish camera/microphone: ${err instanceof Error ? err.message : String(err)}`);
-  }
 }
 
 function sendChat(): void {
@@ -176,17 +193,12 @@ function sendChat(): void {
 
 function exitRoom(): void {
   window.tsfuDemo.room = undefined;
-  stopLocalMedia();
+  self.detach();
   tiles.clear();
   chat.clear();
   ui.rtt.textContent = '';
   ui.roomView.hidden = true;
   ui.joinForm.hidden = false;
-}
-
-function stopLocalMedia(): void {
-  for (const track of localStream?.getTracks() ?? []) track.stop();
-  localStream = undefined;
 }
 
 function updateStatus(room: Room): void {

@@ -93,6 +93,8 @@ export class ConnectionQualitySampler {
     for (const participant of this.sources.participants.values()) {
       for (const info of participant.tracks.values()) {
         if (info.track === undefined) continue;
+        // A muted track sends nothing on purpose: not silent, not judged.
+        this.conditions.setMuted(info.trackId, info.muted, now);
         const sample: ReceivedTrackSample = {
           trackId: info.trackId,
           identity: participant.identity,

@@ -18,6 +18,8 @@ interface VideoState {
   /** The highest layer sent under the current size and quality: the one wanted, as far as this client can tell. */
   reference: number | undefined;
   flowingSince: number;
+  /** Muted on the server (audio tracks get a state only for this). */
+  muted: boolean;
 }
 
 /**
@@ -25,7 +27,8 @@ interface VideoState {
  * layer, not why, so the reason is inferred from what this client asked (`trackSettings`). Paused while this client
  * hides it: its own doing; paused otherwise: bandwidth. Below the layer wanted: below the highest layer the track
  * was sent at since its size or quality last changed (a track that never reached its wanted layer under the current
- * settings is not seen as below it). Clock passed in, no I/O.
+ * settings is not seen as below it). A track muted on the server (any kind) sends nothing and is not judged, as one
+ * this client hides. Clock passed in, no I/O.
  */
 export class ReceivedVideoConditions {
   readonly #tracks = new Map<string, VideoState>();
@@ -61,10 +64,19 @@ export class ReceivedVideoConditions {
     state.reference = Math.max(state.reference ?? trackState.layer, trackState.layer);
   }
 
+  /** The track's server-side mute (`RemoteTrackInfo.muted`: its publisher or a moderator); unmuted, it flows again from `now`. */
+  setMuted(trackId: string, muted: boolean, now: number): void {
+    if (!muted && this.#tracks.get(trackId)?.muted !== true) return;
+    const state = this.#state(trackId);
+    if (state.muted && !muted) state.flowingSince = now;
+    state.muted = muted;
+  }
+
   condition(trackId: string, now: number): TrackCondition {
     const state = this.#tracks.get(trackId);
     if (state === undefined) return FLOWING;
     const { flowingSince } = state;
+    if (state.muted) return { paused: 'app', layersBelow: 0, flowingSince };
     // Just shown again: the server's resume is on its way.
     if (state.hidden || (state.paused && now - state.shownAt < SETTINGS_ANSWER_MS)) return { paused: 'app', layersBelow: 0, flowingSince };
     if (state.paused) return { paused: 'bandwidth', layersBelow: 0, flowingSince };
@@ -84,7 +96,7 @@ export class ReceivedVideoConditions {
   #state(trackId: string): VideoState {
     let state = this.#tracks.get(trackId);
     if (state === undefined) {
-      state = { hidden: false, shownAt: -Infinity, size: sizeKey({}), paused: false, layer: undefined, reference: undefined, flowingSince: -Infinity };
+      state = { hidden: false, shownAt: -Infinity, size: sizeKey({}), paused: false, layer: undefined, reference: undefined, flowingSince: -Infinity, muted: false };
       this.#tracks.set(trackId, state);
     }
     return state;

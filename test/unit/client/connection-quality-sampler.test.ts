@@ -97,6 +97,26 @@ test.each([
   expect(sampler.quality('alice')).toBe('poor');
 });
 
+test('a microphone muted on the server sends nothing and does not make its participant poor; unmuted, it is judged again', async () => {
+  const mic = (sampler as unknown as { sources: QualitySources }).sources.participants.get('alice')!.tracks.get('TR_mic')!;
+  const stats = (cam: number, mic: number) => subscriberStats(cam).map((s) => (s.id === 'IT-mic' ? { ...s, packetsReceived: mic } : s));
+  subscriberPc.stats = stats(100, 100);
+  await nextSample();
+  mic.muted = true;
+  for (const cam of [200, 300, 400]) {
+    subscriberPc.stats = stats(cam, 100);
+    await nextSample();
+  }
+  expect(sampler.quality('alice')).toBe('excellent');
+  // Unmuted and still silent after the silence bar (3 s): poor, as any track that stops.
+  mic.muted = false;
+  for (const cam of [500, 600, 700]) {
+    subscriberPc.stats = stats(cam, 100);
+    await nextSample();
+  }
+  expect(sampler.quality('alice')).toBe('poor');
+});
+
 test('without a transport entry, the nominated pair that succeeded gives the round trip', async () => {
   subscriberPc.stats = [
     ...subscriberStats(100).filter((s) => s.type === 'inbound-rtp'),

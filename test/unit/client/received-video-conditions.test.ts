@@ -69,3 +69,16 @@ test('a forgotten track is back to flowing; clear forgets all', () => {
   c.clear();
   expect(c.condition('TR_other', 10).paused).toBe('no');
 });
+
+test('a track muted on the server is not expected to flow (any kind); unmuted, it flows again from then', () => {
+  const c = new ReceivedVideoConditions();
+  c.setMuted('TR_mic', false, 0);
+  expect(c.condition('TR_mic', 0)).toEqual({ paused: 'no', layersBelow: 0, flowingSince: -Infinity });
+  c.setMuted('TR_mic', true, 100);
+  expect(c.condition('TR_mic', 200).paused).toBe('app');
+  c.setMuted('TR_mic', true, 300);
+  c.setMuted('TR_mic', false, 5000);
+  expect(c.condition('TR_mic', 5100)).toEqual({ paused: 'no', layersBelow: 0, flowingSince: 5000 });
+  c.setMuted('TR_mic', false, 9000);
+  expect(c.condition('TR_mic', 9100).flowingSince).toBe(5000);
+});
