@@ -19,6 +19,8 @@ const SYNTHETIC = new Set(['up']);
 const EVENT_ONLY = new Map([
   ['tsfu_sfu_layer_switches_total', 'simulcast layer switches (test/integration/simulcast.test.ts)'],
   ['tsfu_sfu_ice_restarts_refused_total', 'ICE restarts over the rate limit (test/integration/ice-restart.test.ts)'],
+  ['tsfu_signaling_moderation_actions_total', 'moderation requests (test/integration/moderation.test.ts)'],
+  ['tsfu_room_api_requests_total', 'room service API requests (test/integration/room-api.test.ts)'],
 ]);
 
 let server: RunningServer;
