@@ -103,8 +103,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     config.webhooks.urls.length > 0
       ? new WebhookSender(config.webhooks, { secret: config.auth.keys[config.webhooks.apiKey]!, nodeId: cluster.identity.nodeId, logger: logger.child({ name: 'webhooks' }), registry })
       : undefined;
-  const stopWebhookEvents = webhooks ? sendSfuEventsAsWebhooks(sfu, webhooks) : undefined;
   const roomRegistry = new RoomRegistry(releaseExpiredRoom(sfu, cluster.cluster, logger.child({ name: 'rooms' })));
+  const stopWebhookEvents = webhooks ? sendSfuEventsAsWebhooks(sfu, webhooks, roomRegistry) : undefined;
   bindRoomRegistry(roomRegistry, sfu, cluster.cluster, logger.child({ name: 'rooms' }));
   const signaling = new SignalingService(config.signaling, {
     sfu,

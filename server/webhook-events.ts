@@ -8,27 +8,47 @@ interface WatchedRoom {
 }
 
 /**
+ * Rooms created through the room service API (docs/API.md): each starts when created and finishes when it expires or
+ * is deleted, not with its first and last participant (it outlives emptiness by its empty timeout).
+ */
+export interface CreatedRooms {
+  keepsEmpty(room: string): boolean;
+  observe(listener: { created(room: string): void; gone(room: string): void }): void;
+}
+
+/**
  * Turns the SFU's room, participant and track events into webhooks. Listeners only queue (WebhookSender.send
  * does no I/O), so neither the SFU nor signaling ever waits for a receiver. Each node reports the rooms it serves.
  * Returns the function that stops it.
  */
-export function sendSfuEventsAsWebhooks(sfu: Sfu, sender: WebhookSender): () => void {
+export function sendSfuEventsAsWebhooks(sfu: Sfu, sender: WebhookSender, created?: CreatedRooms): () => void {
   const rooms = new Map<string, WatchedRoom>();
-  const onCreated = (room: Room) => {
-    const watched: WatchedRoom = { room: { name: room.id, sid: newRoomSid() }, participants: new Map() };
-    rooms.set(room.id, watched);
+  const start = (name: string): WatchedRoom => {
+    let watched = rooms.get(name);
+    if (watched) return watched;
+    watched = { room: { name, sid: newRoomSid() }, participants: new Map() };
+    rooms.set(name, watched);
     sender.send({ event: 'room_started', room: watched.room });
-    watchRoom(room, watched, sender);
+    return watched;
   };
-  const onClosed = (roomId: string) => {
-    const watched = rooms.get(roomId);
+  const finish = (name: string) => {
+    const watched = rooms.get(name);
     if (!watched) return;
-    rooms.delete(roomId);
+    rooms.delete(name);
     sender.send({ event: 'room_finished', room: watched.room });
   };
+  let stopped = false;
+  created?.observe({
+    created: (name) => !stopped && start(name),
+    gone: (name) => !stopped && !sfu.findRoom(name) && finish(name),
+  });
+  const onCreated = (room: Room) => watchRoom(room, start(room.id), sender);
+  // An API-created room that empties lives on (its empty timer runs): it finishes when it is gone.
+  const onClosed = (roomId: string) => !created?.keepsEmpty(roomId) && finish(roomId);
   sfu.observer.on('roomCreated', onCreated);
   sfu.observer.on('roomClosed', onClosed);
   return () => {
+    stopped = true;
     sfu.observer.off('roomCreated', onCreated);
     sfu.observer.off('roomClosed', onClosed);
     rooms.clear();

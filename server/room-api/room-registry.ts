@@ -12,6 +12,12 @@ export interface RoomRecord {
   createdBy: 'api' | 'join';
 }
 
+/** Told when a room is created over the API, and when such a room is gone (expired, deleted, lease lost, node closed). */
+export interface CreatedRoomListener {
+  created(room: string): void;
+  gone(room: string): void;
+}
+
 interface Entry {
   record: RoomRecord;
   /** Runs while an API-created room has nobody in it. */
@@ -26,10 +32,16 @@ interface Entry {
 export class RoomRegistry implements RoomSettingsPort {
   readonly #rooms = new Map<string, Entry>();
   readonly #onExpired: (room: string) => void;
+  #listener?: CreatedRoomListener;
   #closed = false;
 
   constructor(onExpired: (room: string) => void) {
     this.#onExpired = onExpired;
+  }
+
+  /** One listener (the webhooks): API-created rooms' lives, which do not follow their participants'. */
+  observe(listener: CreatedRoomListener): void {
+    this.#listener = listener;
   }
 
   get size(): number {
@@ -63,6 +75,7 @@ export class RoomRegistry implements RoomSettingsPort {
     const entry: Entry = { record: { ...init, createdAt: Date.now(), createdBy: 'api' } };
     this.#rooms.set(init.name, entry);
     if (!occupied) this.#armEmptyTimer(entry);
+    this.#listener?.created(init.name);
     return { record: entry.record, created: true };
   }
 
@@ -103,13 +116,22 @@ export class RoomRegistry implements RoomSettingsPort {
     if (!entry) return;
     clearTimeout(entry.emptyTimer);
     this.#rooms.delete(room);
+    this.#gone(entry);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const entry of this.#rooms.values()) clearTimeout(entry.emptyTimer);
+    const entries = [...this.#rooms.values()];
     this.#rooms.clear();
+    for (const entry of entries) {
+      clearTimeout(entry.emptyTimer);
+      this.#gone(entry);
+    }
+  }
+
+  #gone(entry: Entry): void {
+    if (entry.record.createdBy === 'api') this.#listener?.gone(entry.record.name);
   }
 
   #armEmptyTimer(entry: Entry): void {
@@ -119,6 +141,7 @@ export class RoomRegistry implements RoomSettingsPort {
       if (this.#rooms.get(room) !== entry) return;
       this.#rooms.delete(room);
       this.#onExpired(room);
+      this.#gone(entry);
     }, entry.record.emptyTimeoutSeconds * 1000);
     entry.emptyTimer.unref();
   }

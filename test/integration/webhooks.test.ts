@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { RunningServer } from '../../server/app.js';
+import { mintApiToken } from '../../server/room-api/api-token.js';
 import { verifyWebhook } from '../../webhooks/index.js';
 import { reportMeasurement } from '../helpers/bench-report.js';
 import { Bot, waitUntil } from '../helpers/bot.js';
@@ -67,6 +68,31 @@ test('a room lifecycle arrives in order, signed, with the room, participant and 
   expect(events[8].reason).toEqual(expect.any(String));
   const delivered = ofRoom(room);
   expect(delivered.every((d) => d.verified && d.key === TEST_KID)).toBe(true);
+});
+
+test('a room created over the API starts when created and finishes when its empty timeout ends, not with its first and last participant', async () => {
+  const room = 'created-lesson';
+  const token = await mintApiToken({ apiKey: TEST_KID, secret: TEST_SECRET, grants: { roomCreate: true } });
+  const response = await fetch(`${server.url}/api/v1/rooms`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: room, emptyTimeoutSeconds: 5 }),
+  });
+  expect(response.status).toBe(201);
+  await untilEvent(room, 'room_started');
+  // Two lessons' worth of people coming and going inside the empty timeout: one room lifetime.
+  for (const who of ['alice', 'bob']) {
+    const bot = await Bot.join(server.signalingUrl, room, who);
+    await untilEvent(room, 'participant_joined', who);
+    await bot.close();
+    await untilEvent(room, 'participant_left', who);
+  }
+  expect(ofRoom(room).map((d) => d.event.event)).toEqual(['room_started', 'participant_joined', 'participant_left', 'participant_joined', 'participant_left']);
+  await untilEvent(room, 'room_finished');
+  const events = ofRoom(room).map((d) => d.event);
+  expect(events.map((e) => e.event).at(-1)).toBe('room_finished');
+  expect(new Set(events.map((e) => e.room.sid)).size).toBe(1);
+  expect(server.roomRegistry.size).toBe(0);
 });
 
 test('a receiver detects a tampered body or signature', async () => {
