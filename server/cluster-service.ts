@@ -56,12 +56,7 @@ export class ClusterService {
         throw new SignalingError(ErrorCode.ROOM_UNAVAILABLE, `${error.message}; retry`, CloseCode.TRY_AGAIN_LATER);
       }
     },
-    // As when a room closes: a join may open the room in the same turn, so only a room still absent is released.
-    release: (roomId) => {
-      setImmediate(() => {
-        if (!this.#sfu?.findRoom(roomId) && !this.#keepsEmpty(roomId)) void this.cluster.release(roomId);
-      });
-    },
+    release: (roomId) => this.#releaseIfGone(roomId),
   };
 
   /**
@@ -73,12 +68,7 @@ export class ClusterService {
     this.identity.mediaAddress = urls.mediaAddress;
     this.#sfu = sfu;
     this.#keepsEmpty = keepsEmpty;
-    sfu.observer.on('roomClosed', (roomId) => {
-      // A join may reopen the room in the same turn (a participant replaced): release only a room still gone.
-      setImmediate(() => {
-        if (!sfu.findRoom(roomId) && !this.#keepsEmpty(roomId)) void this.cluster.release(roomId);
-      });
-    });
+    sfu.observer.on('roomClosed', (roomId) => this.#releaseIfGone(roomId));
     this.cluster.on('leaseLost', (lease) => {
       this.#leasesLost.inc();
       this.#log.warn({ roomId: lease.room, epoch: lease.epoch }, 'another node serves this room now: closing it here');
@@ -107,5 +97,15 @@ export class ClusterService {
     this.#forwardedBytes = bytes;
     const dump = sfu.dump();
     this.cluster.setLoad({ cpu: Math.round(cpu * 1000) / 1000, rooms: dump.rooms.length, participants: dump.participants, forwardedBps: Math.round(forwardedBps) });
+  }
+
+  /**
+   * Gives the room's lease back once the turn is over, unless a join opened the room meanwhile (a participant replaced,
+   * a join that lost a race) or the node keeps serving it empty (created over the API).
+   */
+  #releaseIfGone(roomId: string): void {
+    setImmediate(() => {
+      if (!this.#sfu?.findRoom(roomId) && !this.#keepsEmpty(roomId)) void this.cluster.release(roomId);
+    });
   }
 }

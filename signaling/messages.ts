@@ -257,6 +257,8 @@ export type ClientMessageOf<K extends ClientMessageType> = Static<(typeof client
 
 export type PeerTargetName = Static<typeof PeerTarget>;
 export type TrackSourceName = Static<typeof TrackSource>;
+/** Every source a track may be announced as (the TrackSource schema's literals), for checks outside a schema. */
+export const TRACK_SOURCES: readonly TrackSourceName[] = TrackSource.anyOf.map((literal) => literal.const);
 export type IceCandidateInit = Static<typeof IceCandidateSchema>;
 
 export interface TrackInfo {

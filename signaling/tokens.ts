@@ -1,6 +1,6 @@
 import { SignJWT, errors, jwtVerify, type JWTPayload } from 'jose';
 import { CloseCode, ErrorCode, SignalingError } from './errors.js';
-import { MAX_METADATA_CHARS, type TrackSourceName } from './messages.js';
+import { MAX_METADATA_CHARS, TRACK_SOURCES, type TrackSourceName } from './messages.js';
 
 export interface TokenGrants {
   canPublish: boolean;
@@ -17,8 +17,6 @@ export interface TokenGrants {
   /** May change its own metadata and name. Absent: false. */
   canUpdateOwnMetadata: boolean;
 }
-
-const TRACK_SOURCES: readonly string[] = ['camera', 'microphone', 'screen', 'screen_audio', 'unknown'];
 
 /** What a verified join token says (docs/PROTOCOL.md, "Token"). */
 export interface TokenClaims {
@@ -97,7 +95,7 @@ function claimsOf(payload: JWTPayload): TokenClaims {
   if (metadata !== undefined && (typeof metadata !== 'string' || metadata.length > MAX_METADATA_CHARS)) throw invalid(`token metadata must be a string of at most ${MAX_METADATA_CHARS} characters`);
   const g = (grants ?? {}) as Record<string, unknown>;
   const sources = g.canPublishSources;
-  if (sources !== undefined && (!Array.isArray(sources) || sources.some((s) => typeof s !== 'string' || !TRACK_SOURCES.includes(s)))) {
+  if (sources !== undefined && (!Array.isArray(sources) || sources.some((s) => typeof s !== 'string' || !TRACK_SOURCES.includes(s as TrackSourceName)))) {
     throw invalid(`token grants.canPublishSources must be an array of ${TRACK_SOURCES.join(', ')}`);
   }
   for (const flag of ['roomCreate', 'hidden', 'canUpdateOwnMetadata', 'roomAdmin'] as const) {

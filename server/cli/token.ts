@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
-import { mintToken } from '../../signaling/index.js';
+import { mintToken, TRACK_SOURCES } from '../../signaling/index.js';
 import { mintAdminToken } from '../admin-token.js';
 
 const usage = `usage: npm run token -- --room ROOM --identity IDENTITY [--name NAME] [--ttl SECONDS] [--kid KID]
@@ -55,9 +55,8 @@ async function main(): Promise<void> {
     return;
   }
   const sources = values.sources?.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  const known = ['camera', 'microphone', 'screen', 'screen_audio', 'unknown'];
-  const unknown = sources?.find((s) => !known.includes(s));
-  if (unknown !== undefined) throw new ConfigError(`--sources: unknown source "${unknown}"; known: ${known.join(', ')}`);
+  const unknown = sources?.find((s) => !(TRACK_SOURCES as readonly string[]).includes(s));
+  if (unknown !== undefined) throw new ConfigError(`--sources: unknown source "${unknown}"; known: ${TRACK_SOURCES.join(', ')}`);
   const token = await mintToken({
     kid,
     secret,
@@ -73,7 +72,7 @@ async function main(): Promise<void> {
       roomAdmin: values.admin,
       // Written only when they differ from what a token without them means.
       ...(values['no-room-create'] ? { roomCreate: false } : {}),
-      ...(sources ? { canPublishSources: sources as ('camera' | 'microphone' | 'screen' | 'screen_audio' | 'unknown')[] } : {}),
+      ...(sources ? { canPublishSources: sources as (typeof TRACK_SOURCES)[number][] } : {}),
       ...(values.hidden ? { hidden: true } : {}),
       ...(values['update-own-metadata'] ? { canUpdateOwnMetadata: true } : {}),
     },

@@ -39,15 +39,20 @@ export function routeDataMessage(participants: ReadonlyMap<string, Participant>,
     return -1;
   }
   const frame = encodeDataEnvelope({ from: sender.identity, ...(header.topic ? { topic: header.topic } : {}) }, envelope.payload, envelope.text);
+  return fanOut(participants, frame, reliable, header.to, sender);
+}
+
+/** Hands `frame` to the participants named in `to` (everyone when absent) but `except`; returns how many took it. */
+function fanOut(participants: ReadonlyMap<string, Participant>, frame: Uint8Array, reliable: boolean, to: readonly string[] | undefined, except?: Participant): number {
   let delivered = 0;
-  if (header.to) {
-    for (const identity of new Set(header.to)) {
+  if (to) {
+    for (const identity of new Set(to)) {
       const target = participants.get(identity);
-      if (target && target !== sender && target.sendData(frame, reliable)) delivered++;
+      if (target && target !== except && target.sendData(frame, reliable)) delivered++;
     }
   } else {
     for (const target of participants.values()) {
-      if (target !== sender && target.sendData(frame, reliable)) delivered++;
+      if (target !== except && target.sendData(frame, reliable)) delivered++;
     }
   }
   return delivered;
@@ -70,8 +75,5 @@ export const SERVER_DATA_SENDER = '';
 /** Delivers a server-sent data message; returns how many participants' channels took it. */
 export function routeServerData(participants: ReadonlyMap<string, Participant>, message: ServerDataMessage): number {
   const frame = encodeDataEnvelope({ from: SERVER_DATA_SENDER, ...(message.topic ? { topic: message.topic } : {}) }, message.payload, message.text);
-  const targets = message.to ? [...new Set(message.to)].flatMap((identity) => participants.get(identity) ?? []) : [...participants.values()];
-  let delivered = 0;
-  for (const target of targets) if (target.sendData(frame, message.reliable)) delivered++;
-  return delivered;
+  return fanOut(participants, frame, message.reliable, message.to);
 }

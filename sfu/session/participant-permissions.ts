@@ -42,8 +42,7 @@ export class Permissions {
 
   /** Whether it may publish `source` now (hidden participants never publish). */
   allowsPublishing(source: TrackSource): boolean {
-    const { canPublish, canPublishSources } = this.#value;
-    return !this.hidden && canPublish && (!canPublishSources || canPublishSources.includes(source));
+    return !this.hidden && publishes(this.#value, source);
   }
 
   /**
@@ -72,13 +71,17 @@ export class Permissions {
     if (update.canPublishSources !== undefined) next.canPublishSources = [...new Set(update.canPublishSources)];
     if (samePermissions(before, next)) return undefined;
     this.#value = next;
-    const allowedBefore = (source: TrackSource) => before.canPublish && (!before.canPublishSources || before.canPublishSources.includes(source));
     return {
-      revokedSource: (source) => allowedBefore(source) && !this.allowsPublishing(source),
+      revokedSource: (source) => publishes(before, source) && !this.allowsPublishing(source),
       subscribeRevoked: before.canSubscribe && !next.canSubscribe,
       subscribeGranted: !before.canSubscribe && next.canSubscribe,
     };
   }
+}
+
+/** Whether `permissions` let `source` be published (hidden aside). */
+function publishes(permissions: ParticipantPermissions, source: TrackSource): boolean {
+  return permissions.canPublish && (!permissions.canPublishSources || permissions.canPublishSources.includes(source));
 }
 
 function samePermissions(a: ParticipantPermissions, b: ParticipantPermissions): boolean {
